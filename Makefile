@@ -1,0 +1,49 @@
+# careline: `make run` starts it with a demo organisation; `make test` runs every check.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+CARELINE := $(BIN)/careline
+
+.PHONY: run test lint format install install-dev system-deps bench clean
+
+run: install
+	$(CARELINE) demo
+	$(CARELINE) serve
+
+install: $(VENV)/.runtime-installed
+
+install-dev: $(VENV)/.dev-installed
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime-installed: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.runtime-installed
+
+system-deps:
+	bash scripts/system-deps.sh
+
+lint: install-dev
+	$(BIN)/ruff check careline tests
+	$(BIN)/ruff format --check careline tests
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+format: install-dev
+	$(BIN)/ruff format careline tests
+	$(BIN)/ruff check --fix careline tests
+
+test: install-dev system-deps lint
+	$(BIN)/pytest
+
+bench: install
+	$(CARELINE) bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache test-artifacts

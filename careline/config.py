@@ -1,0 +1,147 @@
+"""careline's settings: environment variables (prefix CARELINE_) and an optional file
+named by CARELINE_CONFIG, validated once at start. docs/config.md is generated from this
+class (`careline config-docs`) and a test keeps the two in step."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlparse
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CARELINE_",
+        env_file=os.environ.get("CARELINE_CONFIG"),
+        extra="forbid",
+        validate_default=True,
+    )
+
+    data_dir: Path = Field(
+        Path(".careline"),
+        description="Where careline keeps its embedded database, master key and files.",
+    )
+    database_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("CARELINE_DATABASE_URL", "DATABASE_URL"),
+        description="PostgreSQL (>= 14) for migrations, as the schema owner. Unset: careline "
+        "runs the embedded server in data_dir.",
+    )
+    database_app_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("CARELINE_DATABASE_APP_URL", "DATABASE_APP_URL"),
+        description="How the running app connects: a login for the role `careline_app` "
+        "(created by `careline migrate`, no superuser, no BYPASSRLS). Required with "
+        "database_url.",
+    )
+    database_durable: bool = Field(
+        True,
+        description="Embedded server only: fsync and synchronous commit. Turn off only for "
+        "throwaway test databases.",
+    )
+    db_pool_size: int = Field(20, ge=2, le=200, description="Connections in the app's pool.")
+    host: str = Field("127.0.0.1", description="Address the HTTP server listens on.")
+    port: int = Field(8080, ge=0, le=65535, description="Port the HTTP server listens on.")
+    public_url: str | None = Field(
+        None,
+        description="The URL users reach careline at; default http://host:port. Decides "
+        "Secure cookies and the allowed WebSocket Origin.",
+    )
+    extra_origins: list[str] = Field(
+        default_factory=list,
+        description="Further Origins allowed to open the WebSocket (JSON list).",
+    )
+    session_idle_minutes: int = Field(
+        720, ge=1, le=60 * 24 * 30, description="A session unused this long ends."
+    )
+    session_absolute_hours: int = Field(
+        168, ge=1, le=24 * 90, description="A session ends this long after sign-in, used or not."
+    )
+    password_time_cost: int = Field(3, ge=1, le=20, description="argon2id passes.")
+    password_memory_kib: int = Field(
+        65536, ge=1024, le=4 * 1024 * 1024, description="argon2id memory per hash, KiB."
+    )
+    login_free_failures: int = Field(
+        5, ge=1, le=100, description="Failed sign-ins per account or address before slowing."
+    )
+    login_max_delay_seconds: int = Field(
+        900, ge=1, le=86400, description="The longest wait imposed after repeated failures."
+    )
+    ws_heartbeat_seconds: float = Field(
+        20.0, gt=0, le=300, description="Server ping interval; a peer silent for two is dead."
+    )
+    typing_ttl_seconds: float = Field(
+        6.0, gt=0, le=60, description="A typing indicator expires unless renewed this often."
+    )
+    away_after_seconds: int = Field(
+        300, ge=10, le=86400, description="Clients report 'away' after this long idle."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Log verbosity. Logs never contain message text or names."
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parsed = urlparse(value)
+        if parsed.scheme not in {"http", "https"} or not parsed.netloc:
+            raise ValueError("must be an http(s) URL such as https://careline.example.org")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _check_database(self) -> Settings:
+        if self.database_url and not self.database_app_url:
+            raise ValueError(
+                "DATABASE_URL is set but DATABASE_APP_URL is not: careline needs a login for "
+                "role careline_app (see docs/deploy.md)"
+            )
+        return self
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def cookie_secure(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def allowed_origins(self) -> frozenset[str]:
+        parsed = urlparse(self.base_url)
+        return frozenset([f"{parsed.scheme}://{parsed.netloc}", *self.extra_origins])
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def master_key_path(self) -> Path:
+        return self.data_dir / "master.key"
+
+
+def config_markdown() -> str:
+    """docs/config.md, generated from the Settings class."""
+    lines = [
+        "# Configuration",
+        "",
+        "<!-- generated by `careline config-docs`; tests/test_config.py keeps it in step -->",
+        "",
+        "Every setting is an environment variable with the prefix `CARELINE_` (the two",
+        "database URLs also read `DATABASE_URL` and `DATABASE_APP_URL`). `CARELINE_CONFIG`",
+        "may name a file of `NAME=value` lines read the same way. Bad values stop careline",
+        "at start with a message naming the setting.",
+        "",
+        "| variable | default | meaning |",
+        "|---|---|---|",
+    ]
+    for name, field in Settings.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        shown = "unset" if default is None else f"`{default}`"
+        lines.append(f"| `CARELINE_{name.upper()}` | {shown} | {field.description} |")
+    return "\n".join(lines) + "\n"

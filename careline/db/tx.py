@@ -1,0 +1,120 @@
+"""The unit of work: one transaction with the actor's RLS settings, events published only
+after COMMIT.
+
+Transports open transactions (`async with transaction(actor) as tx`); services take `tx`
+and never commit. Events a service emits reach sockets only once the data they describe
+is durable, so no client ever sees something that then rolls back.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+from careline.kit.events import Event
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    STAFF = "staff"
+    CLIENT = "client"
+    GUARDIAN = "guardian"
+    SYSTEM = "system"
+
+    @property
+    def is_staff(self) -> bool:
+        return self in (Role.ADMIN, Role.STAFF)
+
+    @property
+    def is_client_side(self) -> bool:
+        return self in (Role.CLIENT, Role.GUARDIAN)
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is acting. The same values go into the RLS settings of every transaction."""
+
+    account_id: uuid.UUID | None
+    tenant_id: uuid.UUID | None
+    role: Role
+    session_id: uuid.UUID | None = None
+
+    @classmethod
+    def system(cls, tenant_id: uuid.UUID | None = None) -> Actor:
+        return cls(account_id=None, tenant_id=tenant_id, role=Role.SYSTEM)
+
+    @property
+    def account(self) -> uuid.UUID:
+        assert self.account_id is not None, "a system actor has no account"
+        return self.account_id
+
+    @property
+    def tenant(self) -> uuid.UUID:
+        assert self.tenant_id is not None, "actor is not scoped to a tenant"
+        return self.tenant_id
+
+
+Publisher = Callable[[list[Event]], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class Tx:
+    conn: asyncpg.Connection
+    actor: Actor
+    events: list[Event] = field(default_factory=list)
+
+    def emit(self, event: Event) -> None:
+        """Publish `event` once this transaction has committed."""
+        self.events.append(event)
+
+
+class _State:
+    pool: asyncpg.Pool | None = None
+    publish: Publisher | None = None
+
+
+_state = _State()
+
+
+def configure(pool: asyncpg.Pool | None, publish: Publisher | None) -> None:
+    _state.pool = pool
+    _state.publish = publish
+
+
+def pool() -> asyncpg.Pool:
+    if _state.pool is None:
+        raise RuntimeError("database not started")
+    return _state.pool
+
+
+_SET_ACTOR = (
+    "SELECT set_config('careline.account_id', $1, true), "
+    "set_config('careline.tenant_id', $2, true), set_config('careline.role', $3, true)"
+)
+
+
+@asynccontextmanager
+async def transaction(actor: Actor, *, readonly: bool = False) -> AsyncIterator[Tx]:
+    async with pool().acquire() as conn, conn.transaction(readonly=readonly):
+        await conn.execute(
+            _SET_ACTOR,
+            str(actor.account_id) if actor.account_id else "",
+            str(actor.tenant_id) if actor.tenant_id else "",
+            actor.role.value,
+        )
+        tx = Tx(conn=conn, actor=actor)
+        yield tx
+    if tx.events and _state.publish is not None:
+        await _state.publish(tx.events)
+
+
+async def fetch_value(sql: str, *args: Any) -> Any:
+    """A one-off read outside any actor (health checks, catalog facts)."""
+    async with pool().acquire() as conn:
+        return await conn.fetchval(sql, *args)

@@ -1,0 +1,1 @@
+"""Domain-free helpers. Nothing here imports the rest of careline."""
