@@ -145,3 +145,21 @@ def config_markdown() -> str:
         shown = "unset" if default is None else f"`{default}`"
         lines.append(f"| `CARELINE_{name.upper()}` | {shown} | {field.description} |")
     return "\n".join(lines) + "\n"
+
+
+class _Current:
+    settings: Settings | None = None
+
+
+_current = _Current()
+
+
+def use(settings: Settings) -> None:
+    """Make `settings` the ones the running process uses (set once at start)."""
+    _current.settings = settings
+
+
+def current() -> Settings:
+    if _current.settings is None:
+        _current.settings = Settings()
+    return _current.settings

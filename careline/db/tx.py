@@ -73,6 +73,17 @@ class Tx:
         """Publish `event` once this transaction has committed."""
         self.events.append(event)
 
+    @asynccontextmanager
+    async def as_system(self) -> AsyncIterator[None]:
+        """Act as the system, within the actor's tenant, for an `internal_*` step of a
+        change the actor is allowed to make (e.g. an admin linking a guardian adds them to
+        conversations the admin is not in)."""
+        await self.conn.execute(_SET_ROLE, Role.SYSTEM.value)
+        try:
+            yield
+        finally:
+            await self.conn.execute(_SET_ROLE, self.actor.role.value)
+
 
 class _State:
     pool: asyncpg.Pool | None = None
@@ -93,6 +104,7 @@ def pool() -> asyncpg.Pool:
     return _state.pool
 
 
+_SET_ROLE = "SELECT set_config('careline.role', $1, true)"
 _SET_ACTOR = (
     "SELECT set_config('careline.account_id', $1, true), "
     "set_config('careline.tenant_id', $2, true), set_config('careline.role', $3, true)"

@@ -24,7 +24,7 @@ class Event:
     seq: int | None = None
     data: Mapping[str, Any] = field(default_factory=dict)
     account_ids: tuple[uuid.UUID, ...] = ()
-    frame: bytes | None = field(default=None, compare=False, repr=False)
+    frame: str | None = field(default=None, compare=False, repr=False)
 
     def to_bus(self) -> dict[str, Any]:
         return {

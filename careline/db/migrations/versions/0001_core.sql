@@ -218,7 +218,16 @@ CREATE INDEX reactions_conversation ON reactions (conversation_id, message_id)
 --;
 -- Definer helpers, owned by careline_rls (which alone may read these rows in full), so a
 -- policy can ask "is the actor a participant?" without recursing into its own policy.
-GRANT SELECT ON participants, conversations, guardian_links TO careline_rls
+GRANT SELECT ON participants, conversations, guardian_links, accounts TO careline_rls
+--;
+CREATE POLICY rls_helper ON accounts FOR SELECT TO careline_rls USING (true)
+--;
+-- An admin adding a member needs to know whether the e-mail already has an account (in
+-- any organisation); this answers with the id alone and only to admins and system.
+CREATE FUNCTION cl_account_id_by_email(addr text) RETURNS uuid LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, public AS
+$$ SELECT id FROM accounts WHERE lower(email) = lower(addr)
+     AND (cl_role() = 'system' OR (cl_role() = 'admin' AND cl_account_id() IS NOT NULL)) $$
 --;
 CREATE POLICY rls_helper ON participants FOR SELECT TO careline_rls USING (true)
 --;
@@ -251,9 +260,11 @@ ALTER FUNCTION cl_created_conversation(uuid) OWNER TO careline_rls
 --;
 ALTER FUNCTION cl_my_peers() OWNER TO careline_rls
 --;
-REVOKE ALL ON FUNCTION cl_my_conversations(), cl_created_conversation(uuid), cl_my_peers() FROM PUBLIC
+ALTER FUNCTION cl_account_id_by_email(text) OWNER TO careline_rls
 --;
-GRANT EXECUTE ON FUNCTION cl_my_conversations(), cl_created_conversation(uuid), cl_my_peers() TO careline_app
+REVOKE ALL ON FUNCTION cl_my_conversations(), cl_created_conversation(uuid), cl_my_peers(), cl_account_id_by_email(text) FROM PUBLIC
+--;
+GRANT EXECUTE ON FUNCTION cl_my_conversations(), cl_created_conversation(uuid), cl_my_peers(), cl_account_id_by_email(text) TO careline_app
 --;
 ALTER TABLE tenants ENABLE ROW LEVEL SECURITY
 --;

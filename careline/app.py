@@ -1,0 +1,139 @@
+"""The ASGI application: every router, the socket, health checks and the web client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import careline.messages.ops
+import careline.realtime.ops
+import careline.receipts.ops  # noqa: F401 - registers socket ops
+from careline import __version__, config
+from careline.auth import api as auth_api
+from careline.care import api as care_api
+from careline.conversations import api as conversations_api
+from careline.db import migrate, tx
+from careline.db.database import Database
+from careline.keys import service as key_service
+from careline.kit.crypto import MasterKeyFile
+from careline.kit.errors import AppError
+from careline.messages import api as messages_api
+from careline.realtime import api as realtime_api
+from careline.realtime.bus import InProcessBus
+from careline.realtime.fanout import Hub
+from careline.realtime.gateway import websocket_endpoint
+from careline.receipts import api as receipts_api
+from careline.tenants import api as tenants_api
+from careline.web import http
+
+STATIC = Path(__file__).parent / "web" / "static"
+
+
+def load_keyring(settings: config.Settings) -> key_service.Keyring:
+    keyfile = MasterKeyFile(settings.master_key_path)
+    keyfile.ensure()
+    keys = keyfile.load()
+    return key_service.Keyring(master_keys=keys, current_master_id=list(keys)[-1])
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: config.Settings = app.state.settings
+    config.use(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key_service.configure(load_keyring(settings))
+    database = Database(settings)
+    pool = await database.start()
+    hub = Hub(typing_ttl=settings.typing_ttl_seconds, on_offline=realtime_api.write_last_seen)
+    bus = InProcessBus()
+    await bus.start(hub.deliver)
+    tx.configure(pool, bus.publish)
+    app.state.hub = hub
+    app.state.database = database
+    try:
+        yield
+    finally:
+        await hub.close_all()
+        await bus.stop()
+        tx.configure(None, None)
+        await database.stop()
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, routes=app.routes, description=app.description
+        )
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
+            http.Problem.model_json_schema()
+        )
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+def create_app(settings: config.Settings | None = None) -> FastAPI:
+    app = FastAPI(
+        title="careline",
+        version=__version__,
+        description="Secure, real-time messaging for care. Errors are application/problem+json "
+        "with a stable `code`. The socket protocol is in docs/protocol.md.",
+        lifespan=lifespan,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings or config.current()
+    app.add_exception_handler(AppError, http.app_error_handler)
+    app.add_exception_handler(RequestValidationError, http.validation_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http.http_error_handler)
+    app.add_exception_handler(Exception, http.unexpected_error_handler)
+    app.add_middleware(http.GuardMiddleware)
+    for router in (
+        auth_api.router,
+        tenants_api.router,
+        tenants_api.admin,
+        care_api.router,
+        conversations_api.router,
+        messages_api.router,
+        receipts_api.router,
+        realtime_api.router,
+    ):
+        app.include_router(router)
+    app.add_api_websocket_route("/api/v1/ws", websocket_endpoint)
+
+    @app.get("/health", tags=["health"])
+    async def health() -> dict[str, str]:
+        """Alive: the process answers."""
+        return {"status": "ok"}
+
+    @app.get(
+        "/health/ready",
+        tags=["health"],
+        responses={503: http.ERRORS[409] | {"description": "Not ready"}},
+    )
+    async def ready() -> JSONResponse:
+        """Ready: the database answers and its schema is the one this code expects."""
+        try:
+            current = await tx.fetch_value("SELECT version_num FROM alembic_version")
+        except Exception:
+            current = None
+        expected = migrate.head_revision()
+        if current != expected:
+            return http.problem_response(
+                AppError("database unreachable or schema not current", code="not_ready", status=503)
+            )
+        return JSONResponse({"status": "ready", "schema": current})
+
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    if (STATIC / "index.html").exists():
+        app.mount("/", StaticFiles(directory=STATIC, html=True), name="web")
+    return app

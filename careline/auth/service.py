@@ -1,0 +1,209 @@
+"""Sign-in, sessions and their revocation.
+
+Failed sign-ins slow down (exponentially, capped) per address and per account. The
+per-account delay is what stops guessing one password from many addresses; so that an
+attacker cannot use it to keep a person out, a browser that has signed in to the account
+before carries a signed device cookie and is throttled on its own key instead
+(OWASP: "Slow Down Online Guessing Attacks with Device Cookies").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from careline import config
+from careline.auth import store
+from careline.auth.records import Session, SignedIn
+from careline.db.tx import Actor, Role, Tx, transaction
+from careline.keys import service as key_service
+from careline.kit import clock, tokens
+from careline.kit.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthenticated
+from careline.kit.events import Event
+from careline.kit.ids import new_id
+from careline.tenants import service as tenant_service
+
+log = logging.getLogger(__name__)
+
+_THROTTLE_MEMORY = dt.timedelta(hours=24)  # failures older than this are forgotten
+_TOUCH_EVERY = dt.timedelta(seconds=60)  # last_used_at is written at most this often
+SESSION_REVOKED = "session.revoked"
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    email: str
+    password: str
+    tenant_slug: str | None
+    address: str
+    user_agent: str
+    device_cookie: str | None
+
+
+def _device_mac(nonce: str, email: str) -> str:
+    return tokens.derive(key_service.derived_secret("device-cookie"), f"{nonce}:{email.lower()}")
+
+
+def _new_device_cookie(email: str) -> str:
+    nonce = secrets.token_urlsafe(12)
+    return f"{nonce}.{_device_mac(nonce, email)}"
+
+
+def _device_nonce(cookie: str | None, email: str) -> str | None:
+    """The nonce of a valid device cookie for this e-mail, else None."""
+    if not cookie or "." not in cookie or len(cookie) > 200:
+        return None
+    nonce, _, mac = cookie.partition(".")
+    return nonce if tokens.same(mac, _device_mac(nonce, email)) else None
+
+
+def _throttle_keys(creds: Credentials) -> list[str]:
+    nonce = _device_nonce(creds.device_cookie, creds.email)
+    if nonce is not None:
+        account_key = f"dev:{nonce}"
+    else:
+        account_key = "acct:" + hashlib.sha256(creds.email.lower().encode()).hexdigest()[:32]
+    return [f"addr:{creds.address}", account_key]
+
+
+def _wait_seconds(failures: int, last_failure_at: dt.datetime, now: dt.datetime) -> int:
+    settings = config.current()
+    over = failures - settings.login_free_failures
+    if over < 0:
+        return 0
+    delay = min(settings.login_max_delay_seconds, 2**over)
+    remaining = delay - (now - last_failure_at).total_seconds()
+    return max(0, int(remaining + 0.999))
+
+
+async def do_sign_in(creds: Credentials) -> SignedIn:
+    """Check the password and open a session. Raises RateLimited (wait), Unauthenticated
+    (wrong e-mail or password, same answer for both), Conflict (several organisations and
+    none chosen) or Forbidden (not a member of the chosen one)."""
+    system = Actor.system()
+    keys = _throttle_keys(creds)
+    now = clock.now()
+    async with transaction(system) as tx:
+        throttles = await store.get_throttles(tx, keys)
+        wait = max(
+            (_wait_seconds(t.failures, t.last_failure_at, now) for t in throttles), default=0
+        )
+        if wait:
+            raise RateLimited("too many failed sign-ins; try again later", retry_after=wait)
+        identity = await tenant_service.get_login_identity(tx, creds.email)
+    hasher = tenant_service.passwords()
+    ok = hasher.verify(identity.password_hash if identity else None, creds.password)
+    if not ok or identity is None or identity.disabled:
+        async with transaction(system) as tx:
+            await store.record_failure(tx, keys, reset_before=now - _THROTTLE_MEMORY)
+        log.info("sign-in failed", extra={"address": creds.address})
+        raise Unauthenticated("wrong e-mail or password", code="invalid_credentials")
+
+    async with transaction(system) as tx:
+        await store.clear_throttles(tx, keys)
+        memberships = await tenant_service.list_active_memberships(tx, identity.account_id)
+        if hasher.needs_rehash(identity.password_hash):
+            await tenant_service.internal_set_password_hash(
+                tx, identity.account_id, hasher.hash(creds.password)
+            )
+    if creds.tenant_slug is not None:
+        memberships = [m for m in memberships if m[0].slug == creds.tenant_slug]
+    if not memberships:
+        raise Forbidden("you are not a member of this organisation", code="no_membership")
+    if len(memberships) > 1:
+        raise Conflict(
+            "choose an organisation",
+            code="tenant_choice_required",
+            extra={"tenants": [{"slug": t.slug, "name": t.name} for t, _ in memberships]},
+        )
+    tenant, role = memberships[0]
+    token = tokens.new_token()
+    session_id = new_id()
+    settings = config.current()
+    async with transaction(Actor.system(tenant.id)) as tx:
+        await store.insert_session(
+            tx,
+            session_id=session_id,
+            token_hash=tokens.token_hash(token),
+            account_id=identity.account_id,
+            tenant_id=tenant.id,
+            expires_at=now + dt.timedelta(hours=settings.session_absolute_hours),
+            user_agent=creds.user_agent[:200],
+        )
+    actor = Actor(identity.account_id, tenant.id, role, session_id)
+    log.info(
+        "signed in", extra={"account_id": str(actor.account_id), "session_id": str(session_id)}
+    )
+    return SignedIn(token, actor, tenant, _new_device_cookie(creds.email))
+
+
+async def authenticate(token: str) -> Actor | None:
+    """The actor of a live session token, or None."""
+    if not token or len(token) > 200:
+        return None
+    idle = dt.timedelta(minutes=config.current().session_idle_minutes)
+    async with transaction(Actor.system()) as tx:
+        row = await store.get_live_session(tx, tokens.token_hash(token), idle=idle)
+        if row is None:
+            return None
+        if clock.now() - row["last_used_at"] > _TOUCH_EVERY:
+            await store.touch_session(tx, row["id"])
+    return Actor(row["account_id"], row["tenant_id"], Role(row["role"]), row["id"])
+
+
+def csrf_token(session_token: str) -> str:
+    return tokens.derive(session_token, "csrf")
+
+
+async def touch(actor: Actor) -> None:
+    """Keep a session alive while its socket is in use."""
+    if actor.session_id is None:
+        return
+    async with transaction(Actor.system(actor.tenant_id)) as tx:
+        await store.touch_session(tx, actor.session_id)
+
+
+def _revoked_event(tx: Tx, account_id: uuid.UUID, session_ids: list[uuid.UUID]) -> None:
+    if session_ids:
+        tx.emit(
+            Event(
+                type=SESSION_REVOKED,
+                tenant_id=tx.actor.tenant,
+                account_ids=(account_id,),
+                data={"session_ids": [str(s) for s in session_ids]},
+            )
+        )
+
+
+async def do_sign_out(tx: Tx) -> None:
+    """End the acting session; its sockets close. Emits session.revoked."""
+    assert tx.actor.session_id is not None
+    revoked = await store.revoke_sessions(
+        tx, account_id=tx.actor.account, session_id=tx.actor.session_id
+    )
+    _revoked_event(tx, tx.actor.account, revoked)
+
+
+async def do_revoke_own_session(tx: Tx, session_id: uuid.UUID) -> None:
+    revoked = await store.revoke_sessions(tx, account_id=tx.actor.account, session_id=session_id)
+    if not revoked:
+        raise NotFound("no such session")
+    _revoked_event(tx, tx.actor.account, revoked)
+
+
+async def do_revoke_sessions(tx: Tx, account_id: uuid.UUID) -> int:
+    """Admin: end every session of a member in this organisation; their sockets close
+    within a second. Emits session.revoked. Returns how many sessions ended."""
+    tenant_service.require_admin(tx)
+    await tenant_service.get_member(tx, account_id)  # NotFound outside the organisation
+    revoked = await store.revoke_sessions(tx, account_id=account_id)
+    _revoked_event(tx, account_id, revoked)
+    return len(revoked)
+
+
+async def list_own_sessions(tx: Tx) -> list[Session]:
+    return await store.list_sessions(tx, tx.actor.account)

@@ -1,0 +1,111 @@
+"""SQL for sessions and sign-in throttling."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from careline.auth.records import Session, Throttle
+from careline.db.tx import Tx
+
+_SESSION_COLUMNS = "id, account_id, tenant_id, created_at, last_used_at, expires_at, user_agent"
+
+
+def _session(row: Any) -> Session:
+    return Session(
+        id=row["id"],
+        account_id=row["account_id"],
+        tenant_id=row["tenant_id"],
+        created_at=row["created_at"],
+        last_used_at=row["last_used_at"],
+        expires_at=row["expires_at"],
+        user_agent=row["user_agent"],
+    )
+
+
+async def insert_session(
+    tx: Tx,
+    *,
+    session_id: uuid.UUID,
+    token_hash: bytes,
+    account_id: uuid.UUID,
+    tenant_id: uuid.UUID,
+    expires_at: dt.datetime,
+    user_agent: str,
+) -> None:
+    await tx.conn.execute(
+        "INSERT INTO sessions (id, token_hash, account_id, tenant_id, expires_at, user_agent) "
+        "VALUES ($1, $2, $3, $4, $5, $6)",
+        session_id,
+        token_hash,
+        account_id,
+        tenant_id,
+        expires_at,
+        user_agent,
+    )
+
+
+async def get_live_session(tx: Tx, token_hash: bytes, *, idle: dt.timedelta) -> Any:
+    """The session with its member's role, if it is live: not revoked, not expired, not
+    idle too long, and its member and account still enabled."""
+    return await tx.conn.fetchrow(
+        """SELECT s.id, s.account_id, s.tenant_id, s.last_used_at, m.role
+           FROM sessions s
+           JOIN memberships m ON m.tenant_id = s.tenant_id AND m.account_id = s.account_id
+           JOIN accounts a ON a.id = s.account_id
+           WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
+             AND s.last_used_at > now() - $2::interval
+             AND m.disabled_at IS NULL AND a.disabled_at IS NULL""",
+        token_hash,
+        idle,
+    )
+
+
+async def touch_session(tx: Tx, session_id: uuid.UUID) -> None:
+    await tx.conn.execute("UPDATE sessions SET last_used_at = now() WHERE id = $1", session_id)
+
+
+async def list_sessions(tx: Tx, account_id: uuid.UUID) -> list[Session]:
+    rows = await tx.conn.fetch(
+        f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE account_id = $1 "  # noqa: S608 - constant
+        "AND revoked_at IS NULL AND expires_at > now() ORDER BY last_used_at DESC",
+        account_id,
+    )
+    return [_session(r) for r in rows]
+
+
+async def revoke_sessions(
+    tx: Tx, *, account_id: uuid.UUID, session_id: uuid.UUID | None = None
+) -> list[uuid.UUID]:
+    rows = await tx.conn.fetch(
+        "UPDATE sessions SET revoked_at = now() WHERE account_id = $1 AND revoked_at IS NULL "
+        "AND ($2::uuid IS NULL OR id = $2) RETURNING id",
+        account_id,
+        session_id,
+    )
+    return [r["id"] for r in rows]
+
+
+async def get_throttles(tx: Tx, keys: list[str]) -> list[Throttle]:
+    rows = await tx.conn.fetch(
+        "SELECT failures, last_failure_at FROM login_throttle WHERE key = ANY($1::text[])", keys
+    )
+    return [Throttle(r["failures"], r["last_failure_at"]) for r in rows]
+
+
+async def record_failure(tx: Tx, keys: list[str], *, reset_before: dt.datetime) -> None:
+    await tx.conn.execute(
+        """INSERT INTO login_throttle (key, failures, last_failure_at)
+           SELECT k, 1, now() FROM unnest($1::text[]) AS k
+           ON CONFLICT (key) DO UPDATE SET
+             failures = CASE WHEN login_throttle.last_failure_at < $2 THEN 1
+                             ELSE login_throttle.failures + 1 END,
+             last_failure_at = now()""",
+        keys,
+        reset_before,
+    )
+
+
+async def clear_throttles(tx: Tx, keys: list[str]) -> None:
+    await tx.conn.execute("DELETE FROM login_throttle WHERE key = ANY($1::text[])", keys)

@@ -1,0 +1,1 @@
+"""Care relationships (client <-> staff) and guardian links (guardian -> client)."""

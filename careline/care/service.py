@@ -1,0 +1,90 @@
+"""Who cares for whom, and who speaks for whom.
+
+Most real clients have no primary staff recorded, so nothing in careline depends on one
+being set. Errors: NotFound for people outside the organisation, InvalidInput when a
+person has the wrong role for the link.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from careline.care import store
+from careline.care.records import CareRelationship, GuardianLink
+from careline.db.tx import Role, Tx
+from careline.kit.errors import InvalidInput, NotFound
+from careline.tenants import service as tenant_service
+
+
+async def _require_role(tx: Tx, account_id: uuid.UUID, roles: tuple[Role, ...], what: str) -> None:
+    member = await tenant_service.get_member(tx, account_id)
+    if member.role not in roles:
+        raise InvalidInput(f"{account_id} is not a {what}", code="wrong_role")
+
+
+async def do_set_relationship(
+    tx: Tx, *, client_id: uuid.UUID, staff_id: uuid.UUID, primary: bool
+) -> CareRelationship:
+    """Admin: put a staff member in a client's care team (optionally as primary, which
+    clears any other primary)."""
+    tenant_service.require_admin(tx)
+    await _require_role(tx, client_id, (Role.CLIENT,), "client")
+    await _require_role(tx, staff_id, (Role.STAFF, Role.ADMIN), "staff member")
+    await store.upsert_relationship(
+        tx, tx.actor.tenant, client_id=client_id, staff_id=staff_id, primary=primary
+    )
+    return CareRelationship(client_id, staff_id, primary)
+
+
+async def do_remove_relationship(tx: Tx, *, client_id: uuid.UUID, staff_id: uuid.UUID) -> None:
+    tenant_service.require_admin(tx)
+    if not await store.delete_relationship(
+        tx, tx.actor.tenant, client_id=client_id, staff_id=staff_id
+    ):
+        raise NotFound("no such care relationship")
+
+
+async def list_relationships(
+    tx: Tx, *, client_id: uuid.UUID | None = None, staff_id: uuid.UUID | None = None
+) -> list[CareRelationship]:
+    return await store.list_relationships(
+        tx, tx.actor.tenant, client_id=client_id, staff_id=staff_id
+    )
+
+
+async def care_team(tx: Tx, client_id: uuid.UUID) -> list[uuid.UUID]:
+    return [r.staff_id for r in await list_relationships(tx, client_id=client_id)]
+
+
+async def do_link_guardian(tx: Tx, *, guardian_id: uuid.UUID, client_id: uuid.UUID) -> GuardianLink:
+    tenant_service.require_admin(tx)
+    await _require_role(tx, guardian_id, (Role.GUARDIAN,), "guardian")
+    await _require_role(tx, client_id, (Role.CLIENT,), "client")
+    await store.insert_guardian_link(
+        tx, tx.actor.tenant, guardian_id=guardian_id, client_id=client_id
+    )
+    return GuardianLink(guardian_id, client_id)
+
+
+async def do_unlink_guardian(tx: Tx, *, guardian_id: uuid.UUID, client_id: uuid.UUID) -> None:
+    tenant_service.require_admin(tx)
+    if not await store.delete_guardian_link(
+        tx, tx.actor.tenant, guardian_id=guardian_id, client_id=client_id
+    ):
+        raise NotFound("no such guardian link")
+
+
+async def list_guardian_links(
+    tx: Tx, *, guardian_id: uuid.UUID | None = None, client_id: uuid.UUID | None = None
+) -> list[GuardianLink]:
+    return await store.list_guardian_links(
+        tx, tx.actor.tenant, guardian_id=guardian_id, client_id=client_id
+    )
+
+
+async def guardians_of(tx: Tx, client_id: uuid.UUID) -> list[uuid.UUID]:
+    return [g.guardian_id for g in await list_guardian_links(tx, client_id=client_id)]
+
+
+async def clients_of(tx: Tx, guardian_id: uuid.UUID) -> list[uuid.UUID]:
+    return [g.client_id for g in await list_guardian_links(tx, guardian_id=guardian_id)]

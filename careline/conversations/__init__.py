@@ -1,0 +1,1 @@
+"""Conversations, their participants and their timeline (the gapless `seq`)."""

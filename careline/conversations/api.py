@@ -1,0 +1,205 @@
+"""HTTP: the conversation list (unread counts, last message, participants), opening
+conversations, participants, per-person archive / mute, and the raw timeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Query, Request, Response
+
+from careline.auth.api import CurrentActor
+from careline.conversations import service as conversation_service
+from careline.conversations.records import Conversation, Kind, Participant
+from careline.conversations.schemas import (
+    ConversationCreate,
+    ConversationPage,
+    ConversationRead,
+    MySettings,
+    ParticipantAdd,
+    SeqResult,
+    TimelinePage,
+)
+from careline.db.tx import Tx, transaction
+from careline.kit import limits
+from careline.kit.errors import InvalidInput
+from careline.kit.pagination import clamp_limit, decode_cursor, encode_cursor
+from careline.messages import service as message_service
+from careline.messages.events import message_wire
+from careline.realtime.render import timeline_frames
+from careline.tenants import service as tenant_service
+from careline.web.http import ERRORS
+
+router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"], responses=ERRORS)
+
+
+async def summarise(
+    tx: Tx, request: Request, rows: list[tuple[Conversation, Participant]]
+) -> list[dict[str, Any]]:
+    """Conversations as the list shows them, in a fixed number of queries."""
+    if not rows:
+        return []
+    ids = [c.id for c, _ in rows]
+    participants = await conversation_service.list_participants(tx, ids)
+    members = await tenant_service.members_by_ids(tx, list({p.account_id for p in participants}))
+    unread = await message_service.unread_counts(tx, [(c.id, me.read_seq) for c, me in rows])
+    last = await message_service.messages_at(tx, [(c.id, c.last_message_seq) for c, _ in rows])
+    presence = request.app.state.hub.presence_of({p.account_id for p in participants})
+    by_conversation: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for p in participants:
+        member = members.get(p.account_id)
+        by_conversation.setdefault(p.conversation_id, []).append(
+            {
+                "account_id": p.account_id,
+                "role": p.role.value,
+                "display_name": member.display_name if member else None,
+                "delivered_seq": p.delivered_seq,
+                "read_seq": p.read_seq,
+                "presence": presence[str(p.account_id)],
+                "last_seen_at": member.last_seen_at if member else None,
+            }
+        )
+    return [
+        {
+            "id": c.id,
+            "kind": c.kind.value,
+            "title": c.title,
+            "client_id": c.client_id,
+            "staff_id": c.staff_id,
+            "created_at": c.created_at,
+            "last_seq": c.last_seq,
+            "last_activity_at": c.last_activity_at,
+            "archived": me.archived,
+            "muted": me.muted,
+            "delivered_seq": me.delivered_seq,
+            "read_seq": me.read_seq,
+            "unread": unread.get(c.id, 0),
+            "last_message": message_wire(last[c.id]) if c.id in last else None,
+            "participants": by_conversation.get(c.id, []),
+        }
+        for c, me in rows
+    ]
+
+
+@router.get("", response_model=ConversationPage)
+async def list_conversations(
+    actor: CurrentActor,
+    request: Request,
+    archived: bool | None = None,
+    cursor: str | None = Query(None, max_length=500),
+    limit: int | None = Query(None, ge=1, le=limits.PAGE_MAX),
+) -> dict[str, Any]:
+    """Your conversations, latest activity first, with unread counts, the last message
+    and the participants (with presence)."""
+    after = decode_cursor(cursor, size=2)
+    try:
+        before = (
+            (dt.datetime.fromisoformat(str(after[0])), uuid.UUID(str(after[1]))) if after else None
+        )
+    except ValueError:
+        raise InvalidInput("not a cursor this list gave out", code="invalid_cursor") from None
+    size = clamp_limit(limit)
+    async with transaction(actor, readonly=True) as tx:
+        rows = await conversation_service.list_conversations(
+            tx, archived=archived, before=before, limit=size
+        )
+        items = await summarise(tx, request, rows)
+    last = rows[-1][0] if len(rows) == size else None
+    return {
+        "items": items,
+        "next_cursor": encode_cursor([last.last_activity_at.isoformat(), str(last.id)])
+        if last
+        else None,
+    }
+
+
+@router.post(
+    "",
+    response_model=ConversationRead,
+    status_code=201,
+    responses={200: {"model": ConversationRead, "description": "It existed already"}},
+)
+async def open_conversation(
+    body: ConversationCreate, actor: CurrentActor, request: Request, response: Response
+) -> dict[str, Any]:
+    """Open a conversation. Care and support conversations are unique per client (and
+    staff member): opening one that exists returns it with status 200."""
+    async with transaction(actor) as tx:
+        conversation, created = await conversation_service.do_open_conversation(
+            tx,
+            conversation_service.OpenRequest(
+                kind=Kind(body.kind),
+                client_id=body.client_id,
+                staff_id=body.staff_id,
+                member_ids=tuple(body.member_ids),
+                title=body.title,
+            ),
+        )
+        _, me = await conversation_service.access_conversation(tx, conversation.id)
+        [item] = await summarise(tx, request, [(conversation, me)])
+    response.status_code = 201 if created else 200
+    return item
+
+
+@router.get("/{conversation_id}", response_model=ConversationRead)
+async def get_conversation(
+    conversation_id: uuid.UUID, actor: CurrentActor, request: Request
+) -> dict[str, Any]:
+    async with transaction(actor, readonly=True) as tx:
+        found = await conversation_service.access_conversation(tx, conversation_id)
+        [item] = await summarise(tx, request, [found])
+    return item
+
+
+@router.patch("/{conversation_id}/me", response_model=ConversationRead)
+async def update_my_settings(
+    conversation_id: uuid.UUID, body: MySettings, actor: CurrentActor, request: Request
+) -> dict[str, Any]:
+    """Archive or mute this conversation for yourself (your other devices follow)."""
+    async with transaction(actor) as tx:
+        await conversation_service.do_update_my_settings(
+            tx, conversation_id, archived=body.archived, muted=body.muted
+        )
+        found = await conversation_service.access_conversation(tx, conversation_id)
+        [item] = await summarise(tx, request, [found])
+    return item
+
+
+@router.post("/{conversation_id}/participants", response_model=SeqResult, status_code=201)
+async def add_participant(
+    conversation_id: uuid.UUID, body: ParticipantAdd, actor: CurrentActor
+) -> dict[str, int]:
+    """Staff: add a staff member to a team conversation."""
+    async with transaction(actor) as tx:
+        seq = await conversation_service.do_add_participant(tx, conversation_id, body.account_id)
+    return {"seq": seq}
+
+
+@router.delete("/{conversation_id}/participants/{account_id}", response_model=SeqResult)
+async def remove_participant(
+    conversation_id: uuid.UUID, account_id: uuid.UUID, actor: CurrentActor
+) -> dict[str, int]:
+    """Remove someone from a team conversation, or leave it. They lose access at once."""
+    async with transaction(actor) as tx:
+        seq = await conversation_service.do_remove_participant(tx, conversation_id, account_id)
+    return {"seq": seq}
+
+
+@router.get("/{conversation_id}/events", response_model=TimelinePage)
+async def list_events(
+    conversation_id: uuid.UUID,
+    actor: CurrentActor,
+    after_seq: int = Query(0, ge=0, le=2**62),
+    limit: int | None = Query(None, ge=1, le=limits.PAGE_MAX),
+) -> dict[str, Any]:
+    """The timeline after `after_seq`, as the same event frames the socket sends: a
+    client without a socket catches up with this."""
+    async with transaction(actor, readonly=True) as tx:
+        events = await conversation_service.timeline(
+            tx, conversation_id, after_seq=after_seq, limit=clamp_limit(limit)
+        )
+        frames = await timeline_frames(tx, events)
+        last = (await conversation_service.last_seqs(tx, [conversation_id]))[conversation_id]
+    return {"items": [orjson.loads(f) for _, f in frames], "last_seq": last}

@@ -1,0 +1,82 @@
+"""Wire models of the conversations API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from careline.kit import limits
+from careline.messages.schemas import MessageRead
+
+
+class ParticipantRead(BaseModel):
+    account_id: uuid.UUID
+    role: Literal["admin", "staff", "client", "guardian"]
+    display_name: str | None
+    delivered_seq: int
+    read_seq: int
+    presence: Literal["online", "away", "offline"]
+    last_seen_at: dt.datetime | None
+
+
+class ConversationRead(BaseModel):
+    id: uuid.UUID
+    kind: Literal["care", "team", "support"]
+    title: str | None
+    client_id: uuid.UUID | None
+    staff_id: uuid.UUID | None
+    created_at: dt.datetime
+    last_seq: int
+    last_activity_at: dt.datetime
+    archived: bool
+    muted: bool
+    delivered_seq: int
+    read_seq: int
+    unread: int
+    last_message: MessageRead | None
+    participants: list[ParticipantRead]
+
+
+class ConversationPage(BaseModel):
+    items: list[ConversationRead]
+    next_cursor: str | None
+
+
+class ConversationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["care", "team", "support"]
+    client_id: uuid.UUID | None = None
+    staff_id: uuid.UUID | None = None
+    member_ids: list[uuid.UUID] = Field(default_factory=list, max_length=limits.TEAM_MAX_MEMBERS)
+    title: str | None = Field(None, max_length=limits.TITLE_MAX_CHARS * 2)
+
+
+class MySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    archived: bool | None = None
+    muted: bool | None = None
+
+
+class ParticipantAdd(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    account_id: uuid.UUID
+
+
+class SeqResult(BaseModel):
+    seq: int
+
+
+class TimelineEventRead(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    op: str
+    conversation_id: uuid.UUID
+    seq: int
+    at: str
+
+
+class TimelinePage(BaseModel):
+    items: list[dict[str, Any]]
+    last_seq: int

@@ -1,0 +1,384 @@
+"""Opening conversations, who is in them, and their timeline.
+
+Rules (docs/conversations.md): staff open a care conversation with any client of their
+organisation; clients (and guardians, for their clients) with their care team; anyone on
+the client side opens the support conversation with the organisation's admins. At most one
+care conversation per (client, staff) and one support conversation per client: opening an
+existing one returns it. Team conversations are staff only.
+
+Errors: NotFound for a conversation the actor is not in (never Forbidden: existence is
+not revealed), Forbidden for an action the actor's role may not take, InvalidInput for
+people who do not fit the kind of conversation.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from careline.care import service as care_service
+from careline.conversations import store
+from careline.conversations.records import Conversation, Kind, Participant, TimelineEvent
+from careline.db.tx import Role, Tx
+from careline.kit import limits
+from careline.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from careline.kit.events import Event
+from careline.kit.ids import new_id
+from careline.kit.text import clean_text
+from careline.tenants import service as tenant_service
+
+CONVERSATION_CREATED = "conversation.created"
+PARTICIPANT_ADDED = "participant.added"
+PARTICIPANT_REMOVED = "participant.removed"
+SETTINGS_UPDATED = "participant.settings_updated"
+
+
+@dataclass(frozen=True, slots=True)
+class OpenRequest:
+    kind: Kind
+    client_id: uuid.UUID | None = None
+    staff_id: uuid.UUID | None = None
+    member_ids: tuple[uuid.UUID, ...] = ()
+    title: str | None = None
+
+
+async def access_conversation(
+    tx: Tx, conversation_id: uuid.UUID
+) -> tuple[Conversation, Participant]:
+    """The conversation and the actor's place in it; NotFound unless a participant."""
+    if tx.actor.account_id is None:
+        raise NotFound("no such conversation")
+    found = await store.get_with_me(tx, conversation_id, tx.actor.account_id)
+    if found is None:
+        raise NotFound("no such conversation")
+    return found
+
+
+async def _active_member(tx: Tx, account_id: uuid.UUID, roles: tuple[Role, ...]) -> Role:
+    try:
+        member = await tenant_service.get_member(tx, account_id)
+    except NotFound:
+        raise InvalidInput(
+            f"{account_id} is not in this organisation", code="unknown_member"
+        ) from None
+    if member.disabled or member.role not in roles:
+        names = " or ".join(r.value for r in roles)
+        raise InvalidInput(f"{account_id} is not an active {names}", code="wrong_role")
+    return member.role
+
+
+async def _client_for_actor(tx: Tx, client_id: uuid.UUID | None) -> uuid.UUID:
+    """The client a client-side or staff actor is opening a conversation about."""
+    actor = tx.actor
+    if actor.role is Role.CLIENT:
+        if client_id not in (None, actor.account_id):
+            raise InvalidInput("a client opens conversations for themselves", code="wrong_client")
+        return actor.account
+    if client_id is None:
+        raise InvalidInput("client_id is required", code="client_required")
+    if actor.role is Role.GUARDIAN:
+        if client_id not in await care_service.clients_of(tx, actor.account):
+            raise InvalidInput("you do not act for this client", code="wrong_client")
+        return client_id
+    await _active_member(tx, client_id, (Role.CLIENT,))
+    return client_id
+
+
+async def _client_side(tx: Tx, client_id: uuid.UUID) -> list[tuple[uuid.UUID, Role]]:
+    guardians = await care_service.guardians_of(tx, client_id)
+    return [(client_id, Role.CLIENT), *((g, Role.GUARDIAN) for g in guardians)]
+
+
+async def _create(
+    tx: Tx,
+    *,
+    kind: Kind,
+    title: str | None,
+    client_id: uuid.UUID | None,
+    staff_id: uuid.UUID | None,
+    members: list[tuple[uuid.UUID, Role]],
+) -> Conversation:
+    conversation_id = new_id()
+    await store.insert_conversation(
+        tx,
+        conversation_id=conversation_id,
+        kind=kind,
+        title=title,
+        client_id=client_id,
+        staff_id=staff_id,
+    )
+    await store.insert_participants(tx, conversation_id, members, joined_seq=0)
+    seq, _ = await store.append_event(
+        tx,
+        conversation_id,
+        type=CONVERSATION_CREATED,
+        message_id=None,
+        subject_id=None,
+        data={},
+        is_message=False,
+    )
+    tx.emit(
+        Event(
+            type=CONVERSATION_CREATED,
+            tenant_id=tx.actor.tenant,
+            conversation_id=conversation_id,
+            seq=seq,
+            account_ids=tuple(a for a, _ in members),
+        )
+    )
+    conversation, _ = await access_conversation(tx, conversation_id)
+    return conversation
+
+
+async def do_open_conversation(tx: Tx, request: OpenRequest) -> tuple[Conversation, bool]:
+    """Open (or find) a conversation. Returns it and whether it was created now.
+    Emits conversation.created."""
+    actor = tx.actor
+    if actor.account_id is None:
+        raise Forbidden("a person must open conversations")
+    title = (
+        clean_text(request.title, field="title", max_chars=limits.TITLE_MAX_CHARS, multiline=False)
+        if request.title is not None
+        else None
+    )
+    try:
+        async with tx.conn.transaction():  # a savepoint: a lost race retries as "find"
+            if request.kind is Kind.CARE:
+                return await _open_care(tx, request)
+            if request.kind is Kind.SUPPORT:
+                return await _open_support(tx, request)
+            return await _open_team(tx, request, title)
+    except asyncpg.UniqueViolationError:
+        raise Conflict("this conversation exists already", code="conversation_exists") from None
+
+
+async def _open_care(tx: Tx, request: OpenRequest) -> tuple[Conversation, bool]:
+    actor = tx.actor
+    if actor.role.is_staff:
+        client_id = await _client_for_actor(tx, request.client_id)
+        staff_id, staff_role = actor.account, actor.role
+    else:
+        client_id = await _client_for_actor(tx, request.client_id)
+        if request.staff_id is None:
+            raise InvalidInput("staff_id is required", code="staff_required")
+        if request.staff_id not in await care_service.care_team(tx, client_id):
+            raise InvalidInput("that person is not in the care team", code="not_care_team")
+        staff_id = request.staff_id
+        staff_role = await _active_member(tx, staff_id, (Role.STAFF, Role.ADMIN))
+    existing = await store.find_care(tx, client_id=client_id, staff_id=staff_id)
+    if existing is not None:
+        return existing, False
+    members = [(staff_id, staff_role), *await _client_side(tx, client_id)]
+    conversation = await _create(
+        tx, kind=Kind.CARE, title=None, client_id=client_id, staff_id=staff_id, members=members
+    )
+    return conversation, True
+
+
+async def _open_support(tx: Tx, request: OpenRequest) -> tuple[Conversation, bool]:
+    client_id = await _client_for_actor(tx, request.client_id)
+    existing = await store.find_support(tx, client_id=client_id)
+    if existing is not None:
+        return existing, False
+    admins = [m.account_id for m in await _list_role(tx, Role.ADMIN)]
+    members = [*await _client_side(tx, client_id), *((a, Role.ADMIN) for a in admins)]
+    if tx.actor.role is Role.STAFF:
+        members.append((tx.actor.account, Role.STAFF))
+    conversation = await _create(
+        tx, kind=Kind.SUPPORT, title=None, client_id=client_id, staff_id=None, members=members
+    )
+    return conversation, True
+
+
+async def _list_role(tx: Tx, role: Role) -> list[Any]:
+    async with tx.as_system():
+        return [
+            m
+            for m in await tenant_service.list_members(
+                tx, role=role, after=None, limit=limits.PAGE_MAX
+            )
+            if not m.disabled
+        ]
+
+
+async def _open_team(tx: Tx, request: OpenRequest, title: str | None) -> tuple[Conversation, bool]:
+    actor = tx.actor
+    if not actor.role.is_staff:
+        raise Forbidden("team conversations are for staff", code="staff_only")
+    ids = list(dict.fromkeys(m for m in request.member_ids if m != actor.account_id))
+    if not ids:
+        raise InvalidInput("a team conversation needs at least one other member", code="no_members")
+    if len(ids) + 1 > limits.TEAM_MAX_MEMBERS:
+        raise InvalidInput(
+            f"a team conversation holds at most {limits.TEAM_MAX_MEMBERS} people",
+            code="too_many_members",
+        )
+    members = [(actor.account, actor.role)]
+    for account_id in ids:
+        members.append((account_id, await _active_member(tx, account_id, (Role.STAFF, Role.ADMIN))))
+    if request.client_id is not None:
+        await _active_member(tx, request.client_id, (Role.CLIENT,))
+    conversation = await _create(
+        tx,
+        kind=Kind.TEAM,
+        title=title,
+        client_id=request.client_id,
+        staff_id=None,
+        members=members,
+    )
+    return conversation, True
+
+
+async def _append_membership(
+    tx: Tx, conversation_id: uuid.UUID, type_: str, account_id: uuid.UUID
+) -> int:
+    seq, _ = await store.append_event(
+        tx,
+        conversation_id,
+        type=type_,
+        message_id=None,
+        subject_id=account_id,
+        data={},
+        is_message=False,
+    )
+    tx.emit(
+        Event(
+            type=type_,
+            tenant_id=tx.actor.tenant,
+            conversation_id=conversation_id,
+            seq=seq,
+            data={"account_id": str(account_id)},
+        )
+    )
+    return seq
+
+
+async def do_add_participant(tx: Tx, conversation_id: uuid.UUID, account_id: uuid.UUID) -> int:
+    """Staff add another staff member to a team conversation. Emits participant.added."""
+    conversation, _ = await access_conversation(tx, conversation_id)
+    if conversation.kind is not Kind.TEAM or not tx.actor.role.is_staff:
+        raise Forbidden(
+            "only staff add people, and only to team conversations", code="fixed_members"
+        )
+    role = await _active_member(tx, account_id, (Role.STAFF, Role.ADMIN))
+    if await store.count_participants(tx, conversation_id) >= limits.TEAM_MAX_MEMBERS:
+        raise InvalidInput("this conversation is full", code="too_many_members")
+    seq = await _append_membership(tx, conversation_id, PARTICIPANT_ADDED, account_id)
+    await store.insert_participants(tx, conversation_id, [(account_id, role)], joined_seq=seq)
+    return seq
+
+
+async def do_remove_participant(tx: Tx, conversation_id: uuid.UUID, account_id: uuid.UUID) -> int:
+    """Remove someone from a team conversation (staff), or leave it yourself. From the
+    commit on, the removed person reads and receives nothing more of it.
+    Emits participant.removed."""
+    conversation, _ = await access_conversation(tx, conversation_id)
+    leaving = account_id == tx.actor.account_id
+    if conversation.kind is not Kind.TEAM or not (leaving or tx.actor.role.is_staff):
+        raise Forbidden("people are removed only from team conversations", code="fixed_members")
+    seq = await _append_membership(tx, conversation_id, PARTICIPANT_REMOVED, account_id)
+    if not await store.delete_participant(tx, conversation_id, account_id):
+        raise NotFound("that person is not in this conversation")
+    return seq
+
+
+async def internal_add_guardian(tx: Tx, *, guardian_id: uuid.UUID, client_id: uuid.UUID) -> None:
+    """A newly linked guardian joins the client's care and support conversations."""
+    async with tx.as_system():
+        for conversation_id in await store.list_ids_for_client(tx, client_id):
+            existing = {p.account_id for p in await store.list_participants(tx, [conversation_id])}
+            if guardian_id in existing:
+                continue
+            seq = await _append_membership(tx, conversation_id, PARTICIPANT_ADDED, guardian_id)
+            await store.insert_participants(
+                tx, conversation_id, [(guardian_id, Role.GUARDIAN)], joined_seq=seq
+            )
+
+
+async def internal_remove_guardian(tx: Tx, *, guardian_id: uuid.UUID, client_id: uuid.UUID) -> None:
+    """An unlinked guardian leaves the client's conversations at once."""
+    async with tx.as_system():
+        for conversation_id in await store.list_ids_for_client(tx, client_id):
+            if await store.delete_participant(tx, conversation_id, guardian_id):
+                await _append_membership(tx, conversation_id, PARTICIPANT_REMOVED, guardian_id)
+
+
+async def do_update_my_settings(
+    tx: Tx, conversation_id: uuid.UUID, *, archived: bool | None, muted: bool | None
+) -> Participant:
+    """Archive or mute a conversation for yourself; your other devices follow.
+    Emits participant.settings_updated to the actor's own sockets."""
+    await access_conversation(tx, conversation_id)
+    await store.update_my_settings(tx, conversation_id, archived=archived, muted=muted)
+    _, me = await access_conversation(tx, conversation_id)
+    tx.emit(
+        Event(
+            type=SETTINGS_UPDATED,
+            tenant_id=tx.actor.tenant,
+            account_ids=(tx.actor.account,),
+            data={
+                "conversation_id": str(conversation_id),
+                "archived": me.archived,
+                "muted": me.muted,
+            },
+        )
+    )
+    return me
+
+
+async def list_conversations(
+    tx: Tx, *, archived: bool | None, before: tuple[Any, uuid.UUID] | None, limit: int
+) -> list[tuple[Conversation, Participant]]:
+    return await store.list_for_account(
+        tx, tx.actor.account, archived=archived, before=before, limit=limit
+    )
+
+
+async def list_conversation_ids(tx: Tx) -> list[uuid.UUID]:
+    return await store.list_ids_for_account(tx, tx.actor.account)
+
+
+async def list_participants(tx: Tx, conversation_ids: list[uuid.UUID]) -> list[Participant]:
+    return await store.list_participants(tx, conversation_ids)
+
+
+async def internal_append_event(
+    tx: Tx,
+    conversation_id: uuid.UUID,
+    *,
+    type_: str,
+    message_id: uuid.UUID | None = None,
+    data: dict[str, Any] | None = None,
+    is_message: bool = False,
+) -> int:
+    """For other domains (messages): the next seq of the conversation, with the event
+    recorded under it. The caller has already checked access."""
+    seq, _ = await store.append_event(
+        tx,
+        conversation_id,
+        type=type_,
+        message_id=message_id,
+        subject_id=None,
+        data=data or {},
+        is_message=is_message,
+    )
+    return seq
+
+
+async def timeline(
+    tx: Tx, conversation_id: uuid.UUID, *, after_seq: int, limit: int
+) -> list[TimelineEvent]:
+    await access_conversation(tx, conversation_id)
+    return await store.list_events(tx, conversation_id, after_seq=after_seq, limit=limit)
+
+
+async def last_seqs(tx: Tx, conversation_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    return await store.get_last_seqs(tx, conversation_ids)
+
+
+async def internal_event(tx: Tx, conversation_id: uuid.UUID, seq: int) -> list[TimelineEvent]:
+    """System: the timeline event at `seq` (to render an event that arrived bare)."""
+    return await store.list_events(tx, conversation_id, after_seq=seq - 1, limit=1)

@@ -1,0 +1,263 @@
+"""SQL for conversations, participants and the timeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from careline.conversations.records import Conversation, Kind, Participant, TimelineEvent
+from careline.db.tx import Role, Tx
+
+_CONV = (
+    "c.id, c.tenant_id, c.kind, c.title, c.client_id, c.staff_id, c.created_by, c.created_at, "
+    "c.last_seq, c.last_message_seq, c.last_activity_at"
+)
+_PART = (
+    "p.conversation_id, p.account_id, p.role, p.joined_at, p.archived, p.muted, "
+    "p.delivered_seq, p.read_seq"
+)
+
+
+def _conversation(row: Any) -> Conversation:
+    return Conversation(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        kind=Kind(row["kind"]),
+        title=row["title"],
+        client_id=row["client_id"],
+        staff_id=row["staff_id"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        last_seq=row["last_seq"],
+        last_message_seq=row["last_message_seq"],
+        last_activity_at=row["last_activity_at"],
+    )
+
+
+def _participant(row: Any) -> Participant:
+    return Participant(
+        conversation_id=row["conversation_id"],
+        account_id=row["account_id"],
+        role=Role(row["role"]),
+        joined_at=row["joined_at"],
+        archived=row["archived"],
+        muted=row["muted"],
+        delivered_seq=row["delivered_seq"],
+        read_seq=row["read_seq"],
+    )
+
+
+def _event(row: Any) -> TimelineEvent:
+    return TimelineEvent(
+        conversation_id=row["conversation_id"],
+        seq=row["seq"],
+        type=row["type"],
+        actor_id=row["actor_id"],
+        message_id=row["message_id"],
+        subject_id=row["subject_id"],
+        data=row["data"],
+        created_at=row["created_at"],
+    )
+
+
+async def insert_conversation(
+    tx: Tx,
+    *,
+    conversation_id: uuid.UUID,
+    kind: Kind,
+    title: str | None,
+    client_id: uuid.UUID | None,
+    staff_id: uuid.UUID | None,
+) -> None:
+    # No RETURNING: the creator cannot read the row until they are a participant.
+    await tx.conn.execute(
+        "INSERT INTO conversations (id, tenant_id, kind, title, client_id, staff_id, created_by) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        conversation_id,
+        tx.actor.tenant,
+        kind.value,
+        title,
+        client_id,
+        staff_id,
+        tx.actor.account,
+    )
+
+
+async def insert_participants(
+    tx: Tx, conversation_id: uuid.UUID, members: list[tuple[uuid.UUID, Role]], *, joined_seq: int
+) -> None:
+    await tx.conn.executemany(
+        "INSERT INTO participants (conversation_id, account_id, tenant_id, role, joined_seq) "
+        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        [(conversation_id, a, tx.actor.tenant, r.value, joined_seq) for a, r in members],
+    )
+
+
+async def delete_participant(tx: Tx, conversation_id: uuid.UUID, account_id: uuid.UUID) -> bool:
+    status = await tx.conn.execute(
+        "DELETE FROM participants WHERE conversation_id = $1 AND account_id = $2",
+        conversation_id,
+        account_id,
+    )
+    return bool(status == "DELETE 1")
+
+
+async def get_with_me(
+    tx: Tx, conversation_id: uuid.UUID, account_id: uuid.UUID
+) -> tuple[Conversation, Participant] | None:
+    row = await tx.conn.fetchrow(
+        f"SELECT {_CONV}, {_PART} FROM conversations c "  # noqa: S608 - constant columns
+        "JOIN participants p ON p.conversation_id = c.id AND p.account_id = $2 WHERE c.id = $1",
+        conversation_id,
+        account_id,
+    )
+    return (_conversation(row), _participant(row)) if row else None
+
+
+async def find_care(tx: Tx, *, client_id: uuid.UUID, staff_id: uuid.UUID) -> Conversation | None:
+    row = await tx.conn.fetchrow(
+        f"SELECT {_CONV} FROM conversations c WHERE c.tenant_id = $1 AND c.kind = 'care' "  # noqa: S608
+        "AND c.client_id = $2 AND c.staff_id = $3",
+        tx.actor.tenant,
+        client_id,
+        staff_id,
+    )
+    return _conversation(row) if row else None
+
+
+async def find_support(tx: Tx, *, client_id: uuid.UUID) -> Conversation | None:
+    row = await tx.conn.fetchrow(
+        f"SELECT {_CONV} FROM conversations c WHERE c.tenant_id = $1 AND c.kind = 'support' "  # noqa: S608
+        "AND c.client_id = $2",
+        tx.actor.tenant,
+        client_id,
+    )
+    return _conversation(row) if row else None
+
+
+async def list_for_account(
+    tx: Tx,
+    account_id: uuid.UUID,
+    *,
+    archived: bool | None,
+    before: tuple[dt.datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[tuple[Conversation, Participant]]:
+    rows = await tx.conn.fetch(
+        f"SELECT {_CONV}, {_PART} FROM participants p "  # noqa: S608 - constant columns
+        "JOIN conversations c ON c.id = p.conversation_id "
+        "WHERE p.account_id = $1 AND p.tenant_id = $2 "
+        "AND ($3::boolean IS NULL OR p.archived = $3) "
+        "AND ($4::timestamptz IS NULL OR (c.last_activity_at, c.id) < ($4, $5::uuid)) "
+        "ORDER BY c.last_activity_at DESC, c.id DESC LIMIT $6",
+        account_id,
+        tx.actor.tenant,
+        archived,
+        before[0] if before else None,
+        before[1] if before else None,
+        limit,
+    )
+    return [(_conversation(r), _participant(r)) for r in rows]
+
+
+async def list_ids_for_account(tx: Tx, account_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = await tx.conn.fetch(
+        "SELECT conversation_id FROM participants WHERE account_id = $1 AND tenant_id = $2",
+        account_id,
+        tx.actor.tenant,
+    )
+    return [r["conversation_id"] for r in rows]
+
+
+async def list_ids_for_client(tx: Tx, client_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = await tx.conn.fetch(
+        "SELECT id FROM conversations WHERE tenant_id = $1 AND client_id = $2 "
+        "AND kind IN ('care', 'support')",
+        tx.actor.tenant,
+        client_id,
+    )
+    return [r["id"] for r in rows]
+
+
+async def list_participants(tx: Tx, conversation_ids: list[uuid.UUID]) -> list[Participant]:
+    rows = await tx.conn.fetch(
+        f"SELECT {_PART} FROM participants p WHERE p.conversation_id = ANY($1::uuid[]) "  # noqa: S608
+        "ORDER BY p.conversation_id, p.joined_at, p.account_id",
+        conversation_ids,
+    )
+    return [_participant(r) for r in rows]
+
+
+async def count_participants(tx: Tx, conversation_id: uuid.UUID) -> int:
+    value: int = await tx.conn.fetchval(
+        "SELECT count(*) FROM participants WHERE conversation_id = $1", conversation_id
+    )
+    return value
+
+
+async def update_my_settings(
+    tx: Tx, conversation_id: uuid.UUID, *, archived: bool | None, muted: bool | None
+) -> None:
+    await tx.conn.execute(
+        "UPDATE participants SET archived = coalesce($3, archived), muted = coalesce($4, muted) "
+        "WHERE conversation_id = $1 AND account_id = $2",
+        conversation_id,
+        tx.actor.account,
+        archived,
+        muted,
+    )
+
+
+async def append_event(
+    tx: Tx,
+    conversation_id: uuid.UUID,
+    *,
+    type: str,  # noqa: A002 - the column's name
+    message_id: uuid.UUID | None,
+    subject_id: uuid.UUID | None,
+    data: dict[str, Any],
+    is_message: bool,
+) -> tuple[int, dt.datetime]:
+    """Take the conversation's next seq and record the event under it. The UPDATE holds
+    the conversation row's lock until commit, which is what keeps seq gapless."""
+    row = await tx.conn.fetchrow(
+        """WITH s AS (
+             UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = now(),
+                    last_message_seq = CASE WHEN $6 THEN last_seq + 1 ELSE last_message_seq END
+             WHERE id = $1 RETURNING last_seq, tenant_id)
+           INSERT INTO events (conversation_id, seq, tenant_id, type, actor_id, message_id,
+                               subject_id, data)
+           SELECT $1, s.last_seq, s.tenant_id, $2, $7, $3, $4, $5 FROM s
+           RETURNING seq, created_at""",
+        conversation_id,
+        type,
+        message_id,
+        subject_id,
+        data,
+        is_message,
+        tx.actor.account,
+    )
+    if row is None:
+        raise LookupError("conversation vanished while appending to its timeline")
+    return row["seq"], row["created_at"]
+
+
+async def list_events(
+    tx: Tx, conversation_id: uuid.UUID, *, after_seq: int, limit: int
+) -> list[TimelineEvent]:
+    rows = await tx.conn.fetch(
+        "SELECT conversation_id, seq, type, actor_id, message_id, subject_id, data, created_at "
+        "FROM events WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        conversation_id,
+        after_seq,
+        limit,
+    )
+    return [_event(r) for r in rows]
+
+
+async def get_last_seqs(tx: Tx, conversation_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    rows = await tx.conn.fetch(
+        "SELECT id, last_seq FROM conversations WHERE id = ANY($1::uuid[])", conversation_ids
+    )
+    return {r["id"]: r["last_seq"] for r in rows}

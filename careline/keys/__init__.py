@@ -1,0 +1,1 @@
+"""Per-tenant data keys, wrapped by the master key, and encryption of records with them."""

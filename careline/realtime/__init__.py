@@ -1,0 +1,1 @@
+"""The WebSocket gateway: protocol, fan-out, presence and typing."""

@@ -1,0 +1,199 @@
+"""The hub: which of this node's sockets receive which event.
+
+Sockets are indexed by conversation and by account. A committed event is pushed to the
+sockets of its conversation's participants (all their devices, the sender's other devices
+included) or, for account events, to that account's sockets. JSON is encoded once per
+event, not once per socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
+
+import orjson
+
+from careline.auth.service import SESSION_REVOKED
+from careline.conversations import service as conversation_service
+from careline.conversations.service import (
+    CONVERSATION_CREATED,
+    PARTICIPANT_ADDED,
+    PARTICIPANT_REMOVED,
+)
+from careline.db.tx import Actor, transaction
+from careline.kit.events import Event
+from careline.messages.events import MESSAGE_SENT
+from careline.realtime.presence import OFFLINE, PresenceBook, TypingBook
+from careline.realtime.protocol import CloseCode
+from careline.realtime.render import timeline_frames
+
+log = logging.getLogger(__name__)
+
+
+class Socket(Protocol):
+    conversations: set[uuid.UUID]
+
+    @property
+    def account_id(self) -> uuid.UUID: ...
+
+    @property
+    def session_id(self) -> uuid.UUID | None: ...
+
+    def push(self, frame: str) -> None: ...
+
+    def push_timeline(self, conversation_id: uuid.UUID, seq: int, frame: str) -> None: ...
+
+    def forget(self, conversation_id: uuid.UUID) -> None: ...
+
+    def abort(self, code: CloseCode, reason: str) -> None: ...
+
+
+LastSeenWriter = Callable[[uuid.UUID, uuid.UUID], Coroutine[Any, Any, None]]
+
+
+class Hub:
+    def __init__(self, *, typing_ttl: float, on_offline: LastSeenWriter | None = None) -> None:
+        self.by_conversation: dict[uuid.UUID, set[Socket]] = {}
+        self.by_account: dict[uuid.UUID, set[Socket]] = {}
+        self.presence = PresenceBook(self._presence_changed)
+        self.typing = TypingBook(typing_ttl, self._typing_changed)
+        self._on_offline = on_offline
+        self._tenant_of: dict[uuid.UUID, uuid.UUID] = {}
+        self._background: set[asyncio.Task[None]] = set()
+
+    # registry -------------------------------------------------------------------------
+
+    def attach(self, socket: Socket, tenant_id: uuid.UUID) -> None:
+        self.by_account.setdefault(socket.account_id, set()).add(socket)
+        self._tenant_of[socket.account_id] = tenant_id
+        for conversation_id in socket.conversations:
+            self.by_conversation.setdefault(conversation_id, set()).add(socket)
+
+    def detach(self, socket: Socket) -> None:
+        for conversation_id in socket.conversations:
+            self._discard(self.by_conversation, conversation_id, socket)
+        self.presence.set(socket.account_id, socket, None)
+        self._discard(self.by_account, socket.account_id, socket)
+
+    @staticmethod
+    def _discard(index: dict[uuid.UUID, set[Socket]], key: uuid.UUID, socket: Socket) -> None:
+        sockets = index.get(key)
+        if sockets is not None:
+            sockets.discard(socket)
+            if not sockets:
+                del index[key]
+
+    def _subscribe(self, account_id: uuid.UUID, conversation_id: uuid.UUID) -> None:
+        for socket in self.by_account.get(account_id, ()):
+            socket.conversations.add(conversation_id)
+            self.by_conversation.setdefault(conversation_id, set()).add(socket)
+
+    def _unsubscribe(self, account_id: uuid.UUID, conversation_id: uuid.UUID) -> None:
+        self.typing.stop(conversation_id, account_id)
+        for socket in list(self.by_account.get(account_id, ())):
+            socket.conversations.discard(conversation_id)
+            socket.forget(conversation_id)
+            self._discard(self.by_conversation, conversation_id, socket)
+
+    # delivery -------------------------------------------------------------------------
+
+    async def deliver(self, events: list[Event]) -> None:
+        for event in events:
+            try:
+                await self._deliver_one(event)
+            except Exception:
+                # One bad event must not starve the rest; clients catch up by seq.
+                log.exception("event delivery failed", extra={"event_type": event.type})
+
+    async def _deliver_one(self, event: Event) -> None:
+        if event.type == SESSION_REVOKED:
+            revoked = set(event.data.get("session_ids", ()))
+            for account_id in event.account_ids:
+                for socket in list(self.by_account.get(account_id, ())):
+                    if socket.session_id is not None and str(socket.session_id) in revoked:
+                        socket.abort(CloseCode.UNAUTHENTICATED, "session ended")
+            return
+        conversation_id = event.conversation_id
+        if conversation_id is not None and event.seq is not None:
+            await self._deliver_timeline(event, conversation_id, event.seq)
+            return
+        frame = event.frame or orjson.dumps({"op": event.type, **event.data}).decode()
+        if conversation_id is not None:
+            for socket in list(self.by_conversation.get(conversation_id, ())):
+                socket.push(frame)
+        for account_id in event.account_ids:
+            for socket in list(self.by_account.get(account_id, ())):
+                socket.push(frame)
+
+    async def _deliver_timeline(self, event: Event, conversation_id: uuid.UUID, seq: int) -> None:
+        if event.type == CONVERSATION_CREATED:
+            for account_id in event.account_ids:
+                self._subscribe(account_id, conversation_id)
+        elif event.type == PARTICIPANT_ADDED:
+            self._subscribe(uuid.UUID(event.data["account_id"]), conversation_id)
+        frame = event.frame or await self._render(event, conversation_id, seq)
+        if frame is not None:
+            for socket in list(self.by_conversation.get(conversation_id, ())):
+                socket.push_timeline(conversation_id, seq, frame)
+        if event.type == PARTICIPANT_REMOVED:
+            self._unsubscribe(uuid.UUID(event.data["account_id"]), conversation_id)
+        elif event.type == MESSAGE_SENT and "sender_id" in event.data:
+            self.typing.stop(conversation_id, uuid.UUID(event.data["sender_id"]))
+
+    async def _render(self, event: Event, conversation_id: uuid.UUID, seq: int) -> str | None:
+        """Render an event that arrived without its frame (from another node)."""
+        async with transaction(Actor.system(event.tenant_id), readonly=True) as tx:
+            rows = await conversation_service.internal_event(tx, conversation_id, seq)
+            frames = await timeline_frames(tx, rows)
+        return frames[0][1] if frames else None
+
+    # presence and typing --------------------------------------------------------------
+
+    def _peers_frame_targets(self, conversation_ids: set[uuid.UUID]) -> set[Socket]:
+        targets: set[Socket] = set()
+        for conversation_id in conversation_ids:
+            targets.update(self.by_conversation.get(conversation_id, ()))
+        return targets
+
+    def _presence_changed(self, account_id: uuid.UUID, status: str, socket: Socket) -> None:
+        frame = orjson.dumps(
+            {"op": "presence.updated", "account_id": str(account_id), "status": status}
+        ).decode()
+        for target in self._peers_frame_targets(socket.conversations):
+            target.push(frame)
+        if status == OFFLINE and self._on_offline is not None:
+            tenant_id = self._tenant_of.pop(account_id, None)
+            if tenant_id is not None:
+                task = asyncio.get_running_loop().create_task(
+                    self._on_offline(tenant_id, account_id)
+                )
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+
+    def _typing_changed(
+        self, conversation_id: uuid.UUID, account_id: uuid.UUID, typing: bool
+    ) -> None:
+        frame = orjson.dumps(
+            {
+                "op": "typing.updated",
+                "conversation_id": str(conversation_id),
+                "account_id": str(account_id),
+                "typing": typing,
+                "expires_in": self.typing.ttl if typing else 0,
+            }
+        ).decode()
+        for socket in list(self.by_conversation.get(conversation_id, ())):
+            if socket.account_id != account_id:
+                socket.push(frame)
+
+    def presence_of(self, account_ids: set[uuid.UUID]) -> dict[str, str]:
+        return {str(a): self.presence.status(a) for a in account_ids}
+
+    async def close_all(self) -> None:
+        self.typing.clear()
+        for sockets in list(self.by_account.values()):
+            for socket in list(sockets):
+                socket.abort(CloseCode.GOING_AWAY, "server shutting down")

@@ -1,0 +1,52 @@
+"""Timeline events as socket frames, rendered from PostgreSQL.
+
+Used to replay what a client missed (`resume`) and by a node that received an event
+without a frame. A message event always renders the message as it is now (edited text,
+current reactions, no text once redacted), so replaying any suffix of the timeline and
+applying it leaves a client in the same state as a fresh fetch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from careline.conversations.records import TimelineEvent
+from careline.db.tx import Tx
+from careline.messages import service as message_service
+from careline.messages.events import MESSAGE_EVENTS, REACTION_EVENTS, event_frame, message_wire
+
+
+async def timeline_frames(tx: Tx, events: list[TimelineEvent]) -> list[tuple[int, str]]:
+    message_ids = list({e.message_id for e in events if e.message_id and e.type in MESSAGE_EVENTS})
+    messages = await message_service.messages_by_ids(tx, message_ids)
+    frames: list[tuple[int, str]] = []
+    for event in events:
+        body: dict[str, Any]
+        if event.type in MESSAGE_EVENTS:
+            message = messages.get(event.message_id) if event.message_id else None
+            if message is None:
+                continue
+            body = {"message": message_wire(message)}
+        elif event.type in REACTION_EVENTS:
+            body = {
+                "message_id": str(event.message_id),
+                "emoji": event.data.get("emoji"),
+                "account_id": str(event.actor_id),
+            }
+        elif event.subject_id is not None:
+            body = {"account_id": str(event.subject_id)}
+        else:
+            body = {}
+        frames.append(
+            (
+                event.seq,
+                event_frame(
+                    event.type,
+                    conversation_id=str(event.conversation_id),
+                    seq=event.seq,
+                    created_at=event.created_at.isoformat(),
+                    body=body,
+                ),
+            )
+        )
+    return frames

@@ -1,0 +1,1 @@
+"""Delivered and read watermarks per participant, and unread counts."""

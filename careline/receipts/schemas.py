@@ -1,0 +1,17 @@
+"""Wire models of the receipts API."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ReceiptWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    delivered_seq: int | None = Field(None, ge=0, le=2**62)
+    read_seq: int | None = Field(None, ge=0, le=2**62)
+
+
+class ReceiptRead(BaseModel):
+    delivered_seq: int
+    read_seq: int
+    unread: int

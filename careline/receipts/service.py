@@ -1,0 +1,72 @@
+"""Receipts: how far each participant has received and read.
+
+Watermarks only move forward and never past the conversation's last seq. A change goes to
+every participant's sockets, so the sender sees "delivered"/"seen" and the reader's other
+devices clear their unread count.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import orjson
+
+from careline.conversations import service as conversation_service
+from careline.db.tx import Tx
+from careline.kit.errors import InvalidInput
+from careline.kit.events import Event
+from careline.messages import service as message_service
+from careline.receipts import store
+
+RECEIPT_UPDATED = "receipt.updated"
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    conversation_id: uuid.UUID
+    account_id: uuid.UUID
+    delivered_seq: int
+    read_seq: int
+    unread: int
+
+
+async def do_update_receipt(
+    tx: Tx,
+    conversation_id: uuid.UUID,
+    *,
+    delivered_seq: int | None = None,
+    read_seq: int | None = None,
+) -> Receipt:
+    """Move the actor's watermarks forward. Emits receipt.updated when they moved."""
+    if delivered_seq is None and read_seq is None:
+        raise InvalidInput("give delivered_seq or read_seq", code="empty_receipt")
+    if (delivered_seq or 0) < 0 or (read_seq or 0) < 0:
+        raise InvalidInput("seq values are never negative", code="invalid_seq")
+    conversation, me = await conversation_service.access_conversation(tx, conversation_id)
+    last = conversation.last_seq
+    delivered, read = await store.raise_watermarks(
+        tx,
+        conversation_id,
+        delivered_seq=min(delivered_seq or 0, last),
+        read_seq=min(read_seq or 0, last),
+    )
+    unread = (await message_service.unread_counts(tx, [(conversation_id, read)]))[conversation_id]
+    receipt = Receipt(conversation_id, tx.actor.account, delivered, read, unread)
+    if (delivered, read) != (me.delivered_seq, me.read_seq):
+        payload = {
+            "conversation_id": str(conversation_id),
+            "account_id": str(tx.actor.account),
+            "delivered_seq": delivered,
+            "read_seq": read,
+        }
+        tx.emit(
+            Event(
+                type=RECEIPT_UPDATED,
+                tenant_id=tx.actor.tenant,
+                conversation_id=conversation_id,
+                data=payload,
+                frame=orjson.dumps({"op": RECEIPT_UPDATED, **payload, "unread": unread}).decode(),
+            )
+        )
+    return receipt

@@ -1,0 +1,161 @@
+"""HTTP: who am I, the member directory, and the admin's member management."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+
+from careline.auth import service as auth_service
+from careline.auth.api import CurrentActor
+from careline.care import service as care_service
+from careline.db.tx import Role, transaction
+from careline.kit import limits
+from careline.kit.pagination import clamp_limit, decode_cursor, encode_cursor
+from careline.tenants import service as tenant_service
+from careline.tenants.records import Member
+from careline.tenants.schemas import (
+    MemberCreate,
+    MemberCreated,
+    MemberPage,
+    MemberRead,
+    MemberUpdate,
+    MeRead,
+    MeUpdate,
+    RevokedRead,
+    RoleName,
+)
+from careline.web.http import ERRORS
+
+router = APIRouter(prefix="/api/v1", tags=["people"], responses=ERRORS)
+
+
+def member_read(member: Member, *, show_email: bool) -> dict[str, Any]:
+    return {
+        "account_id": member.account_id,
+        "role": member.role.value,
+        "display_name": member.display_name,
+        "email": member.email if show_email else None,
+        "last_seen_at": member.last_seen_at,
+        "disabled": member.disabled,
+    }
+
+
+@router.get("/me", response_model=MeRead)
+async def get_me(actor: CurrentActor, request: Request) -> dict[str, Any]:
+    """The signed-in person, their organisation and role."""
+    async with transaction(actor, readonly=True) as tx:
+        me = await tenant_service.get_member(tx, actor.account)
+        tenant = await tenant_service.get_tenant(tx, actor.tenant)
+        acting_for: list[Member] = []
+        if actor.role is Role.GUARDIAN:
+            ids = await care_service.clients_of(tx, actor.account)
+            acting_for = list((await tenant_service.members_by_ids(tx, ids)).values())
+    token = request.state.session_token
+    return {
+        "account_id": me.account_id,
+        "tenant_id": tenant.id,
+        "tenant_slug": tenant.slug,
+        "tenant_name": tenant.name,
+        "role": me.role.value,
+        "display_name": me.display_name,
+        "email": me.email,
+        "session_id": actor.session_id,
+        "csrf_token": auth_service.csrf_token(token) if request.state.cookie_session else None,
+        "acting_for": [member_read(m, show_email=False) for m in acting_for],
+    }
+
+
+@router.patch("/me", status_code=204)
+async def update_me(body: MeUpdate, actor: CurrentActor) -> None:
+    """Change your display name or password (the current password is required)."""
+    async with transaction(actor) as tx:
+        await tenant_service.do_update_profile(
+            tx,
+            display_name=body.display_name,
+            password=body.password,
+            current_password=body.current_password,
+        )
+
+
+async def _page(
+    actor: CurrentActor, role: RoleName | None, cursor: str | None, limit: int | None
+) -> dict[str, Any]:
+    after = decode_cursor(cursor, size=2)
+    size = clamp_limit(limit)
+    async with transaction(actor, readonly=True) as tx:
+        members = await tenant_service.list_members(
+            tx,
+            role=Role(role) if role else None,
+            after=(str(after[0]), uuid.UUID(str(after[1]))) if after else None,
+            limit=size,
+        )
+    show_email = actor.role.is_staff
+    last = members[-1] if len(members) == size else None
+    return {
+        "items": [member_read(m, show_email=show_email) for m in members],
+        "next_cursor": encode_cursor([last.display_name.lower(), str(last.account_id)])
+        if last
+        else None,
+    }
+
+
+@router.get("/members", response_model=MemberPage)
+async def list_members(
+    actor: CurrentActor,
+    role: RoleName | None = None,
+    cursor: str | None = Query(None, max_length=500),
+    limit: int | None = Query(None, ge=1, le=limits.PAGE_MAX),
+) -> dict[str, Any]:
+    """People in your organisation you may see: everyone for staff; for clients and
+    guardians, the staff and the people they share a conversation with."""
+    return await _page(actor, role, cursor, limit)
+
+
+admin = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=ERRORS)
+
+
+@admin.post("/members", response_model=MemberCreated, status_code=201)
+async def create_member(body: MemberCreate, actor: CurrentActor) -> dict[str, Any]:
+    """Add a person to the organisation (their account is created if the e-mail is new)."""
+    async with transaction(actor) as tx:
+        member, password = await tenant_service.do_add_member(
+            tx,
+            tenant_id=actor.tenant,
+            email=body.email,
+            display_name=body.display_name,
+            role=Role(body.role),
+            password=body.password,
+        )
+    return {"member": member_read(member, show_email=True), "initial_password": password}
+
+
+@admin.get("/members/{account_id}", response_model=MemberRead)
+async def get_member(account_id: uuid.UUID, actor: CurrentActor) -> dict[str, Any]:
+    async with transaction(actor, readonly=True) as tx:
+        tenant_service.require_admin(tx)
+        member = await tenant_service.get_member(tx, account_id)
+    return member_read(member, show_email=True)
+
+
+@admin.patch("/members/{account_id}", response_model=MemberRead)
+async def update_member(
+    account_id: uuid.UUID, body: MemberUpdate, actor: CurrentActor
+) -> dict[str, Any]:
+    """Change a member's role, or disable them (which also ends their sessions)."""
+    async with transaction(actor) as tx:
+        member = await tenant_service.do_update_member(
+            tx, account_id, role=Role(body.role) if body.role else None, disabled=body.disabled
+        )
+        if body.disabled:
+            await auth_service.do_revoke_sessions(tx, account_id)
+    return member_read(member, show_email=True)
+
+
+@admin.post("/members/{account_id}/revoke-sessions", response_model=RevokedRead)
+async def revoke_sessions(account_id: uuid.UUID, actor: CurrentActor) -> dict[str, int]:
+    """Sign a member out everywhere; their open sockets close within a second."""
+    async with transaction(actor) as tx:
+        count = await auth_service.do_revoke_sessions(tx, account_id)
+    return {"revoked": count}

@@ -1,0 +1,37 @@
+"""Rows of the tenants domain."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from careline.db.tx import Role
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    id: uuid.UUID
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """An account as a member of one organisation."""
+
+    account_id: uuid.UUID
+    tenant_id: uuid.UUID
+    role: Role
+    email: str
+    display_name: str
+    created_at: dt.datetime
+    last_seen_at: dt.datetime | None
+    disabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LoginIdentity:
+    account_id: uuid.UUID
+    password_hash: str
+    disabled: bool

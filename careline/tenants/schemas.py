@@ -1,0 +1,77 @@
+"""Wire models of the tenants API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from careline.kit import limits
+
+RoleName = Literal["admin", "staff", "client", "guardian"]
+
+
+class MemberRead(BaseModel):
+    account_id: uuid.UUID
+    role: RoleName
+    display_name: str
+    email: str | None = Field(None, description="Shown to staff and admins only.")
+    last_seen_at: dt.datetime | None
+    disabled: bool
+
+
+class MemberPage(BaseModel):
+    items: list[MemberRead]
+    next_cursor: str | None
+
+
+class MemberCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(min_length=3, max_length=limits.EMAIL_MAX_CHARS)
+    display_name: str = Field(min_length=1, max_length=limits.DISPLAY_NAME_MAX_CHARS * 2)
+    role: RoleName
+    password: str | None = Field(
+        None,
+        min_length=limits.PASSWORD_MIN_CHARS,
+        max_length=limits.PASSWORD_MAX_CHARS,
+        description="Initial password; omitted: careline generates one and returns it once.",
+    )
+
+
+class MemberCreated(BaseModel):
+    member: MemberRead
+    initial_password: str | None
+
+
+class MemberUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: RoleName | None = None
+    disabled: bool | None = None
+
+
+class MeRead(BaseModel):
+    account_id: uuid.UUID
+    tenant_id: uuid.UUID
+    tenant_slug: str
+    tenant_name: str
+    role: RoleName
+    display_name: str
+    email: str
+    session_id: uuid.UUID
+    csrf_token: str | None = Field(None, description="For cookie sessions: send as X-CSRF-Token.")
+    acting_for: list[MemberRead] = Field(description="For a guardian: the clients they speak for.")
+
+
+class MeUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    display_name: str | None = Field(
+        None, min_length=1, max_length=limits.DISPLAY_NAME_MAX_CHARS * 2
+    )
+    password: str | None = Field(None, min_length=1, max_length=limits.PASSWORD_MAX_CHARS)
+    current_password: str | None = Field(None, max_length=limits.PASSWORD_MAX_CHARS)
+
+
+class RevokedRead(BaseModel):
+    revoked: int

@@ -1,0 +1,199 @@
+"""Organisations and their members.
+
+Errors: NotFound for a member outside the acting organisation, Forbidden for a role that
+may not do this, Conflict for an e-mail or slug already taken.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+
+from careline import config
+from careline.db.tx import Role, Tx
+from careline.keys import service as key_service
+from careline.kit import clock, limits
+from careline.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from careline.kit.ids import new_id
+from careline.kit.passwords import Passwords
+from careline.kit.text import clean_email, clean_text
+from careline.tenants import store
+from careline.tenants.records import LoginIdentity, Member, Tenant
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+
+
+class _Hasher:
+    passwords: Passwords | None = None
+
+
+_hasher = _Hasher()
+
+
+def passwords() -> Passwords:
+    if _hasher.passwords is None:
+        settings = config.current()
+        _hasher.passwords = Passwords(
+            time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib
+        )
+    return _hasher.passwords
+
+
+def check_password(password: str) -> str:
+    if len(password) < limits.PASSWORD_MIN_CHARS:
+        raise InvalidInput(
+            f"a password needs at least {limits.PASSWORD_MIN_CHARS} characters",
+            code="weak_password",
+        )
+    if len(password) > limits.PASSWORD_MAX_CHARS:
+        raise InvalidInput("password too long", code="text_too_long")
+    return password
+
+
+def check_display_name(name: str) -> str:
+    return clean_text(
+        name, field="display name", max_chars=limits.DISPLAY_NAME_MAX_CHARS, multiline=False
+    )
+
+
+def require_admin(tx: Tx) -> None:
+    if tx.actor.role not in (Role.ADMIN, Role.SYSTEM):
+        raise Forbidden("only an organisation admin can do this", code="admin_only")
+
+
+async def do_create_tenant(tx: Tx, *, slug: str, name: str) -> Tenant:
+    """System only: a new organisation with its first data key."""
+    if not _SLUG.match(slug):
+        raise InvalidInput(
+            "slug: 2-63 lowercase letters, digits and dashes, starting with a letter or digit",
+            code="invalid_slug",
+        )
+    name = clean_text(name, field="name", max_chars=200, multiline=False)
+    if await store.get_tenant_by_slug(tx, slug) is not None:
+        raise Conflict(f"an organisation with slug {slug!r} exists", code="slug_taken")
+    tenant_id = new_id()
+    await store.insert_tenant(tx, tenant_id=tenant_id, slug=slug, name=name)
+    await key_service.keyring().add_version(tx, tenant_id)
+    return Tenant(tenant_id, slug, name)
+
+
+async def get_tenant(tx: Tx, tenant_id: uuid.UUID) -> Tenant:
+    tenant = await store.get_tenant(tx, tenant_id)
+    if tenant is None:
+        raise NotFound("no such organisation")
+    return tenant
+
+
+async def get_tenant_by_slug(tx: Tx, slug: str) -> Tenant | None:
+    return await store.get_tenant_by_slug(tx, slug)
+
+
+async def do_add_member(
+    tx: Tx,
+    *,
+    tenant_id: uuid.UUID,
+    email: str,
+    display_name: str,
+    role: Role,
+    password: str | None,
+) -> tuple[Member, str | None]:
+    """Add a person to the organisation, creating their account if the e-mail is new.
+
+    Returns the member and, when careline chose the password, that password (shown once).
+    """
+    require_admin(tx)
+    if role is Role.SYSTEM:
+        raise InvalidInput("role must be admin, staff, client or guardian", code="invalid_role")
+    email = clean_email(email, max_chars=limits.EMAIL_MAX_CHARS)
+    display_name = check_display_name(display_name)
+    account_id = await store.get_account_id_by_email(tx, email)
+    generated = None
+    if account_id is None:
+        if password is None:
+            generated = password = secrets.token_urlsafe(12)
+        account_id = new_id()
+        await store.insert_account(
+            tx,
+            account_id=account_id,
+            email=email,
+            display_name=display_name,
+            password_hash=passwords().hash(check_password(password)),
+        )
+    if not await store.insert_membership(tx, tenant_id=tenant_id, account_id=account_id, role=role):
+        raise Conflict("this person is already a member", code="already_member")
+    member = await store.get_member(tx, tenant_id, account_id)
+    assert member is not None
+    return member, generated
+
+
+async def get_member(tx: Tx, account_id: uuid.UUID) -> Member:
+    member = await store.get_member(tx, tx.actor.tenant, account_id)
+    if member is None:
+        raise NotFound("no such member")
+    return member
+
+
+async def list_members(
+    tx: Tx, *, role: Role | None, after: tuple[str, uuid.UUID] | None, limit: int
+) -> list[Member]:
+    return await store.list_members(tx, tx.actor.tenant, role=role, after=after, limit=limit)
+
+
+async def members_by_ids(tx: Tx, account_ids: list[uuid.UUID]) -> dict[uuid.UUID, Member]:
+    found = await store.list_members_by_ids(tx, tx.actor.tenant, account_ids)
+    return {m.account_id: m for m in found}
+
+
+async def do_update_member(
+    tx: Tx, account_id: uuid.UUID, *, role: Role | None, disabled: bool | None
+) -> Member:
+    """Change a member's role or disable them. An admin cannot demote or disable
+    themselves, so an organisation always keeps someone who can fix things."""
+    require_admin(tx)
+    if role is Role.SYSTEM:
+        raise InvalidInput("role must be admin, staff, client or guardian", code="invalid_role")
+    member = await get_member(tx, account_id)
+    if account_id == tx.actor.account_id and (
+        (role is not None and role is not Role.ADMIN) or disabled
+    ):
+        raise Conflict("you cannot demote or disable yourself", code="self_demotion")
+    await store.update_membership(
+        tx, tx.actor.tenant, member.account_id, role=role, disabled=disabled
+    )
+    return await get_member(tx, account_id)
+
+
+async def do_update_profile(
+    tx: Tx, *, display_name: str | None, password: str | None, current_password: str | None
+) -> None:
+    account_id = tx.actor.account
+    new_hash = None
+    if password is not None:
+        stored = await store.get_password_hash(tx, account_id)
+        if current_password is None or not passwords().verify(stored, current_password):
+            raise Forbidden("current password is wrong", code="wrong_password")
+        new_hash = passwords().hash(check_password(password))
+    await store.update_account(
+        tx,
+        account_id,
+        display_name=check_display_name(display_name) if display_name is not None else None,
+        password_hash=new_hash,
+    )
+
+
+async def get_login_identity(tx: Tx, email: str) -> LoginIdentity | None:
+    """System only: the account behind an e-mail, for sign-in."""
+    return await store.get_login_identity(tx, email)
+
+
+async def list_active_memberships(tx: Tx, account_id: uuid.UUID) -> list[tuple[Tenant, Role]]:
+    return await store.list_active_memberships(tx, account_id)
+
+
+async def internal_set_password_hash(tx: Tx, account_id: uuid.UUID, password_hash: str) -> None:
+    await store.update_account(tx, account_id, password_hash=password_hash)
+
+
+async def internal_touch_last_seen(tx: Tx, account_id: uuid.UUID) -> None:
+    await store.touch_last_seen(tx, account_id, clock.now())

@@ -1,0 +1,189 @@
+"""SQL for tenants, accounts and memberships."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from careline.db.tx import Role, Tx
+from careline.tenants.records import LoginIdentity, Member, Tenant
+
+_MEMBER_COLUMNS = """
+    m.account_id, m.tenant_id, m.role, a.email, a.display_name, m.created_at,
+    a.last_seen_at, (m.disabled_at IS NOT NULL OR a.disabled_at IS NOT NULL) AS disabled
+"""
+
+
+def _member(row: Any) -> Member:
+    return Member(
+        account_id=row["account_id"],
+        tenant_id=row["tenant_id"],
+        role=Role(row["role"]),
+        email=row["email"],
+        display_name=row["display_name"],
+        created_at=row["created_at"],
+        last_seen_at=row["last_seen_at"],
+        disabled=row["disabled"],
+    )
+
+
+async def insert_tenant(tx: Tx, *, tenant_id: uuid.UUID, slug: str, name: str) -> None:
+    await tx.conn.execute(
+        "INSERT INTO tenants (id, slug, name) VALUES ($1, $2, $3)", tenant_id, slug, name
+    )
+
+
+async def get_tenant(tx: Tx, tenant_id: uuid.UUID) -> Tenant | None:
+    row = await tx.conn.fetchrow("SELECT id, slug, name FROM tenants WHERE id = $1", tenant_id)
+    return Tenant(row["id"], row["slug"], row["name"]) if row else None
+
+
+async def get_tenant_by_slug(tx: Tx, slug: str) -> Tenant | None:
+    row = await tx.conn.fetchrow("SELECT id, slug, name FROM tenants WHERE slug = $1", slug)
+    return Tenant(row["id"], row["slug"], row["name"]) if row else None
+
+
+async def get_account_id_by_email(tx: Tx, email: str) -> uuid.UUID | None:
+    value: uuid.UUID | None = await tx.conn.fetchval("SELECT cl_account_id_by_email($1)", email)
+    return value
+
+
+async def get_login_identity(tx: Tx, email: str) -> LoginIdentity | None:
+    row = await tx.conn.fetchrow(
+        "SELECT id, password_hash, disabled_at IS NOT NULL AS disabled FROM accounts "
+        "WHERE lower(email) = lower($1)",
+        email,
+    )
+    return LoginIdentity(row["id"], row["password_hash"], row["disabled"]) if row else None
+
+
+async def get_password_hash(tx: Tx, account_id: uuid.UUID) -> str | None:
+    value: str | None = await tx.conn.fetchval(
+        "SELECT password_hash FROM accounts WHERE id = $1", account_id
+    )
+    return value
+
+
+async def insert_account(
+    tx: Tx, *, account_id: uuid.UUID, email: str, display_name: str, password_hash: str
+) -> None:
+    await tx.conn.execute(
+        "INSERT INTO accounts (id, email, display_name, password_hash) VALUES ($1, $2, $3, $4)",
+        account_id,
+        email,
+        display_name,
+        password_hash,
+    )
+
+
+async def update_account(
+    tx: Tx,
+    account_id: uuid.UUID,
+    *,
+    display_name: str | None = None,
+    password_hash: str | None = None,
+) -> None:
+    await tx.conn.execute(
+        "UPDATE accounts SET display_name = coalesce($2, display_name), "
+        "password_hash = coalesce($3, password_hash) WHERE id = $1",
+        account_id,
+        display_name,
+        password_hash,
+    )
+
+
+async def touch_last_seen(tx: Tx, account_id: uuid.UUID, when: dt.datetime) -> None:
+    await tx.conn.execute("UPDATE accounts SET last_seen_at = $2 WHERE id = $1", account_id, when)
+
+
+async def insert_membership(
+    tx: Tx, *, tenant_id: uuid.UUID, account_id: uuid.UUID, role: Role
+) -> bool:
+    status = await tx.conn.execute(
+        "INSERT INTO memberships (tenant_id, account_id, role) VALUES ($1, $2, $3) "
+        "ON CONFLICT DO NOTHING",
+        tenant_id,
+        account_id,
+        role.value,
+    )
+    return bool(status == "INSERT 0 1")
+
+
+async def update_membership(
+    tx: Tx, tenant_id: uuid.UUID, account_id: uuid.UUID, *, role: Role | None, disabled: bool | None
+) -> bool:
+    status = await tx.conn.execute(
+        """UPDATE memberships SET role = coalesce($3, role),
+               disabled_at = CASE WHEN $4::boolean IS NULL THEN disabled_at
+                                  WHEN $4 THEN coalesce(disabled_at, now()) ELSE NULL END
+           WHERE tenant_id = $1 AND account_id = $2""",
+        tenant_id,
+        account_id,
+        role.value if role else None,
+        disabled,
+    )
+    return bool(status == "UPDATE 1")
+
+
+async def get_member(tx: Tx, tenant_id: uuid.UUID, account_id: uuid.UUID) -> Member | None:
+    row = await tx.conn.fetchrow(
+        f"SELECT {_MEMBER_COLUMNS} FROM memberships m JOIN accounts a ON a.id = m.account_id "  # noqa: S608 - constant column list
+        "WHERE m.tenant_id = $1 AND m.account_id = $2",
+        tenant_id,
+        account_id,
+    )
+    return _member(row) if row else None
+
+
+async def list_members(
+    tx: Tx,
+    tenant_id: uuid.UUID,
+    *,
+    role: Role | None,
+    after: tuple[str, uuid.UUID] | None,
+    limit: int,
+) -> list[Member]:
+    rows = await tx.conn.fetch(
+        f"SELECT {_MEMBER_COLUMNS} FROM memberships m JOIN accounts a ON a.id = m.account_id "  # noqa: S608 - constant column list
+        "WHERE m.tenant_id = $1 AND ($2::text IS NULL OR m.role = $2) "
+        "AND ($3::text IS NULL OR (lower(a.display_name), a.id) > ($3, $4::uuid)) "
+        "ORDER BY lower(a.display_name), a.id LIMIT $5",
+        tenant_id,
+        role.value if role else None,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [_member(r) for r in rows]
+
+
+async def list_members_by_ids(
+    tx: Tx, tenant_id: uuid.UUID, account_ids: list[uuid.UUID]
+) -> list[Member]:
+    rows = await tx.conn.fetch(
+        f"SELECT {_MEMBER_COLUMNS} FROM memberships m JOIN accounts a ON a.id = m.account_id "  # noqa: S608 - constant column list
+        "WHERE m.tenant_id = $1 AND m.account_id = ANY($2::uuid[])",
+        tenant_id,
+        account_ids,
+    )
+    return [_member(r) for r in rows]
+
+
+async def list_active_memberships(tx: Tx, account_id: uuid.UUID) -> list[tuple[Tenant, Role]]:
+    rows = await tx.conn.fetch(
+        "SELECT t.id, t.slug, t.name, m.role FROM memberships m "
+        "JOIN tenants t ON t.id = m.tenant_id "
+        "WHERE m.account_id = $1 AND m.disabled_at IS NULL ORDER BY t.name",
+        account_id,
+    )
+    return [(Tenant(r["id"], r["slug"], r["name"]), Role(r["role"])) for r in rows]
+
+
+async def count_active_admins(tx: Tx, tenant_id: uuid.UUID) -> int:
+    value: int = await tx.conn.fetchval(
+        "SELECT count(*) FROM memberships WHERE tenant_id = $1 AND role = 'admin' "
+        "AND disabled_at IS NULL",
+        tenant_id,
+    )
+    return value
