@@ -1,0 +1,62 @@
+"""Session fixtures: one real careline (embedded PostgreSQL, real sockets) for the run;
+a fresh organisation of named personas for each test."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from careline import logs
+from tests.support.server import RunningServer, free_port, start_server, test_settings
+from tests.support.world import World, make_world
+
+
+class LogCapture(logging.Handler):
+    """Every log line the server writes during the run, formatted as it would be."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.setFormatter(logs.KeyValueFormatter())
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture(scope="session")
+def log_capture() -> LogCapture:
+    return LogCapture()
+
+
+@pytest.fixture(scope="session")
+async def server(
+    tmp_path_factory: pytest.TempPathFactory, log_capture: LogCapture
+) -> AsyncIterator[RunningServer]:
+    data_dir: Path = tmp_path_factory.mktemp("careline")
+    settings = test_settings(data_dir, free_port())
+    logs.configure("debug")
+    logging.getLogger().addHandler(log_capture)
+    running = await start_server(settings)
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+async def world(server: RunningServer) -> World:
+    return await make_world(server.base_url)
+
+
+@pytest.fixture
+async def other_world(server: RunningServer) -> World:
+    """A second organisation: its people must never see the first's data."""
+    return await make_world(server.base_url)
+
+
+@pytest.fixture
+async def http(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as client:
+        yield client

@@ -1,0 +1,87 @@
+"""A real careline server for tests: embedded PostgreSQL, real HTTP and WebSocket on a
+free loopback port, running in the test session's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from careline import config
+from careline.app import create_app
+from careline.kit import limits
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def test_settings(data_dir: Path, port: int, **overrides: object) -> config.Settings:
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "database_durable": False,  # throwaway data: fsync off keeps the suite fast
+        "port": port,
+        # Real argon2id, with small parameters so hundreds of test accounts stay quick.
+        "password_time_cost": 1,
+        "password_memory_kib": 1024,
+        "login_free_failures": 3,
+        "typing_ttl_seconds": 1.0,
+        "log_level": "debug",
+    }
+    values.update(overrides)
+    return config.Settings(**values)  # type: ignore[arg-type]
+
+
+@dataclass
+class RunningServer:
+    settings: config.Settings
+    server: uvicorn.Server
+    task: asyncio.Task[None]
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.base_url
+
+    @property
+    def ws_url(self) -> str:
+        return self.base_url.replace("http://", "ws://") + "/api/v1/ws"
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        await asyncio.wait_for(self.task, 30)
+
+
+async def start_server(settings: config.Settings) -> RunningServer:
+    config.use(settings)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            ws_max_size=limits.WS_FRAME_MAX_BYTES,
+            ws_ping_interval=settings.ws_heartbeat_seconds,
+            ws_ping_timeout=settings.ws_heartbeat_seconds,
+            ws_per_message_deflate=False,
+            access_log=False,
+            log_config=None,
+            lifespan="on",
+        )
+    )
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+    task = asyncio.get_running_loop().create_task(server.serve())
+    for _ in range(600):
+        if server.started:
+            break
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.05)
+    else:
+        raise RuntimeError("careline did not start within 30 s")
+    return RunningServer(settings, server, task)
