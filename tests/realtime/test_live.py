@@ -47,7 +47,8 @@ async def test_messages_reach_every_device_of_every_participant_in_order(
             got = [await device.next_event("message.sent") for _ in range(5)]
             assert [g["message"]["text"] for g in got] == [f"hello {i}" for i in range(5)]
             seqs = [g["seq"] for g in got]
-            assert seqs == sorted(seqs) and len(set(seqs)) == 5
+            assert seqs == sorted(seqs)
+            assert len(set(seqs)) == 5
             assert seqs == [m["seq"] for m in sent]
 
 
