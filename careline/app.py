@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
-from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import careline.messages.ops
@@ -34,8 +32,7 @@ from careline.realtime.gateway import websocket_endpoint
 from careline.receipts import api as receipts_api
 from careline.tenants import api as tenants_api
 from careline.web import http
-
-STATIC = Path(__file__).parent / "web" / "static"
+from careline.web import routes as web_routes
 
 
 def load_keyring(settings: config.Settings) -> key_service.Keyring:
@@ -134,6 +131,5 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
         return JSONResponse({"status": "ready", "schema": current})
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    if (STATIC / "index.html").exists():
-        app.mount("/", StaticFiles(directory=STATIC, html=True), name="web")
+    web_routes.mount(app)
     return app

@@ -108,12 +108,25 @@ async def _to_messages(tx: Tx, rows: list[Any]) -> list[Message]:
     ]
 
 
-async def _access_message(tx: Tx, message_id: uuid.UUID, *, lock: bool = False) -> Any:
-    row = await (store.lock(tx, message_id) if lock else store.get(tx, message_id))
+async def _access_message(tx: Tx, message_id: uuid.UUID) -> Any:
+    row = await store.get(tx, message_id)
     if row is None:
         raise NotFound("no such message")
     await conversation_service.access_conversation(tx, row["conversation_id"])
     return row
+
+
+async def _access_own_message(tx: Tx, message_id: uuid.UUID, *, action: str) -> Any:
+    """The actor's own message, locked for a change. (FOR UPDATE also applies the
+    sender-only UPDATE policy, so the sender check must come first to answer 403, not
+    404, to other participants.)"""
+    row = await _access_message(tx, message_id)
+    if row["sender_id"] != tx.actor.account_id:
+        raise Forbidden(f"only the sender can {action} a message", code="not_sender")
+    locked = await store.lock(tx, message_id)
+    if locked["redacted_at"] is not None:
+        raise Conflict("this message was deleted", code="redacted")
+    return locked
 
 
 def _emit(
@@ -221,11 +234,7 @@ async def do_edit_message(tx: Tx, message_id: uuid.UUID, *, text: str) -> Messag
     """Replace a message's text; the old text is kept as a revision. Only the sender
     edits, and not after redaction. Emits message.edited."""
     text = check_text(text)
-    row = await _access_message(tx, message_id, lock=True)
-    if row["sender_id"] != tx.actor.account_id:
-        raise Forbidden("only the sender can edit a message", code="not_sender")
-    if row["redacted_at"] is not None:
-        raise Conflict("this message was deleted", code="redacted")
+    row = await _access_own_message(tx, message_id, action="edit")
     if await _decrypt(tx, row) == text:
         return (await _to_messages(tx, [row]))[0]
     revision = row["revision"] + 1
@@ -254,11 +263,7 @@ async def do_redact_message(tx: Tx, message_id: uuid.UUID) -> Message:
     """Delete a message for its participants. The text stays in the database (encrypted)
     for audit and retention, and is never sent to a participant again.
     Emits message.redacted."""
-    row = await _access_message(tx, message_id, lock=True)
-    if row["sender_id"] != tx.actor.account_id:
-        raise Forbidden("only the sender can delete a message", code="not_sender")
-    if row["redacted_at"] is not None:
-        raise Conflict("this message was deleted already", code="redacted")
+    row = await _access_own_message(tx, message_id, action="delete")
     await store.mark_redacted(tx, message_id)
     seq = await conversation_service.internal_append_event(
         tx, row["conversation_id"], type_=MESSAGE_REDACTED, message_id=message_id
@@ -352,9 +357,9 @@ async def messages_at(tx: Tx, pairs: list[tuple[uuid.UUID, int]]) -> dict[uuid.U
 
 async def list_revisions(tx: Tx, message_id: uuid.UUID) -> list[Revision]:
     """Every text a message has had, oldest first, current last. Staff only."""
+    row = await _access_message(tx, message_id)  # before the role check: 404 reveals nothing
     if not tx.actor.role.is_staff:
         raise Forbidden("revision history is for staff", code="staff_only")
-    row = await _access_message(tx, message_id)
     if row["redacted_at"] is not None:
         raise Conflict("this message was deleted", code="redacted")
     past = [

@@ -1,0 +1,266 @@
+"""Every endpoint and socket op, tried by everyone who is not a participant — in the
+same organisation and in another — answers not found and changes nothing."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.server import RunningServer
+from tests.support.world import World
+from tests.support.ws import WsError, connect
+
+
+@dataclass
+class Scene:
+    care_id: str
+    team_id: str
+    care_message: str
+    team_message: str
+
+
+async def build_scene(http: httpx.AsyncClient, a: World) -> Scene:
+    care = await http.post(
+        "/api/v1/conversations",
+        json={"kind": "care", "client_id": str(a["lily"].account_id)},
+        headers=a["sam"].auth,
+    )
+    team = await http.post(
+        "/api/v1/conversations",
+        json={"kind": "team", "member_ids": [str(a["jo"].account_id)], "title": "case review"},
+        headers=a["sam"].auth,
+    )
+    assert care.status_code == 201, care.text
+    assert team.status_code == 201, team.text
+    ids = []
+    for conversation in (care.json()["id"], team.json()["id"]):
+        sent = await http.post(
+            f"/api/v1/conversations/{conversation}/messages",
+            json={"client_msg_id": "m1", "text": "private note"},
+            headers=a["sam"].auth,
+        )
+        assert sent.status_code == 201, sent.text
+        ids.append(sent.json()["id"])
+    return Scene(care.json()["id"], team.json()["id"], ids[0], ids[1])
+
+
+async def snapshot(http: httpx.AsyncClient, a: World, scene: Scene) -> Any:
+    """What a participant sees: timelines, messages, receipts, participants."""
+    sam = a["sam"].auth
+    state = []
+    for conversation in (scene.care_id, scene.team_id):
+        conv = (await http.get(f"/api/v1/conversations/{conversation}", headers=sam)).json()
+        events = (
+            await http.get(f"/api/v1/conversations/{conversation}/events", headers=sam)
+        ).json()
+        messages = (
+            await http.get(f"/api/v1/conversations/{conversation}/messages", headers=sam)
+        ).json()
+        for p in conv["participants"]:
+            p.pop("presence")
+            p.pop("last_seen_at")
+        conv.pop("last_message")
+        state.append((conv, events, messages))
+    return state
+
+
+def rest_calls(
+    scene: Scene, conversation: str, message: str, someone: uuid.UUID
+) -> list[tuple[str, str, Any]]:
+    return [
+        ("GET", f"/api/v1/conversations/{conversation}", None),
+        ("PATCH", f"/api/v1/conversations/{conversation}/me", {"archived": True, "muted": True}),
+        (
+            "POST",
+            f"/api/v1/conversations/{conversation}/participants",
+            {"account_id": str(someone)},
+        ),
+        ("DELETE", f"/api/v1/conversations/{conversation}/participants/{someone}", None),
+        ("GET", f"/api/v1/conversations/{conversation}/events", None),
+        ("GET", f"/api/v1/conversations/{conversation}/messages", None),
+        (
+            "POST",
+            f"/api/v1/conversations/{conversation}/messages",
+            {"client_msg_id": "x", "text": "intrude"},
+        ),
+        ("POST", f"/api/v1/conversations/{conversation}/receipt", {"read_seq": 99}),
+        ("GET", f"/api/v1/messages/{message}", None),
+        ("PATCH", f"/api/v1/messages/{message}", {"text": "tampered"}),
+        ("DELETE", f"/api/v1/messages/{message}", None),
+        ("GET", f"/api/v1/messages/{message}/revisions", None),
+        ("PUT", f"/api/v1/messages/{message}/reactions/👍", None),
+        ("DELETE", f"/api/v1/messages/{message}/reactions/👍", None),
+    ]
+
+
+def socket_ops(conversation: str, message: str) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (
+            "message.send",
+            {"conversation_id": conversation, "client_msg_id": "x", "text": "intrude"},
+        ),
+        ("message.edit", {"message_id": message, "text": "tampered"}),
+        ("message.redact", {"message_id": message}),
+        ("reaction.add", {"message_id": message, "emoji": "👍"}),
+        ("reaction.remove", {"message_id": message, "emoji": "👍"}),
+        ("receipt.update", {"conversation_id": conversation, "read_seq": 99}),
+        ("typing.start", {"conversation_id": conversation}),
+        ("typing.stop", {"conversation_id": conversation}),
+    ]
+
+
+# (who, which world, conversations they are NOT in)
+OUTSIDERS = [
+    ("jo", "a", ["care"]),
+    ("tom", "a", ["care", "team"]),
+    ("admin", "a", ["care", "team"]),
+    ("lily", "a", ["team"]),
+    ("grace", "a", ["team"]),
+    ("admin", "b", ["care", "team"]),
+    ("sam", "b", ["care", "team"]),
+    ("lily", "b", ["care", "team"]),
+    ("grace", "b", ["care", "team"]),
+]
+
+
+@pytest.mark.parametrize(("who", "where", "kinds"), OUTSIDERS)
+async def test_outsiders_get_not_found_everywhere_and_change_nothing(
+    server: RunningServer,
+    http: httpx.AsyncClient,
+    world: World,
+    other_world: World,
+    who: str,
+    where: str,
+    kinds: list[str],
+) -> None:
+    scene = await build_scene(http, world)
+    before = await snapshot(http, world, scene)
+    outsider = (world if where == "a" else other_world)[who]
+    targets = {
+        "care": (scene.care_id, scene.care_message),
+        "team": (scene.team_id, scene.team_message),
+    }
+    async with connect(server.ws_url, outsider.token) as ws:
+        for kind in kinds:
+            conversation, message = targets[kind]
+            for method, path, body in rest_calls(
+                scene, conversation, message, world["jo"].account_id
+            ):
+                response = await http.request(method, path, json=body, headers=outsider.auth)
+                assert response.status_code == 404, (
+                    f"{who}@{where} {method} {path}: {response.text}"
+                )
+                assert response.headers["content-type"] == "application/problem+json"
+                assert response.json()["code"] == "not_found"
+            for op, args in socket_ops(conversation, message):
+                with pytest.raises(WsError) as caught:
+                    await ws.request(op, **args)
+                assert caught.value.code == "not_found", f"{who}@{where} {op}: {caught.value.frame}"
+            resumed = await ws.request("resume", conversations={conversation: 0})
+            assert resumed["conversations"][conversation] == {"status": "not_found"}
+        listed = (await http.get("/api/v1/conversations", headers=outsider.auth)).json()["items"]
+        assert not {c["id"] for c in listed} & {targets[k][0] for k in kinds}
+        # Nothing of the conversation reaches their socket either.
+        await http.post(
+            f"/api/v1/conversations/{scene.care_id}/messages",
+            json={"client_msg_id": "live", "text": "after the probes"},
+            headers=world["sam"].auth,
+        )
+        if "care" in kinds:
+            await ws.assert_no_event("message.sent", within=0.3)
+    after = await snapshot(http, world, scene)
+    # The only change is the message sam sent at the end.
+    after[0][1]["items"] = after[0][1]["items"][:-1]
+    after[0][1]["last_seq"] -= 1
+    after[0][2]["items"] = after[0][2]["items"][:-1]
+    after[0][0]["last_seq"] -= 1
+    after[0][0].pop("last_activity_at")
+    before[0][0].pop("last_activity_at")
+    assert after == before
+
+
+ADMIN_CALLS = [
+    ("GET", "/api/v1/admin/members/{b}", None),
+    ("PATCH", "/api/v1/admin/members/{b}", {"disabled": True}),
+    ("POST", "/api/v1/admin/members/{b}/revoke-sessions", None),
+    ("PUT", "/api/v1/admin/care-relationships", {"client_id": "{b_client}", "staff_id": "{b}"}),
+    (
+        "PUT",
+        "/api/v1/admin/guardian-links",
+        {"guardian_id": "{b_guardian}", "client_id": "{b_client}"},
+    ),
+]
+
+
+def _fill(value: Any, names: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return value.format(**names)
+    if isinstance(value, dict):
+        return {k: _fill(v, names) for k, v in value.items()}
+    return value
+
+
+async def test_an_admin_cannot_reach_another_organisations_people(
+    server: RunningServer, http: httpx.AsyncClient, world: World, other_world: World
+) -> None:
+    names = {
+        "b": str(other_world["sam"].account_id),
+        "b_client": str(other_world["lily"].account_id),
+        "b_guardian": str(other_world["grace"].account_id),
+    }
+    for method, path, body in ADMIN_CALLS:
+        response = await http.request(
+            method, _fill(path, names), json=_fill(body, names), headers=world["admin"].auth
+        )
+        assert response.status_code == 404, f"{method} {path}: {response.text}"
+    # B's clinician is still enabled and signed in.
+    still = await http.get("/api/v1/me", headers=other_world["sam"].auth)
+    assert still.status_code == 200
+    members = (await http.get("/api/v1/members", headers=world["admin"].auth)).json()["items"]
+    assert {m["account_id"] for m in members} == {str(p.account_id) for p in world.people.values()}
+
+
+@pytest.mark.parametrize("who", ["sam", "lily", "grace"])
+async def test_only_admins_manage_people(http: httpx.AsyncClient, world: World, who: str) -> None:
+    names = {
+        "b": str(world["jo"].account_id),
+        "b_client": str(world["tom"].account_id),
+        "b_guardian": str(world["grace"].account_id),
+    }
+    calls = [
+        *ADMIN_CALLS,
+        (
+            "POST",
+            "/api/v1/admin/members",
+            {"email": "new@x.test", "display_name": "New", "role": "staff"},
+        ),
+    ]
+    for method, path, body in calls:
+        response = await http.request(
+            method, _fill(path, names), json=_fill(body, names), headers=world[who].auth
+        )
+        assert response.status_code == 403, f"{who} {method} {path}: {response.text}"
+        assert response.json()["code"] == "admin_only"
+    jo = await http.get(
+        f"/api/v1/admin/members/{world['jo'].account_id}", headers=world["admin"].auth
+    )
+    assert jo.json()["disabled"] is False
+
+
+async def test_clients_see_only_their_care_team_and_peers_in_the_directory(
+    http: httpx.AsyncClient, world: World
+) -> None:
+    await http.post(
+        "/api/v1/conversations",
+        json={"kind": "care", "client_id": str(world["lily"].account_id)},
+        headers=world["sam"].auth,
+    )
+    seen = (await http.get("/api/v1/members", headers=world["lily"].auth)).json()["items"]
+    names = {m["display_name"] for m in seen}
+    # Staff and admins, herself and her guardian; never another client.
+    assert names == {"Alex Admin", "Sam Clinician", "Jo Clinician", "Lily Client", "Grace Guardian"}
+    assert all(m["email"] is None for m in seen)
