@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 
 class RelationshipRead(BaseModel):
@@ -17,7 +17,7 @@ class RelationshipWrite(BaseModel):
     model_config = ConfigDict(extra="forbid")
     client_id: uuid.UUID
     staff_id: uuid.UUID
-    is_primary: bool = False
+    is_primary: StrictBool = False
 
 
 class RelationshipKey(BaseModel):

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from careline.kit import limits
 from careline.messages.schemas import MessageRead
@@ -56,8 +56,8 @@ class ConversationCreate(BaseModel):
 
 class MySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    archived: bool | None = None
-    muted: bool | None = None
+    archived: StrictBool | None = None
+    muted: StrictBool | None = None
 
 
 class ParticipantAdd(BaseModel):

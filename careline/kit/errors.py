@@ -20,7 +20,10 @@ class AppError(Exception):
         status: int | None = None,
         extra: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        title: str | None = None,
     ) -> None:
+        if title is not None:
+            self.title = title
         if code is not None:
             self.code = code
         if status is not None:

@@ -41,7 +41,7 @@ class Connection:
         self.hub = hub
         self.settings = settings
         self.state = State.AUTHENTICATING
-        self.queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=limits.WS_SEND_QUEUE_MAX)
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=settings.ws_send_queue_max)
         self._actor: Actor | None = None
         self._token = ""
         self.conversations: set[uuid.UUID] = set()
@@ -51,6 +51,7 @@ class Connection:
         self._close_code = CloseCode.NORMAL
         self._close_reason = ""
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._closing: asyncio.Task[Any] | None = None
 
     # identity -------------------------------------------------------------------------
 
@@ -104,11 +105,14 @@ class Connection:
     def abort(self, code: CloseCode, reason: str) -> None:
         if self.state in (State.CLOSING, State.CLOSED):
             return
+        was_ready = self.state is State.READY
         self._move(State.CLOSING)
+        if was_ready:
+            self.hub.detach(self)  # nothing more is queued for a socket that is going
         self._close_code, self._close_reason = code, reason
         with contextlib.suppress(asyncio.QueueFull):
             self.queue.put_nowait(None)
-        self._spawn(self._close_soon())
+        self._closing = self._spawn(self._close_soon())
 
     async def _close_soon(self) -> None:
         # A slow consumer's writer may be stuck on a full TCP buffer: close regardless.
@@ -148,7 +152,9 @@ class Connection:
                 for seq, frame in frames:
                     if seq > self.cursors.get(conversation_id, seq):
                         self.cursors[conversation_id] = seq
-                        self.push(frame)
+                        # Replay waits for room: only live traffic a client cannot keep
+                        # up with counts as slow.
+                        await self.queue.put(frame)
                 if events:
                     self.cursors[conversation_id] = max(
                         self.cursors[conversation_id], events[-1].seq
@@ -233,6 +239,10 @@ class Connection:
                 self.queue.put_nowait(None)
             if self.state is not State.CLOSED:
                 self.state = State.CLOSED
+            if self._closing is not None:
+                # Let the close frame with its code go out before the handler returns.
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(asyncio.shield(self._closing), 5)
             for task in list(self._tasks):
                 if task is not writer:
                     task.cancel()
@@ -251,7 +261,7 @@ class Connection:
             "limits": {
                 "frame_bytes": limits.WS_FRAME_MAX_BYTES,
                 "message_chars": limits.MESSAGE_TEXT_MAX_CHARS,
-                "send_queue": limits.WS_SEND_QUEUE_MAX,
+                "send_queue": self.settings.ws_send_queue_max,
                 "resume_events": limits.RESUME_MAX_EVENTS,
             },
         }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, StrictInt
 
 from careline.db.tx import transaction
 from careline.realtime.protocol import OpArgs, Session, op
@@ -14,8 +14,8 @@ from careline.receipts import service as receipt_service
 
 class ReceiptArgs(OpArgs):
     conversation_id: uuid.UUID
-    delivered_seq: int | None = Field(None, ge=0, le=2**62)
-    read_seq: int | None = Field(None, ge=0, le=2**62)
+    delivered_seq: StrictInt | None = Field(None, ge=0, le=2**62)
+    read_seq: StrictInt | None = Field(None, ge=0, le=2**62)
 
 
 @op("receipt.update", ReceiptArgs)

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from careline.kit import limits
 
@@ -48,7 +48,7 @@ class MemberCreated(BaseModel):
 class MemberUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: RoleName | None = None
-    disabled: bool | None = None
+    disabled: StrictBool | None = None
 
 
 class MeRead(BaseModel):

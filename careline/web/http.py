@@ -4,6 +4,7 @@ middleware every request passes: body size limit, security headers, privacy-safe
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Any
 
@@ -92,7 +93,12 @@ async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
 async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error", exc_info=exc, extra={"path": request.scope.get("route_path", "")})
     return problem_response(
-        AppError("something went wrong on our side", code="internal_error", status=500)
+        AppError(
+            "something went wrong on our side",
+            code="internal_error",
+            status=500,
+            title="Internal error",
+        )
     )
 
 
@@ -111,6 +117,11 @@ _SECURITY_HEADERS = [
 ]
 
 
+# Uploads stream their body through, encrypted as it arrives, and enforce the (much
+# larger) file size limit themselves: careline/attachments/api.py.
+_STREAMED_BODY = re.compile(r"^/api/v1/conversations/[^/]+/attachments$")
+
+
 class GuardMiddleware:
     """Every HTTP request: refuse bodies over the limit, add security headers, keep API
     responses out of caches, and log method, route template, status and time (never
@@ -125,9 +136,12 @@ class GuardMiddleware:
             return
         started = time.perf_counter()
         status_holder = [0]
+        streamed = scope["method"] == "POST" and _STREAMED_BODY.match(scope["path"]) is not None
         length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and (
-            not length.isdigit() or int(length) > limits.HTTP_BODY_MAX_BYTES
+        if (
+            not streamed
+            and length is not None
+            and (not length.isdigit() or int(length) > limits.HTTP_BODY_MAX_BYTES)
         ):
             await self._too_large(scope, receive, send)
             return
@@ -135,7 +149,7 @@ class GuardMiddleware:
 
         async def limited_receive() -> Message:
             message = await receive()
-            if message["type"] == "http.request":
+            if message["type"] == "http.request" and not streamed:
                 received[0] += len(message.get("body", b""))
                 if received[0] > limits.HTTP_BODY_MAX_BYTES:
                     raise _BodyTooLarge
@@ -147,8 +161,10 @@ class GuardMiddleware:
             if message["type"] == "http.response.start":
                 status_holder[0] = message["status"]
                 headers = list(message.get("headers", []))
-                headers.extend(_SECURITY_HEADERS)
-                if is_api:
+                present = {name.lower() for name, _ in headers}
+                # A response may set its own (file downloads: a sandboxing CSP).
+                headers.extend(h for h in _SECURITY_HEADERS if h[0] not in present)
+                if is_api and b"cache-control" not in present:
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)

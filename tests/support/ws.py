@@ -84,8 +84,8 @@ class WsClient:
     async def closed(self, timeout: float = 5) -> int | None:
         """Wait until the server closes the socket; its close code."""
         await asyncio.wait_for(self._reader, timeout)
-        rcvd = self.ws.close_rcvd
-        return rcvd.code if rcvd else None
+        await asyncio.wait_for(self.ws.wait_closed(), timeout)
+        return self.ws.close_code
 
     async def close(self) -> None:
         await self.ws.close()
