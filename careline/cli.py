@@ -179,3 +179,8 @@ def keys_rotate() -> None:
 def config_docs() -> None:
     """Print docs/config.md, generated from the settings."""
     click.echo(config.config_markdown(), nl=False)
+
+
+from careline.bench.cli import bench_command  # noqa: E402 - registered last, imports lazily
+
+main.add_command(bench_command)

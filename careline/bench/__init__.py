@@ -1,0 +1,1 @@
+"""`careline bench`: a real server, real sockets, honest figures (docs/performance.md)."""

@@ -1,0 +1,88 @@
+"""`careline bench [SCENARIO...]`: run scenarios, print one JSON line each and a summary."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from typing import Any
+
+import click
+import orjson
+
+SCENARIO_NAMES = (
+    "quiet",
+    "busy",
+    "team-saturation",
+    "threads-saturation",
+    "idle",
+    "reconnect",
+    "find-max",
+)
+
+
+@click.command("bench")
+@click.argument("scenarios", nargs=-1, type=click.Choice(SCENARIO_NAMES))
+@click.option("--clients", default=2000, show_default=True, help="Sockets for idle/reconnect.")
+@click.option("--workers", default=2, show_default=True, help="Load-generator processes.")
+@click.option("--seconds", type=float, default=None, help="Shorten or lengthen timed scenarios.")
+@click.option("--messages", type=int, default=None, help="Messages for quiet and busy.")
+@click.option(
+    "--read-every",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Seconds a client waits before acknowledging what it read.",
+)
+def bench_command(
+    *,
+    scenarios: tuple[str, ...],
+    clients: int,
+    workers: int,
+    seconds: float | None,
+    messages: int | None,
+    read_every: float,
+) -> None:
+    """Measure careline: a real server (embedded PostgreSQL, fsync on) driven over real
+    WebSockets by separate load-generator processes. With no SCENARIO, runs them all.
+    JSON lines go to stdout, progress to stderr (docs/performance.md)."""
+    from careline.bench.harness import Options
+    from careline.bench.loadgen import raise_fd_limit
+    from careline.bench.metrics import summary
+    from careline.bench.scenarios import SCENARIOS
+    from careline.bench.server import clean_environment
+
+    clean_environment()
+    raise_fd_limit()  # inherited by the server and load generators
+    options = Options(
+        workers=workers,
+        clients=clients,
+        seconds=seconds,
+        messages=messages,
+        read_every=read_every,
+    )
+    chosen = scenarios or SCENARIO_NAMES
+    started = time.monotonic()
+    failed = False
+    for name in chosen:
+        click.echo(f"== {name}", err=True)
+        try:
+            lines: list[dict[str, Any]] = asyncio.run(SCENARIOS[name](options))
+        except Exception as exc:
+            failed = True
+            click.echo(f"careline bench: {name} failed: {exc}", err=True)
+            continue
+        for line in lines:
+            click.echo(orjson.dumps(line).decode())
+            if "delivery_ms" in line:
+                click.echo(summary(line))
+            else:
+                click.echo(
+                    f"{line['scenario']}: {line['inserts_per_s']} committed inserts/s from "
+                    f"{line['connections']} connections; careline reaches "
+                    f"{line['efficiency_pct']}% of it"
+                )
+            sys.stdout.flush()
+    click.echo(f"== done in {time.monotonic() - started:.0f} s", err=True)
+    if failed:
+        sys.exit(1)
