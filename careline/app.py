@@ -16,11 +16,14 @@ import careline.messages.ops
 import careline.realtime.ops
 import careline.receipts.ops  # noqa: F401 - registers socket ops
 from careline import __version__, config
+from careline.attachments import api as attachments_api
+from careline.attachments import storage as file_storage
 from careline.auth import api as auth_api
 from careline.care import api as care_api
 from careline.conversations import api as conversations_api
 from careline.db import migrate, tx
 from careline.db.database import Database
+from careline.jobs import app as jobs
 from careline.keys import service as key_service
 from careline.kit.crypto import MasterKeyFile
 from careline.kit.errors import AppError
@@ -48,17 +51,24 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     config.use(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     key_service.configure(load_keyring(settings))
+    file_storage.configure(file_storage.from_settings(settings))
     database = Database(settings)
     pool = await database.start()
     hub = Hub(typing_ttl=settings.typing_ttl_seconds, on_offline=realtime_api.write_last_seen)
     bus = InProcessBus()
     await bus.start(hub.deliver)
     tx.configure(pool, bus.publish)
+    worker = await jobs.start(
+        database.app_dsn,
+        concurrency=settings.jobs_concurrency,
+        poll_seconds=min(5.0, settings.scan_retry_seconds),
+    )
     app.state.hub = hub
     app.state.database = database
     try:
         yield
     finally:
+        await worker.stop()
         await hub.close_all()
         await bus.stop()
         tx.configure(None, None)
@@ -101,6 +111,8 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
         care_api.router,
         conversations_api.router,
         messages_api.router,
+        attachments_api.router,
+        attachments_api.admin,
         receipts_api.router,
         realtime_api.router,
     ):

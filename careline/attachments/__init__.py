@@ -1,0 +1,1 @@
+"""Files in conversations: checked, virus-scanned, encrypted, previewed, served safely."""

@@ -1,0 +1,461 @@
+"""Uploading, attaching, finding and serving files; the scan steps the jobs run.
+
+An upload is streamed: its first bytes decide its type (sniff.py) before anything is
+stored, every 1 MiB is sealed (chunks.py) and written to the file store as it arrives,
+and only then is a row inserted, in one transaction with the quota check. A refused or
+failed upload removes what it stored and inserts nothing. A new file is `pending` and
+its uploader's alone until the scan job marks it `available`; only available files are
+attached to messages and served. Names are encrypted like message text.
+
+Errors: NotFound (no such file or conversation for this actor), TooLarge (file over the
+limit, organisation over its quota), sniff.Refused / sniff.TypeMismatch (415),
+sniff.Unsafe / sniff.Corrupt / InvalidInput (422), Conflict (a sent file), and
+links.LinkInvalid / links.LinkExpired (403).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from careline import config
+from careline.attachments import sniff, store
+from careline.attachments import storage as file_storage
+from careline.attachments.chunks import ChunkReader, Sealer, object_key
+from careline.attachments.links import check_link, make_link
+from careline.attachments.records import (
+    Attachment,
+    FileType,
+    Kind,
+    Link,
+    Staged,
+    State,
+    Variant,
+    VariantName,
+)
+from careline.conversations import service as conversation_service
+from careline.db.tx import Tx
+from careline.keys import service as key_service
+from careline.keys.service import BoundKey
+from careline.kit import limits
+from careline.kit.errors import Conflict, InvalidInput, NotFound, TooLarge
+from careline.kit.events import Event
+from careline.kit.ids import new_id
+from careline.tenants import service as tenant_service
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class UploadPlan:
+    """What check_upload allowed: where the bytes go and under which key."""
+
+    attachment_id: uuid.UUID
+    conversation_id: uuid.UUID
+    name: str
+    key: BoundKey
+    max_bytes: int
+
+
+def _name_context(attachment_id: uuid.UUID) -> str:
+    return f"attachments.name:{attachment_id}"
+
+
+def _too_large(max_bytes: int) -> TooLarge:
+    return TooLarge(
+        f"files can be at most {max_bytes // (1024 * 1024)} MiB",
+        code="file_too_large",
+        extra={"limit": max_bytes},
+    )
+
+
+def _over_quota() -> TooLarge:
+    return TooLarge(
+        "your organisation's file storage is full: ask an admin to make room",
+        code="quota_exceeded",
+    )
+
+
+def _quota_bytes() -> int:
+    return config.current().tenant_file_quota_mb * 1024 * 1024
+
+
+async def check_upload(
+    tx: Tx, conversation_id: uuid.UUID, *, raw_name: str, declared_size: int | None
+) -> UploadPlan:
+    """May the actor upload this file here? NotFound unless a participant; refuses a
+    name that would run or render, a declared size over the limit, a full quota."""
+    await conversation_service.access_conversation(tx, conversation_id)
+    name = sniff.clean_name(raw_name)
+    sniff.check_extension(name)
+    max_bytes = config.current().file_max_bytes
+    if declared_size is not None and declared_size > max_bytes:
+        raise _too_large(max_bytes)
+    if await store.get_tenant_bytes(tx) + max(declared_size or 0, 1) > _quota_bytes():
+        raise _over_quota()
+    key = await key_service.keyring().bound_key(tx, tx.actor.tenant)
+    return UploadPlan(new_id(), conversation_id, name, key, max_bytes)
+
+
+# --- receiving the bytes (no transaction is open meanwhile) ------------------------------
+
+
+class _Receiver:
+    """Sniffs, checks, hashes, seals and writes one upload as it streams in."""
+
+    def __init__(self, plan: UploadPlan, writer: file_storage.ObjectWriter) -> None:
+        self.plan = plan
+        self.writer = writer
+        self.sealer = Sealer(
+            plan.key, plan.attachment_id, VariantName.ORIGINAL, limits.FILE_CHUNK_BYTES
+        )
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self.head = bytearray()
+        self.found: FileType | None = None
+        self.text: sniff.TextCheck | None = None
+
+    async def _pass_on(self, data: bytes) -> None:
+        if self.text is not None:
+            self.text.feed(data)
+        for sealed in self.sealer.feed(data):
+            await asyncio.to_thread(self.writer.write, sealed)
+
+    async def _decide(self) -> None:
+        self.found = sniff.sniff(bytes(self.head))
+        if self.found == sniff.TEXT:
+            self.text = sniff.TextCheck()
+        head, self.head = bytes(self.head), bytearray()
+        await self._pass_on(head)
+
+    async def receive(self, body: AsyncIterator[bytes]) -> FileType:
+        async for data in body:
+            self.size += len(data)
+            if self.size > self.plan.max_bytes:
+                raise _too_large(self.plan.max_bytes)
+            self.digest.update(data)
+            if self.found is None:
+                self.head += data
+                if len(self.head) >= sniff.SNIFF_BYTES:
+                    await self._decide()
+            else:
+                await self._pass_on(data)
+        if self.found is None:
+            await self._decide()
+        if self.text is not None:
+            self.text.finish()
+        await asyncio.to_thread(self.writer.write, self.sealer.finish())
+        await asyncio.to_thread(self.writer.commit)
+        assert self.found is not None
+        return self.found
+
+
+def reader_for(
+    key: BoundKey, attachment_id: uuid.UUID, variant: Variant, chunk_bytes: int
+) -> ChunkReader:
+    return ChunkReader(
+        file_storage.store(),
+        key,
+        attachment_id=attachment_id,
+        variant=variant.name,
+        size=variant.size,
+        chunk_bytes=chunk_bytes,
+    )
+
+
+async def _check_content(
+    plan: UploadPlan, found: FileType, size: int
+) -> tuple[FileType, int | None, int | None]:
+    """The checks that need the whole file (read back from the store, decrypted)."""
+    reader = reader_for(
+        plan.key,
+        plan.attachment_id,
+        Variant(VariantName.ORIGINAL, found.media_type, size),
+        limits.FILE_CHUNK_BYTES,
+    )
+    if found == sniff.ZIP:
+        return (
+            await asyncio.to_thread(sniff.check_archive, io.BufferedReader(reader), size),
+            None,
+            None,
+        )
+    if found.kind is Kind.IMAGE:
+        width, height = await asyncio.to_thread(sniff.check_image, io.BufferedReader(reader), found)
+        return found, width, height
+    return found, None, None
+
+
+async def stage_upload(plan: UploadPlan, body: AsyncIterator[bytes]) -> Staged:
+    """Receive, check, encrypt and store the upload's bytes. On any refusal or failure
+    (a client hanging up included) whatever was stored is removed before raising."""
+    objects = file_storage.store()
+    key = object_key(plan.key.tenant_id, plan.attachment_id, VariantName.ORIGINAL)
+    writer = await asyncio.to_thread(objects.writer, key)
+    receiver = _Receiver(plan, writer)
+    try:
+        found = await receiver.receive(body)
+    except BaseException:
+        await asyncio.to_thread(writer.abort)
+        raise
+    try:
+        file_type, width, height = await _check_content(plan, found, receiver.size)
+        name, file_type = sniff.reconcile(plan.name, file_type)
+    except BaseException:
+        await asyncio.to_thread(objects.delete, key)
+        raise
+    name = sniff.clean_name(name)
+    return Staged(
+        id=plan.attachment_id,
+        tenant_id=plan.key.tenant_id,
+        conversation_id=plan.conversation_id,
+        name=name,
+        sealed_name=plan.key.seal(name.encode(), context=_name_context(plan.attachment_id)),
+        file_type=file_type,
+        size=receiver.size,
+        sha256=receiver.digest.digest(),
+        key_version=plan.key.version,
+        width=width,
+        height=height,
+    )
+
+
+async def discard(tenant_id: uuid.UUID, attachment_id: uuid.UUID) -> None:
+    """Remove every stored object of an attachment (after its row is gone, or never
+    was). Idempotent."""
+    objects = file_storage.store()
+    for variant in VariantName:
+        await asyncio.to_thread(objects.delete, object_key(tenant_id, attachment_id, variant))
+
+
+# --- rows -------------------------------------------------------------------------------
+
+
+def _variants(row: Any) -> dict[VariantName, Variant]:
+    found = {
+        VariantName.ORIGINAL: Variant(
+            VariantName.ORIGINAL, row["media_type"], row["size"], row["width"], row["height"]
+        )
+    }
+    for name, raw in (row["variants"] or {}).items():
+        variant = VariantName(name)
+        found[variant] = Variant(
+            variant, raw["media_type"], raw["size"], raw.get("width"), raw.get("height")
+        )
+    return found
+
+
+async def to_attachment(tx: Tx, row: Any) -> Attachment:
+    name = await key_service.keyring().decrypt(
+        tx,
+        row["tenant_id"],
+        bytes(row["name"]),
+        version=row["key_version"],
+        context=_name_context(row["id"]),
+    )
+    return Attachment(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        conversation_id=row["conversation_id"],
+        uploader_id=row["uploader_id"],
+        message_id=row["message_id"],
+        state=State(row["state"]),
+        name=name.decode(),
+        media_type=row["media_type"],
+        kind=Kind(row["kind"]),
+        size=row["size"],
+        width=row["width"],
+        height=row["height"],
+        key_version=row["key_version"],
+        chunk_bytes=row["chunk_bytes"],
+        scan_result=row["scan_result"],
+        created_at=row["created_at"],
+        variants=_variants(row),
+    )
+
+
+async def do_create_attachment(tx: Tx, staged: Staged) -> Attachment:
+    """Record a staged upload as the actor's pending file, within the organisation's
+    quota (checked under a per-tenant lock, so parallel uploads cannot overshoot it)."""
+    await conversation_service.access_conversation(tx, staged.conversation_id)
+    await store.lock_tenant_files(tx)
+    if await store.get_tenant_bytes(tx) + staged.size > _quota_bytes():
+        raise _over_quota()
+    row = await store.insert(
+        tx,
+        attachment_id=staged.id,
+        conversation_id=staged.conversation_id,
+        name=staged.sealed_name,
+        media_type=staged.file_type.media_type,
+        kind=staged.file_type.kind.value,
+        size=staged.size,
+        sha256=staged.sha256,
+        width=staged.width,
+        height=staged.height,
+        chunk_bytes=limits.FILE_CHUNK_BYTES,
+        key_version=staged.key_version,
+    )
+    return await to_attachment(tx, row)
+
+
+async def access_attachment(tx: Tx, attachment_id: uuid.UUID) -> Attachment:
+    """The attachment, if the actor may see it now: a participant of its conversation,
+    and either its uploader or it is available, sent and its message not deleted.
+    NotFound otherwise, the same for missing and forbidden."""
+    row = await store.get(tx, attachment_id)
+    if row is None or tx.actor.account_id is None:
+        raise NotFound("no such file")
+    await conversation_service.access_conversation(tx, row["conversation_id"])
+    mine = row["uploader_id"] == tx.actor.account_id
+    shared = row["state"] == State.AVAILABLE and row["message_id"] is not None
+    if row["redacted"] or not (mine or shared):
+        raise NotFound("no such file")
+    return await to_attachment(tx, row)
+
+
+def links_for(tx: Tx, attachment: Attachment) -> dict[str, Link]:
+    """The actor's own download links for every variant of an available file."""
+    if attachment.state is not State.AVAILABLE:
+        return {}
+    ttl = config.current().file_link_ttl_seconds
+    return {
+        name.value: make_link(
+            attachment.id,
+            name,
+            account_id=tx.actor.account,
+            tenant_id=tx.actor.tenant,
+            ttl_seconds=ttl,
+        )
+        for name in attachment.variants
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Download:
+    attachment: Attachment
+    variant: Variant
+    reader: ChunkReader
+
+
+async def check_download(
+    tx: Tx, attachment_id: uuid.UUID, variant: VariantName, *, expires: int, sig: str
+) -> Download:
+    """A download through a link: made for this actor, unexpired, and the actor still
+    allowed to see an available file."""
+    check_link(
+        attachment_id,
+        variant,
+        account_id=tx.actor.account,
+        tenant_id=tx.actor.tenant,
+        expires=expires,
+        sig=sig,
+    )
+    attachment = await access_attachment(tx, attachment_id)
+    found = attachment.variants.get(variant)
+    if attachment.state is not State.AVAILABLE or found is None:
+        raise NotFound("no such file")
+    key = await key_service.keyring().bound_key(
+        tx, attachment.tenant_id, version=attachment.key_version
+    )
+    return Download(
+        attachment, found, reader_for(key, attachment.id, found, attachment.chunk_bytes)
+    )
+
+
+async def iter_plaintext(reader: ChunkReader, start: int, end: int) -> AsyncIterator[bytes]:
+    """Bytes [start, end) of a stored variant, a chunk at a time."""
+    offset = start
+    while offset < end:
+        index, within = divmod(offset, reader.chunk_bytes)
+        chunk = await asyncio.to_thread(reader.chunk, index)
+        piece = chunk[within : within + end - offset]
+        if not piece:
+            return
+        yield piece
+        offset += len(piece)
+
+
+async def do_delete_attachment(tx: Tx, attachment_id: uuid.UUID) -> Attachment:
+    """The uploader withdraws a file not yet sent. The caller removes its bytes after
+    commit (`discard`). Conflict once it is part of a message."""
+    attachment = await access_attachment(tx, attachment_id)
+    if attachment.uploader_id != tx.actor.account_id:
+        raise NotFound("no such file")
+    if attachment.message_id is not None or not await store.delete(tx, attachment_id):
+        raise Conflict("this file was sent: delete its message instead", code="attached")
+    return attachment
+
+
+async def internal_attach(
+    tx: Tx, *, conversation_id: uuid.UUID, message_id: uuid.UUID, attachment_ids: list[uuid.UUID]
+) -> list[Attachment]:
+    """For messages: attach the sender's own uploads to their new message. Each must be
+    in this conversation, scanned clean and not attached yet; else InvalidInput."""
+    wanted = list(dict.fromkeys(attachment_ids))
+    if len(wanted) > limits.MESSAGE_MAX_ATTACHMENTS:
+        raise InvalidInput(
+            f"a message carries at most {limits.MESSAGE_MAX_ATTACHMENTS} files",
+            code="too_many_attachments",
+        )
+    rows = await store.attach(
+        tx, message_id=message_id, conversation_id=conversation_id, ids=wanted
+    )
+    attached = {row["id"]: row for row in rows}
+    missing = [str(a) for a in wanted if a not in attached]
+    if missing:
+        raise InvalidInput(
+            "each attachment must be your own upload to this conversation, scanned clean "
+            "and not sent yet",
+            code="bad_attachment",
+            extra={"attachment_ids": missing},
+        )
+    return [await to_attachment(tx, attached[a]) for a in wanted]
+
+
+async def for_messages(tx: Tx, message_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Attachment]]:
+    """The attachments of these messages, in upload order, by message."""
+    found: dict[uuid.UUID, list[Attachment]] = {}
+    if not message_ids:
+        return found
+    for row in await store.list_for_messages(tx, message_ids):
+        found.setdefault(row["message_id"], []).append(await to_attachment(tx, row))
+    return found
+
+
+async def list_quarantined(
+    tx: Tx, *, before: tuple[Any, uuid.UUID] | None, limit: int
+) -> list[Attachment]:
+    """Admins: the organisation's quarantined files, newest first."""
+    tenant_service.require_admin(tx)
+    return [
+        await to_attachment(tx, r)
+        for r in await store.list_quarantined(tx, before=before, limit=limit)
+    ]
+
+
+def original_reader(attachment: Attachment, key: BoundKey) -> ChunkReader:
+    original = attachment.variants[VariantName.ORIGINAL]
+    return reader_for(key, attachment.id, original, attachment.chunk_bytes)
+
+
+def emit_to(
+    tx: Tx, attachment: Attachment, type_: str, account_ids: tuple[uuid.UUID, ...], **data: Any
+) -> None:
+    """An event about the attachment to some people's own sockets (ids only)."""
+    tx.emit(
+        Event(
+            type=type_,
+            tenant_id=attachment.tenant_id,
+            account_ids=account_ids,
+            data={
+                "attachment_id": str(attachment.id),
+                "conversation_id": str(attachment.conversation_id),
+                **data,
+            },
+        )
+    )

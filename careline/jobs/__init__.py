@@ -1,0 +1,1 @@
+"""Background jobs on the PostgreSQL-backed queue (procrastinate)."""
