@@ -1,0 +1,194 @@
+// careline's web client: boot, routes, and the layout (conversation list beside the open
+// thread on a desktop; one or the other on a phone).
+
+import { h, focus, announce } from './dom.js';
+import {
+  state, on, loadSession, startLive, signOut, emit,
+} from './store.js';
+import { signInView } from './views/signin.js';
+import { sidebar } from './views/inbox.js';
+import { threadView, noThreadView } from './views/thread.js';
+import { adminView } from './views/admin.js';
+import { connectionBanner } from './views/banner.js';
+
+const app = document.getElementById('app');
+let layout = null;
+let page = null;
+let live = false;
+let sessionNotice = null;
+
+export function navigate(path, { replace = false } = {}) {
+  if (path !== location.pathname + location.search) {
+    history[replace ? 'replaceState' : 'pushState']({}, '', path);
+  }
+  route();
+}
+
+function safeNext(raw) {
+  // Only paths of this site: never an absolute or protocol-relative URL.
+  return raw && raw.startsWith('/') && !raw.startsWith('//') && !raw.startsWith('/signin') ? raw : '/';
+}
+
+function disposeAll() {
+  if (page && page.dispose) page.dispose();
+  page = null;
+  if (layout) {
+    layout.sidebar.dispose();
+    layout.banner.dispose();
+    if (layout.view && layout.view.dispose) layout.view.dispose();
+  }
+  layout = null;
+}
+
+function mount(node) {
+  disposeAll();
+  app.replaceChildren(node);
+  page = node;
+}
+
+function showSignIn() {
+  const params = new URLSearchParams(location.search);
+  const notice = params.get('ended')
+    ? 'Your session ended. Sign in again to carry on: your drafts and unsent messages are kept on this device.'
+    : sessionNotice;
+  sessionNotice = null;
+  document.title = 'Sign in · careline';
+  mount(signInView({
+    notice,
+    onSignedIn: async () => {
+      await enter();
+      navigate(safeNext(params.get('next')), { replace: true });
+    },
+  }));
+}
+
+async function enter() {
+  if (!live) {
+    live = true;
+    await startLive();
+  }
+}
+
+async function doSignOut() {
+  await signOut();
+  live = false;
+  disposeAll();
+  sessionNotice = 'You have signed out.';
+  navigate('/signin', { replace: true });
+}
+
+function ensureLayout() {
+  if (layout) return layout;
+  if (page && page.dispose) page.dispose();
+  page = null;
+  const main = h('main', { id: 'main', class: 'main', tabindex: '-1' });
+  const side = sidebar({ navigate, signOut: doSignOut });
+  const banner = connectionBanner();
+  const root = h('div', { class: 'layout' },
+    h('a', { href: '#main', class: 'skip-link', onclick: (ev) => {
+      ev.preventDefault();
+      const composer = document.getElementById('composer-input');
+      focus(composer || main);
+    } }, 'Skip to conversation'),
+    banner, side, main);
+  app.replaceChildren(root);
+  layout = { root, main, sidebar: side, banner, view: null, viewId: undefined };
+  return layout;
+}
+
+function showConversation(id) {
+  const l = ensureLayout();
+  l.root.dataset.view = id ? 'thread' : 'list';
+  if (l.viewId === id && l.view) return;
+  const previous = l.viewId;
+  if (l.view && l.view.dispose) l.view.dispose();
+  l.viewId = id;
+  l.view = id ? threadView(id, { navigate }) : noThreadView();
+  l.main.replaceChildren(l.view);
+  if (!id) {
+    document.title = 'careline';
+    // Back on the list (a phone): focus the conversation we came from.
+    if (previous) {
+      requestAnimationFrame(() => focus(l.root.querySelector(`a.conv[data-id="${previous}"]`)));
+    }
+  }
+}
+
+function route() {
+  const path = location.pathname;
+  if (path === '/signin') {
+    if (state.me && !state.ended) {
+      navigate('/', { replace: true });
+      return;
+    }
+    showSignIn();
+    return;
+  }
+  if (!state.me || state.ended) {
+    navigate(`/signin?next=${encodeURIComponent(path)}`, { replace: true });
+    return;
+  }
+  if (path.startsWith('/admin')) {
+    if (state.me.role !== 'admin') {
+      navigate('/', { replace: true });
+      return;
+    }
+    document.title = 'Administration · careline';
+    mount(adminView(path === '/admin/care' ? 'care' : 'people'));
+    return;
+  }
+  const match = path.match(/^\/c\/([0-9a-f-]{36})$/);
+  if (match && state.listLoaded && !state.conversations.has(match[1])) {
+    announce('That conversation is not available.', { tone: 'error' });
+    navigate('/', { replace: true });
+    return;
+  }
+  showConversation(match ? match[1] : null);
+  emit('route');
+}
+
+function registerServiceWorker() {
+  if ('serviceWorker' in navigator) {
+    navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => {
+      // Without a worker careline still runs; it just cannot open while offline.
+    });
+  }
+}
+
+async function boot() {
+  registerServiceWorker();
+  window.addEventListener('popstate', route);
+  document.addEventListener('click', (ev) => {
+    const a = ev.target.closest && ev.target.closest('a[data-link]');
+    if (!a || ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
+    ev.preventDefault();
+    navigate(a.getAttribute('href'));
+  });
+  on('session-ended', () => {
+    const next = location.pathname;
+    live = false;
+    disposeAll();
+    navigate(`/signin?ended=1&next=${encodeURIComponent(next)}`, { replace: true });
+  });
+  on('conversation-gone', () => {
+    announce('You are no longer in that conversation.');
+    navigate('/', { replace: true });
+  });
+  let me = null;
+  try {
+    me = await loadSession();
+  } catch (err) {
+    app.replaceChildren(
+      h('main', { class: 'fatal', id: 'main' },
+        h('h1', {}, 'careline cannot be reached'),
+        h('p', {}, err.status === 0 ? 'Check your connection; careline will try again when you reload.' : err.message),
+        h('button', { type: 'button', class: 'btn btn-primary', onclick: () => location.reload() }, 'Try again')),
+    );
+    window.addEventListener('online', () => location.reload(), { once: true });
+    return;
+  }
+  if (me) await enter();
+  route();
+}
+
+boot();

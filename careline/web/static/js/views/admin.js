@@ -1,0 +1,299 @@
+// Administration: people and roles (add, change role, disable, sign out everywhere) and
+// care teams (who looks after each client, and who is primary).
+
+import { h, focus, announce } from '../dom.js';
+import { icon } from '../icons.js';
+import { api, listAll } from '../api.js';
+import { relativeMoment } from '../format.js';
+import { state } from '../store.js';
+import { avatar, confirmDialog, openDialog, spinner } from './common.js';
+
+const ROLES = [
+  ['admin', 'Admin'],
+  ['staff', 'Staff'],
+  ['client', 'Client'],
+  ['guardian', 'Guardian'],
+];
+
+export function adminView(section) {
+  const main = h('main', { id: 'main', class: 'admin-main', tabindex: '-1' });
+  const tab = (href, label, name) =>
+    h('a', { href, class: 'tab', 'data-link': '', 'aria-current': section === name ? 'page' : 'false' }, label);
+  const root = h(
+    'div',
+    { class: 'admin' },
+    h(
+      'header',
+      { class: 'admin-head' },
+      h('a', { href: '/', class: 'btn btn-quiet back-link', 'data-link': '' }, icon('back', { size: 18 }), h('span', {}, 'Messages')),
+      h('div', { class: 'admin-title' }, h('h1', {}, 'Administration'), h('p', { class: 'org' }, state.me.tenant_name)),
+    ),
+    h('nav', { class: 'tabs admin-tabs', 'aria-label': 'Administration' },
+      tab('/admin/people', 'People', 'people'), tab('/admin/care', 'Care teams', 'care')),
+    main,
+  );
+  if (section === 'care') careSection(main);
+  else peopleSection(main);
+  return root;
+}
+
+// people ---------------------------------------------------------------------------------
+
+function peopleSection(main) {
+  let people = [];
+  let filter = '';
+  const body = h('tbody');
+  const summary = h('p', { class: 'admin-summary', role: 'status' });
+  const filterInput = h('input', {
+    type: 'search', class: 'input', id: 'people-filter', placeholder: 'Find by name or e-mail', 'aria-label': 'Find people',
+    oninput: () => { filter = filterInput.value.trim().toLowerCase(); render(); },
+  });
+  const add = h('button', { type: 'button', class: 'btn btn-primary', onclick: () => addPerson(reload) }, icon('userPlus', { size: 18 }), h('span', {}, 'Add person'));
+
+  main.replaceChildren(
+    h('div', { class: 'admin-section-head' }, h('h2', {}, 'People'), add),
+    h('div', { class: 'admin-toolbar' }, filterInput, summary),
+    h('div', { class: 'table-wrap' },
+      h('table', { class: 'table' },
+        h('caption', { class: 'sr-only' }, 'People in the organisation'),
+        h('thead', {}, h('tr', {},
+          h('th', { scope: 'col' }, 'Person'), h('th', { scope: 'col' }, 'Role'), h('th', { scope: 'col' }, 'Status'),
+          h('th', { scope: 'col' }, 'Last seen'), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Actions')))),
+        body)),
+  );
+  body.replaceChildren(h('tr', {}, h('td', { colspan: '5' }, spinner('Loading people'))));
+
+  async function reload() {
+    try {
+      people = await listAll('/members');
+      render();
+    } catch (err) {
+      body.replaceChildren(h('tr', {}, h('td', { colspan: '5', class: 'form-error' }, err.message)));
+    }
+  }
+
+  function render() {
+    const shown = people.filter((p) => !filter || p.display_name.toLowerCase().includes(filter) || (p.email || '').toLowerCase().includes(filter));
+    summary.textContent = `${shown.length} of ${people.length} people`;
+    body.replaceChildren(...shown.map(row));
+  }
+
+  function row(p) {
+    const self = p.account_id === state.me.account_id;
+    const role = h('select', {
+      class: 'select select-small', 'aria-label': `Role of ${p.display_name}`, disabled: self,
+      onchange: async () => {
+        try {
+          await api('PATCH', `/admin/members/${p.account_id}`, { role: role.value });
+          p.role = role.value;
+          announce(`${p.display_name} is now ${role.value}.`);
+        } catch (err) {
+          role.value = p.role;
+          announce(err.message, { tone: 'error' });
+        }
+      },
+    }, ROLES.map(([value, label]) => h('option', { value, selected: p.role === value }, label)));
+    const revoke = h('button', {
+      type: 'button', class: 'btn btn-small', disabled: p.disabled,
+      onclick: async () => {
+        const ok = await confirmDialog({
+          title: `Sign ${p.display_name} out everywhere?`,
+          text: 'Every session on every device ends now; open conversations close within a second. They can sign in again.',
+          confirm: 'Sign out everywhere',
+        });
+        if (!ok) return;
+        try {
+          const result = await api('POST', `/admin/members/${p.account_id}/revoke-sessions`);
+          announce(`${p.display_name} was signed out of ${result.revoked} ${result.revoked === 1 ? 'session' : 'sessions'}.`);
+        } catch (err) {
+          announce(err.message, { tone: 'error' });
+        }
+      },
+    }, icon('key', { size: 16 }), h('span', {}, 'Sign out everywhere'));
+    const toggle = h('button', {
+      type: 'button', class: ['btn', 'btn-small', p.disabled ? 'btn-quiet' : 'btn-danger-quiet'], disabled: self,
+      onclick: async () => {
+        if (!p.disabled) {
+          const ok = await confirmDialog({
+            title: `Disable ${p.display_name}?`,
+            text: 'They are signed out and cannot sign in until enabled again. Their messages stay in the record.',
+            confirm: 'Disable', danger: true,
+          });
+          if (!ok) return;
+        }
+        try {
+          const updated = await api('PATCH', `/admin/members/${p.account_id}`, { disabled: !p.disabled });
+          Object.assign(p, updated);
+          render();
+          announce(`${p.display_name} ${p.disabled ? 'disabled' : 'enabled'}.`);
+        } catch (err) {
+          announce(err.message, { tone: 'error' });
+        }
+      },
+    }, p.disabled ? 'Enable' : 'Disable');
+    return h(
+      'tr',
+      { class: p.disabled ? 'is-disabled' : null },
+      h('td', { 'data-label': 'Person' },
+        h('div', { class: 'person-cell' },
+          avatar({ id: p.account_id, name: p.display_name }, { size: 'sm' }),
+          h('div', {}, h('div', { class: 'person-name', dir: 'auto' }, p.display_name, self ? h('span', { class: 'tag' }, 'you') : null),
+            h('div', { class: 'person-detail' }, p.email || '')))),
+      h('td', { 'data-label': 'Role' }, role),
+      h('td', { 'data-label': 'Status' }, h('span', { class: ['status-pill', p.disabled ? 'status-off' : 'status-on'] }, p.disabled ? 'Disabled' : 'Active')),
+      h('td', { 'data-label': 'Last seen', class: 'muted' }, p.last_seen_at ? relativeMoment(p.last_seen_at) : '—'),
+      h('td', { class: 'actions' }, revoke, toggle),
+    );
+  }
+
+  reload();
+}
+
+function addPerson(done) {
+  const name = h('input', { id: 'new-name', class: 'input', required: true, maxlength: 200, autocomplete: 'off' });
+  const email = h('input', { id: 'new-email', class: 'input', type: 'email', required: true, autocomplete: 'off' });
+  const role = h('select', { id: 'new-role', class: 'select' }, ROLES.map(([v, l]) => h('option', { value: v, selected: v === 'client' }, l)));
+  const error = h('p', { class: 'form-error', role: 'alert', hidden: true });
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Add person');
+  const form = h(
+    'form',
+    {
+      class: 'form',
+      onsubmit: async (ev) => {
+        ev.preventDefault();
+        error.hidden = true;
+        submit.disabled = true;
+        try {
+          const created = await api('POST', '/admin/members', { display_name: name.value.trim(), email: email.value.trim(), role: role.value });
+          dlg.close();
+          done();
+          if (created.initial_password) showPassword(created);
+          else announce(`${created.member.display_name} added.`);
+        } catch (err) {
+          submit.disabled = false;
+          const fields = (err.problem.errors || []).map((e) => e.field.split('.').pop()).join(', ');
+          error.textContent = fields ? `Check: ${fields}.` : err.message;
+          error.hidden = false;
+        }
+      },
+    },
+    h('div', { class: 'field' }, h('label', { for: 'new-name' }, 'Full name'), name),
+    h('div', { class: 'field' }, h('label', { for: 'new-email' }, 'E-mail address'), email),
+    h('div', { class: 'field' }, h('label', { for: 'new-role' }, 'Role'), role),
+    error,
+    h('div', { class: 'dialog-actions inline' }, submit),
+  );
+  const dlg = openDialog({ title: 'Add a person', content: form });
+  focus(name);
+}
+
+function showPassword(created) {
+  openDialog({
+    title: `${created.member.display_name} was added`,
+    content: h('div', {},
+      h('p', { class: 'dialog-text' }, 'Give them this first password in person or by phone. It is shown only once.'),
+      h('p', { class: 'secret', tabindex: '0', 'aria-label': `Initial password: ${created.initial_password}` }, created.initial_password)),
+  });
+}
+
+// care teams -----------------------------------------------------------------------------
+
+function careSection(main) {
+  const picker = h('select', { id: 'care-client', class: 'select' });
+  const team = h('div', { class: 'care-team' }, spinner('Loading'));
+  main.replaceChildren(
+    h('div', { class: 'admin-section-head' }, h('h2', {}, 'Care teams')),
+    h('p', { class: 'admin-help' }, 'Each client’s care team can message them. The primary clinician is shown first to the client and family.'),
+    h('div', { class: 'field field-inline' }, h('label', { for: 'care-client' }, 'Client'), picker),
+    team,
+  );
+  let people = [];
+
+  async function start() {
+    people = await listAll('/members');
+    const clients = people.filter((p) => p.role === 'client');
+    picker.replaceChildren(...clients.map((c) => h('option', { value: c.account_id }, c.display_name)));
+    picker.addEventListener('change', show);
+    if (clients.length) show();
+    else team.replaceChildren(h('p', { class: 'muted' }, 'There are no clients yet.'));
+  }
+
+  async function show() {
+    const clientId = picker.value;
+    team.replaceChildren(spinner('Loading care team'));
+    const [relations, links] = await Promise.all([
+      api('GET', `/care-relationships?client_id=${clientId}`),
+      api('GET', `/guardian-links?client_id=${clientId}`),
+    ]);
+    const byId = new Map(people.map((p) => [p.account_id, p]));
+    const staff = people.filter((p) => (p.role === 'staff' || p.role === 'admin') && !p.disabled);
+    const inTeam = new Set(relations.map((r) => r.staff_id));
+    const clientName = byId.get(clientId)?.display_name || 'this client';
+
+    const rows = relations.map((r) => {
+      const person = byId.get(r.staff_id) || { account_id: r.staff_id, display_name: 'Unknown' };
+      return h('li', { class: 'team-row' },
+        avatar(person, { size: 'sm' }),
+        h('span', { class: 'team-name', dir: 'auto' }, person.display_name),
+        h('label', { class: 'radio primary-choice' },
+          h('input', {
+            type: 'radio', name: 'primary', checked: r.is_primary,
+            onchange: async () => {
+              await save(() => api('PUT', '/admin/care-relationships', { client_id: clientId, staff_id: r.staff_id, is_primary: true }),
+                `${person.display_name} is now ${clientName}’s primary clinician.`);
+            },
+          }),
+          h('span', {}, 'Primary')),
+        h('button', {
+          type: 'button', class: 'btn btn-small btn-danger-quiet', 'aria-label': `Remove ${person.display_name} from the care team`,
+          onclick: async () => {
+            await save(() => api('POST', '/admin/care-relationships/delete', { client_id: clientId, staff_id: r.staff_id }),
+              `${person.display_name} left ${clientName}’s care team.`);
+          },
+        }, 'Remove'));
+    });
+    const candidate = h('select', { id: 'care-add', class: 'select' },
+      staff.filter((s) => !inTeam.has(s.account_id)).map((s) => h('option', { value: s.account_id }, s.display_name)));
+    const primary = h('input', { type: 'checkbox', id: 'care-add-primary' });
+    const addForm = h('form', {
+      class: 'team-add',
+      onsubmit: async (ev) => {
+        ev.preventDefault();
+        if (!candidate.value) return;
+        const person = byId.get(candidate.value);
+        await save(() => api('PUT', '/admin/care-relationships', { client_id: clientId, staff_id: candidate.value, is_primary: primary.checked }),
+          `${person.display_name} joined ${clientName}’s care team.`);
+      },
+    },
+    h('label', { for: 'care-add' }, 'Add to the team'), candidate,
+    h('label', { class: 'check-inline' }, primary, h('span', {}, 'Primary')),
+    h('button', { type: 'submit', class: 'btn btn-primary', disabled: !candidate.options.length }, 'Add'));
+
+    team.replaceChildren(
+      h('fieldset', { class: 'team-box' },
+        h('legend', {}, `Care team of ${clientName}`),
+        rows.length ? h('ul', { class: 'team-list' }, rows) : h('p', { class: 'muted' }, 'No one yet. Staff can still message this client; add them here to make it official.')),
+      addForm,
+      h('div', { class: 'guardians' },
+        h('h3', {}, 'Guardians'),
+        links.length
+          ? h('ul', { class: 'team-list' }, links.map((l) => {
+            const g = byId.get(l.guardian_id) || { account_id: l.guardian_id, display_name: 'Unknown' };
+            return h('li', { class: 'team-row' }, avatar(g, { size: 'sm' }), h('span', { class: 'team-name' }, g.display_name));
+          }))
+          : h('p', { class: 'muted' }, 'No guardian speaks for this client.')),
+    );
+  }
+
+  async function save(action, message) {
+    try {
+      await action();
+      announce(message);
+    } catch (err) {
+      announce(err.message, { tone: 'error' });
+    }
+    await show();
+  }
+
+  start().catch((err) => team.replaceChildren(h('p', { class: 'form-error', role: 'alert' }, err.message)));
+}

@@ -1,0 +1,143 @@
+// The composer: Enter sends, Shift+Enter is a new line, Escape cancels a reply or edit.
+// Drafts are saved as you type (per conversation, on this device), so neither a reload
+// nor an ended session loses them.
+
+import { h, focus, announce } from '../dom.js';
+import { icon } from '../icons.js';
+import { firstName } from '../format.js';
+import { state, send, edit, draft, saveDraft, typing, stopTyping, nameOf } from '../store.js';
+
+const MAX = 10_000;
+
+export function composer(conversationId, { placeholder, onSent }) {
+  let mode = null; // null | {reply: message} | {edit: message}
+  const context = h('div', { class: 'composer-context', hidden: true });
+  const input = h('textarea', {
+    id: 'composer-input', class: 'composer-input', rows: '1', dir: 'auto', maxlength: String(MAX),
+    placeholder, 'aria-label': placeholder, enterkeyhint: 'send', 'aria-describedby': 'composer-hint',
+    autocomplete: 'off',
+  });
+  const hint = h('p', { id: 'composer-hint', class: 'composer-hint' }, 'Enter to send · Shift+Enter for a new line');
+  const sendBtn = h('button', { type: 'submit', class: 'send-btn', 'aria-label': 'Send message', title: 'Send' }, icon('send', { size: 20 }));
+
+  input.value = draft(conversationId);
+  let saveTimer = null;
+
+  function resize() {
+    input.style.setProperty('height', 'auto');
+    input.style.setProperty('height', `${Math.min(input.scrollHeight, 180)}px`);
+    sendBtn.disabled = !input.value.trim();
+  }
+
+  function setMode(next) {
+    mode = next;
+    if (!mode) {
+      context.hidden = true;
+      context.replaceChildren();
+      return;
+    }
+    const message = mode.reply || mode.edit;
+    const heading = mode.reply
+      ? `Replying to ${message.sender_id === state.me.account_id ? 'yourself' : firstName(nameOf(message.sender_id))}`
+      : 'Editing message';
+    context.replaceChildren(
+      icon(mode.reply ? 'reply' : 'edit', { size: 18 }),
+      h('div', { class: 'context-text' },
+        h('span', { class: 'context-title' }, heading),
+        h('span', { class: 'context-quote', dir: 'auto' }, message.text || '')),
+      h('button', { type: 'button', class: 'icon-btn', 'aria-label': mode.reply ? 'Cancel reply' : 'Cancel editing', onclick: () => cancel() }, icon('x', { size: 18 })),
+    );
+    context.hidden = false;
+  }
+
+  function cancel() {
+    if (mode && mode.edit) input.value = draft(conversationId);
+    setMode(null);
+    resize();
+    focus(input);
+  }
+
+  async function submit() {
+    const text = input.value.trim();
+    if (!text) return;
+    if (text.length > MAX) {
+      announce(`A message can be at most ${MAX} characters.`, { tone: 'error' });
+      return;
+    }
+    if (mode && mode.edit) {
+      const message = mode.edit;
+      try {
+        if (text !== message.text) await edit(message, text);
+        input.value = draft(conversationId);
+        setMode(null);
+        resize();
+      } catch (err) {
+        announce(err.code === 'disconnected' ? 'You are offline: the edit was not saved.' : `Not saved: ${err.message}`, { tone: 'error' });
+      }
+      return;
+    }
+    const replyTo = mode && mode.reply ? mode.reply.id : null;
+    send(conversationId, text, replyTo);
+    input.value = '';
+    saveDraft(conversationId, '');
+    setMode(null);
+    resize();
+    onSent();
+  }
+
+  input.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing && !ev.altKey) {
+      ev.preventDefault();
+      submit();
+    } else if (ev.key === 'Escape' && mode) {
+      ev.preventDefault();
+      cancel();
+    }
+  });
+  input.addEventListener('input', () => {
+    resize();
+    if (!mode || !mode.edit) {
+      clearTimeout(saveTimer);
+      saveTimer = setTimeout(() => saveDraft(conversationId, input.value), 250);
+      if (input.value.trim()) typing(conversationId);
+      else stopTyping(conversationId);
+    }
+  });
+  input.addEventListener('blur', () => {
+    if (!mode || !mode.edit) saveDraft(conversationId, input.value);
+    stopTyping(conversationId);
+  });
+
+  const form = h(
+    'form',
+    { class: 'composer', 'aria-label': 'Write a message', onsubmit: (ev) => { ev.preventDefault(); submit(); } },
+    context,
+    h('div', { class: 'composer-row' }, input, sendBtn),
+    hint,
+  );
+  requestAnimationFrame(resize);
+
+  return {
+    element: form,
+    input,
+    focus: () => focus(input),
+    reply(message) {
+      if (mode && mode.edit) input.value = draft(conversationId);
+      setMode({ reply: message });
+      resize();
+      focus(input);
+    },
+    edit(message) {
+      if (!mode || !mode.edit) saveDraft(conversationId, input.value);
+      setMode({ edit: message });
+      input.value = message.text;
+      resize();
+      focus(input);
+      input.setSelectionRange(input.value.length, input.value.length);
+    },
+    flushDraft() {
+      clearTimeout(saveTimer);
+      if (!mode || !mode.edit) saveDraft(conversationId, input.value);
+    },
+  };
+}

@@ -1,0 +1,184 @@
+// The sidebar: who I am, the filter, Inbox / Archived, and the conversation list with
+// unread badges, previews, presence and typing.
+
+import { h, focus } from '../dom.js';
+import { icon } from '../icons.js';
+import { listTime, plural } from '../format.js';
+import { state, on, visibleConversations, setActingFor, isStaff, typingIn } from '../store.js';
+import { avatarSubject, preview, title } from '../convo.js';
+import { avatar, iconButton, openMenu, emptyState, spinner } from './common.js';
+import { newConversationDialog } from './newchat.js';
+
+export function sidebar({ navigate, signOut }) {
+  const me = state.me;
+  let filter = '';
+  let archived = false;
+
+  const list = h('ul', { class: 'conv-list', 'aria-label': 'Conversations' });
+  const count = h('span', { class: 'sr-only', role: 'status' });
+  const search = h('input', {
+    type: 'search', class: 'search-input', id: 'conversation-filter', placeholder: 'Search conversations',
+    'aria-label': 'Search conversations', autocomplete: 'off',
+    oninput: () => {
+      filter = search.value.trim().toLowerCase();
+      render();
+    },
+    onkeydown: (ev) => {
+      if (ev.key === 'ArrowDown') {
+        ev.preventDefault();
+        focus(list.querySelector('a.conv'));
+      } else if (ev.key === 'Escape' && search.value) {
+        search.value = '';
+        filter = '';
+        render();
+      }
+    },
+  });
+
+  const tabInbox = h('a', { href: '/', class: 'tab', 'data-link': '' }, 'Inbox');
+  const tabArchived = h('a', { href: '/archived', class: 'tab', 'data-link': '' }, 'Archived');
+
+  const menuButton = h(
+    'button',
+    {
+      type: 'button', class: 'me-btn', 'aria-haspopup': 'menu', 'aria-expanded': 'false',
+      'aria-label': `Account menu for ${me.display_name}`,
+      onclick: () =>
+        openMenu(menuButton, [
+          me.role === 'admin' && { label: 'Administration', icon: 'shield', onselect: () => navigate('/admin/people') },
+          { label: 'Sign out', icon: 'logout', onselect: signOut },
+        ], { label: 'Account' }),
+    },
+    avatar({ id: me.account_id, name: me.display_name }, { size: 'sm' }),
+  );
+
+  const compose = iconButton('compose', 'New message', () => newConversationDialog({ navigate }), { cls: 'compose-btn', 'aria-haspopup': 'dialog' });
+
+  let actingFor = null;
+  if (me.role === 'guardian' && me.acting_for.length) {
+    const select = h(
+      'select',
+      { id: 'acting-for', class: 'select', onchange: () => setActingFor(select.value) },
+      me.acting_for.map((c) => h('option', { value: c.account_id, selected: c.account_id === state.actingFor }, c.display_name)),
+    );
+    actingFor = h('div', { class: 'acting-for' }, h('label', { for: 'acting-for' }, 'Acting for'), select);
+  }
+
+  const root = h(
+    'nav',
+    { class: 'sidebar', 'aria-label': 'Conversations' },
+    h(
+      'div',
+      { class: 'side-head' },
+      menuButton,
+      h('div', { class: 'side-title' }, h('h1', {}, 'Messages'), h('p', { class: 'org' }, me.tenant_name)),
+      compose,
+    ),
+    actingFor,
+    h('div', { class: 'search' }, icon('search', { size: 18 }), search),
+    h('div', { class: 'tabs' }, tabInbox, tabArchived),
+    h('div', { class: 'conv-scroll' }, list),
+    count,
+  );
+
+  list.addEventListener('keydown', (ev) => {
+    const links = [...list.querySelectorAll('a.conv')];
+    const i = links.indexOf(document.activeElement);
+    if (i < 0) return;
+    if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
+      ev.preventDefault();
+      const j = ev.key === 'ArrowDown' ? Math.min(links.length - 1, i + 1) : i - 1;
+      focus(j < 0 ? search : links[j]);
+    } else if (ev.key === 'Home' || ev.key === 'End') {
+      ev.preventDefault();
+      focus(links[ev.key === 'Home' ? 0 : links.length - 1]);
+    }
+  });
+
+  function row(conv) {
+    const subject = avatarSubject(conv);
+    const typing = typingIn(conv.id).length > 0;
+    const unread = conv.unread > 0;
+    const extra = [
+      unread ? plural(conv.unread, 'unread message') : null,
+      conv.muted ? 'muted' : null,
+      subject.presence === 'online' ? 'online' : null,
+    ].filter(Boolean).join(', ');
+    return h(
+      'li',
+      {},
+      h(
+        'a',
+        {
+          href: `/c/${conv.id}`, class: ['conv', unread && 'unread'], 'data-link': '', 'data-id': conv.id,
+          'aria-current': state.openId === conv.id ? 'page' : null,
+        },
+        avatar(subject, { presence: subject.presence }),
+        h(
+          'span',
+          { class: 'conv-main' },
+          h(
+            'span',
+            { class: 'conv-top' },
+            h('span', { class: 'conv-name', dir: 'auto' }, title(conv)),
+            extra ? h('span', { class: 'sr-only' }, `, ${extra}, `) : null,
+            conv.muted ? h('span', { class: 'conv-muted' }, icon('bellOff', { size: 14 })) : null,
+            h('span', { class: 'conv-time' }, conv.last_message ? listTime(conv.last_message.created_at) : listTime(conv.last_activity_at)),
+          ),
+          h(
+            'span',
+            { class: 'conv-bottom' },
+            typing
+              ? h('span', { class: 'conv-preview typing-text' }, 'typing…')
+              : h('span', { class: 'conv-preview', dir: 'auto' }, preview(conv)),
+            unread ? h('span', { class: ['badge', conv.muted && 'badge-muted'], 'aria-hidden': 'true' }, conv.unread > 99 ? '99+' : String(conv.unread)) : null,
+          ),
+        ),
+      ),
+    );
+  }
+
+  function render() {
+    archived = location.pathname === '/archived';
+    tabInbox.setAttribute('aria-current', archived ? 'false' : 'page');
+    tabArchived.setAttribute('aria-current', archived ? 'page' : 'false');
+    const focusedId = list.contains(document.activeElement) ? document.activeElement.dataset.id : null;
+    const scroller = list.parentElement;
+    const top = scroller.scrollTop;
+    let items = visibleConversations({ archived });
+    if (filter) {
+      items = items.filter((c) =>
+        title(c).toLowerCase().includes(filter) ||
+        (c.last_message && c.last_message.text && c.last_message.text.toLowerCase().includes(filter)),
+      );
+    }
+    if (!state.listLoaded) {
+      list.replaceChildren(h('li', { class: 'list-loading' }, spinner('Loading conversations')));
+    } else if (!items.length) {
+      list.replaceChildren(
+        h('li', { class: 'list-empty' },
+          filter
+            ? emptyState({ iconName: 'search', title: 'No matches', text: `Nothing matches “${search.value}”.` })
+            : archived
+              ? emptyState({ iconName: 'archive', title: 'Nothing archived', text: 'Conversations you archive are kept here.' })
+              : emptyState({
+                iconName: 'message',
+                title: 'No conversations yet',
+                text: isStaff() ? 'Start one with a client or your team.' : 'Send your care team a message.',
+              })),
+      );
+    } else {
+      list.replaceChildren(...items.map(row));
+    }
+    const unreadTotal = visibleConversations().reduce((n, c) => n + (c.unread > 0 ? 1 : 0), 0);
+    count.textContent = unreadTotal ? `${plural(unreadTotal, 'conversation')} with unread messages` : '';
+    document.title = unreadTotal ? `(${unreadTotal}) careline` : 'careline';
+    scroller.scrollTop = top;
+    if (focusedId) focus(list.querySelector(`a[data-id="${focusedId}"]`));
+  }
+
+  const subscriptions = [on('conversations', render), on('presence', render), on('typing', render), on('open', render), on('route', render)];
+  render();
+  root.dispose = () => subscriptions.forEach((off) => off());
+  return root;
+}

@@ -1,0 +1,61 @@
+"""A clinician and a client, each in their own browser, talk in real time: messages,
+typing, "Seen", and unread badges all move without a reload."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.async_api import expect
+
+from tests.e2e.conftest import NewContext, watch
+from tests.e2e.support import composer, conversation_link, message, open_care, sign_in
+from tests.support.server import RunningServer
+from tests.support.world import World
+
+
+async def test_staff_and_client_exchange_messages_live(
+    server: RunningServer, world: World, new_context: NewContext, page_errors: list[str]
+) -> None:
+    await open_care(server, world["sam"], world["lily"], (world["sam"], "Hello Lily, how are you?"))
+    sam = watch(await sign_in(await new_context(), world["sam"]), page_errors)
+    lily = watch(await sign_in(await new_context(), world["lily"]), page_errors)
+
+    # Lily has one unread message waiting; opening the thread clears the badge ...
+    lily_row = conversation_link(lily, "Sam Clinician")
+    await expect(lily_row.locator(".badge")).to_have_text("1")
+    await conversation_link(sam, "Lily Client").click()
+    await expect(message(sam, "Hello Lily")).to_be_visible()
+    await expect(sam.locator(".receipt-line")).to_have_text(re.compile(r"^(Sent|Delivered)$"))
+    await lily_row.click()
+    await expect(message(lily, "Hello Lily")).to_be_visible()
+    await expect(lily_row.locator(".badge")).to_have_count(0)
+    # ... and Sam sees that Lily has read it.
+    await expect(sam.locator(".receipt-line")).to_have_text(re.compile(r"^Seen by Lily"))
+
+    # Typing shows on the other side, and clears when the typist stops.
+    await composer(lily).fill("")
+    await composer(lily).press_sequentially("I am ok")
+    await expect(sam.locator(".thread-status")).to_have_text("Lily is typing…")
+    await expect(sam.locator(".typing-row")).to_contain_text("Lily is typing")
+    await composer(lily).press("Enter")
+    await expect(message(sam, "I am ok")).to_be_visible()
+    await expect(sam.locator(".typing-row")).to_be_hidden()
+    await expect(sam.locator(".thread-status")).not_to_contain_text("typing")
+
+    # Sam, back on the list (client-side navigation: no reload), sees Lily's next
+    # messages raise the unread badge.
+    await sam.get_by_role("link", name="Inbox").click()
+    await expect(sam.locator("li.msg")).to_have_count(0)
+    await expect(conversation_link(sam, "Lily Client")).to_be_visible()
+    await composer(lily).fill("One more thing")
+    await composer(lily).press("Enter")
+    await expect(conversation_link(sam, "Lily Client").locator(".badge")).to_have_text("1")
+    await expect(conversation_link(sam, "Lily Client")).to_contain_text("One more thing")
+    await composer(lily).fill("And another")
+    await composer(lily).press("Enter")
+    await expect(conversation_link(sam, "Lily Client").locator(".badge")).to_have_text("2")
+    await conversation_link(sam, "Lily Client").click()
+    await expect(message(sam, "And another")).to_be_visible()
+    await expect(conversation_link(sam, "Lily Client").locator(".badge")).to_have_count(0)
+    await expect(lily.locator(".receipt-line")).to_have_text(re.compile(r"^Seen by Sam"))
+    assert page_errors == []
