@@ -67,6 +67,7 @@ async def send_message(
             client_msg_id=body.client_msg_id,
             text=body.text,
             reply_to_id=body.reply_to_id,
+            attachment_ids=body.attachment_ids,
         )
     response.status_code = 201 if created else 200
     return message_wire(message)

@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 
+from careline.attachments.events import attachment_wire
 from careline.messages.records import Message
 
 MESSAGE_SENT = "message.sent"
@@ -35,6 +36,7 @@ def message_wire(m: Message) -> dict[str, Any]:
             {"emoji": emoji, "account_ids": [str(a) for a in accounts]}
             for emoji, accounts in m.reactions.items()
         ],
+        "attachments": [attachment_wire(a) for a in m.attachments],
     }
 
 

@@ -19,6 +19,9 @@ class SendArgs(OpArgs):
     client_msg_id: str = Field(min_length=1, max_length=limits.CLIENT_MSG_ID_MAX_CHARS)
     text: str = Field(max_length=limits.MESSAGE_TEXT_MAX_CHARS * 2)
     reply_to_id: uuid.UUID | None = None
+    attachment_ids: list[uuid.UUID] = Field(
+        default_factory=list, max_length=limits.MESSAGE_MAX_ATTACHMENTS
+    )
 
 
 class EditArgs(OpArgs):
@@ -46,6 +49,7 @@ async def send(session: Session, args: SendArgs) -> dict[str, Any]:
             client_msg_id=args.client_msg_id,
             text=args.text,
             reply_to_id=args.reply_to_id,
+            attachment_ids=args.attachment_ids,
         )
     return {"message": message_wire(message), "duplicate": not created}
 

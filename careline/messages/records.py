@@ -6,6 +6,8 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 
+from careline.attachments.records import Attachment
+
 
 @dataclass(frozen=True, slots=True)
 class Message:
@@ -21,6 +23,7 @@ class Message:
     edited_at: dt.datetime | None
     redacted_at: dt.datetime | None
     reactions: dict[str, list[uuid.UUID]] = field(default_factory=dict)
+    attachments: tuple[Attachment, ...] = ()  # available files only; none once redacted
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from careline.attachments.schemas import AttachmentSummary
 from careline.kit import limits
 
 
@@ -29,6 +30,10 @@ class MessageRead(BaseModel):
     redacted: bool
     redacted_at: dt.datetime | None
     reactions: list[ReactionRead]
+    attachments: list[AttachmentSummary] = Field(
+        description="Files sent with the message (none once it is deleted); download "
+        "links come from GET /api/v1/attachments/{id}."
+    )
 
 
 class MessageSend(BaseModel):
@@ -40,6 +45,11 @@ class MessageSend(BaseModel):
     )
     text: str = Field(max_length=limits.MESSAGE_TEXT_MAX_CHARS * 2)
     reply_to_id: uuid.UUID | None = None
+    attachment_ids: list[uuid.UUID] = Field(
+        default_factory=list,
+        max_length=limits.MESSAGE_MAX_ATTACHMENTS,
+        description="Your uploads to send with it (available ones); then text may be empty.",
+    )
 
 
 class MessageEdit(BaseModel):

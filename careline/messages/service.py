@@ -18,6 +18,7 @@ from typing import Any
 
 import asyncpg
 
+from careline.attachments import service as attachment_service
 from careline.conversations import service as conversation_service
 from careline.db.tx import Tx
 from careline.keys import service as key_service
@@ -89,6 +90,10 @@ async def _to_messages(tx: Tx, rows: list[Any]) -> list[Message]:
     reactions: dict[uuid.UUID, dict[str, list[uuid.UUID]]] = {}
     for r in await store.list_reactions(tx, [row["id"] for row in rows]):
         reactions.setdefault(r["message_id"], {}).setdefault(r["emoji"], []).append(r["account_id"])
+    # A deleted message's files go with its text: participants never get them again.
+    files = await attachment_service.for_messages(
+        tx, [row["id"] for row in rows if not row["redacted_at"]]
+    )
     return [
         Message(
             id=row["id"],
@@ -103,6 +108,7 @@ async def _to_messages(tx: Tx, rows: list[Any]) -> list[Message]:
             edited_at=row["edited_at"],
             redacted_at=row["redacted_at"],
             reactions=reactions.get(row["id"], {}),
+            attachments=tuple(files.get(row["id"], ())),
         )
         for row in rows
     ]
@@ -164,11 +170,14 @@ async def do_send_message(
     client_msg_id: str,
     text: str,
     reply_to_id: uuid.UUID | None = None,
+    attachment_ids: list[uuid.UUID] | None = None,
 ) -> tuple[Message, bool]:
     """Send a message. Returns it and whether it is new (False: a retry of an earlier
-    send with the same client_msg_id, which is returned unchanged). Emits message.sent."""
+    send with the same client_msg_id, which is returned unchanged). Emits message.sent.
+    With `attachment_ids` (the sender's own uploads here, scanned clean, not sent yet)
+    the text may be empty."""
     check_client_msg_id(client_msg_id)
-    text = check_text(text)
+    text = check_text(text) if text.strip() or not attachment_ids else ""
     await conversation_service.access_conversation(tx, conversation_id)
     existing = await store.get_by_client_msg_id(
         tx, conversation_id, tx.actor.account, client_msg_id
@@ -200,6 +209,12 @@ async def do_send_message(
                 body=body,
                 key_version=key_version,
             )
+            files = await attachment_service.internal_attach(
+                tx,
+                conversation_id=conversation_id,
+                message_id=message_id,
+                attachment_ids=attachment_ids or [],
+            )
     except asyncpg.UniqueViolationError:
         row = await store.get_by_client_msg_id(tx, conversation_id, tx.actor.account, client_msg_id)
         if row is None:
@@ -217,6 +232,7 @@ async def do_send_message(
         created_at=created_at,
         edited_at=None,
         redacted_at=None,
+        attachments=tuple(files),
     )
     _emit(
         tx,
