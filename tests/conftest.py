@@ -4,13 +4,14 @@ a fresh organisation of named personas for each test."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from careline import logs
+from tests.support.clamd import Clamd
 from tests.support.server import RunningServer, free_port, start_server, test_settings
 from tests.support.world import World, make_world
 
@@ -43,6 +44,17 @@ async def server(
     running = await start_server(settings)
     yield running
     await running.stop()
+
+
+@pytest.fixture(scope="session")
+def clamd(server: RunningServer) -> Iterator[Clamd]:
+    """A real clamd (EICAR signatures only) where the server's settings look for it."""
+    address = server.settings.clamd_address
+    assert address.startswith("unix:")
+    daemon = Clamd(Path(address.removeprefix("unix:")).parent)
+    daemon.start()
+    yield daemon
+    daemon.stop()
 
 
 @pytest.fixture

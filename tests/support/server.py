@@ -33,6 +33,10 @@ def test_settings(data_dir: Path, port: int, **overrides: object) -> config.Sett
         "password_memory_kib": 1024,
         "login_free_failures": 3,
         "typing_ttl_seconds": 1.0,
+        # clamd is started by the tests themselves (tests/support/clamd.py), here.
+        "clamd_address": f"unix:{data_dir / 'clamd' / 'clamd.sock'}",
+        "scan_retry_seconds": 0.5,
+        "tenant_file_quota_mb": 64,
         "log_level": "debug",
     }
     values.update(overrides)
