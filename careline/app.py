@@ -42,7 +42,9 @@ def load_keyring(settings: config.Settings) -> key_service.Keyring:
     keyfile = MasterKeyFile(settings.master_key_path)
     keyfile.ensure()
     keys = keyfile.load()
-    return key_service.Keyring(master_keys=keys, current_master_id=list(keys)[-1])
+    return key_service.Keyring(
+        master_keys=keys, current_master_id=list(keys)[-1], current_ttl=settings.key_cache_seconds
+    )
 
 
 @asynccontextmanager
@@ -138,7 +140,12 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
         expected = migrate.head_revision()
         if current != expected:
             return http.problem_response(
-                AppError("database unreachable or schema not current", code="not_ready", status=503)
+                AppError(
+                    "database unreachable or schema not current",
+                    code="not_ready",
+                    status=503,
+                    title="Not ready",
+                )
             )
         return JSONResponse({"status": "ready", "schema": current})
 

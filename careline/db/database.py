@@ -69,7 +69,11 @@ class Database:
 
     async def stop(self, *, stop_server: bool = True) -> None:
         if self.pool is not None:
-            await self.pool.close()
+            try:
+                # Graceful first; a server that is already gone must not hold up shutdown.
+                await asyncio.wait_for(self.pool.close(), 5)
+            except (TimeoutError, OSError, asyncpg.PostgresError):
+                self.pool.terminate()
             self.pool = None
         if stop_server and self.embedded is not None:
             await asyncio.to_thread(self.embedded.stop)

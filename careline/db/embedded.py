@@ -101,9 +101,10 @@ class EmbeddedPostgres:
         self.started_here = True
 
     def stop(self) -> None:
-        if not self.started_here:
+        if not self.started_here or not self._running():
+            self.started_here = False
             return
-        with contextlib.suppress(subprocess.CalledProcessError):
+        with contextlib.suppress(RuntimeError):  # stopped meanwhile by someone else
             self._run(
                 ["pg_ctl", "-D", str(self.pgdata), "-m", "fast", "-w", "stop"],
                 self._run_as(),

@@ -17,8 +17,6 @@ from careline.db.tx import Tx
 from careline.keys import store
 from careline.kit.crypto import DecryptionError, MasterKey, new_key, open_sealed, seal
 
-_CURRENT_TTL_SECONDS = 30.0  # how soon a running server notices `careline keys rotate`
-
 
 @dataclass(frozen=True, slots=True)
 class BoundKey:
@@ -41,6 +39,7 @@ class BoundKey:
 class Keyring:
     master_keys: dict[str, MasterKey]
     current_master_id: str
+    current_ttl: float = 30.0  # how soon a running server notices `careline keys rotate`
     _data_keys: dict[tuple[uuid.UUID, int], bytes] = field(default_factory=dict)
     _current: dict[uuid.UUID, tuple[int, float]] = field(default_factory=dict)
 
@@ -64,7 +63,7 @@ class Keyring:
 
     async def _current_version(self, tx: Tx, tenant_id: uuid.UUID) -> int:
         cached = self._current.get(tenant_id)
-        if cached is not None and time.monotonic() - cached[1] < _CURRENT_TTL_SECONDS:
+        if cached is not None and time.monotonic() - cached[1] < self.current_ttl:
             return cached[0]
         version = await store.get_current_version(tx, tenant_id)
         if version is None:

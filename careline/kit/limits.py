@@ -23,8 +23,6 @@ PAGE_DEFAULT = 50
 PAGE_MAX = 200
 # One WebSocket frame from a client, in bytes.
 WS_FRAME_MAX_BYTES = 64 * 1024
-# Frames waiting to be written to one socket before it counts as too slow.
-WS_SEND_QUEUE_MAX = 1_000
 # Conversations in one `resume` request, and events replayed per conversation before
 # the client is told to refetch instead.
 RESUME_MAX_CONVERSATIONS = 1_000

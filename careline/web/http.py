@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from careline.kit import limits
+from careline.kit.crypto import DecryptionError
 from careline.kit.errors import AppError, TooLarge
 
 log = logging.getLogger("careline.http")
@@ -91,7 +92,20 @@ async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
-    log.error("unhandled error", exc_info=exc, extra={"path": request.scope.get("route_path", "")})
+    route = getattr(request.scope.get("route"), "path", "-")
+    if isinstance(exc, DecryptionError):
+        # A record that does not open under its own key and row: tampering or a lost key.
+        # Never fall back to showing anything; say so, and log loudly (ids only).
+        log.error("integrity check failed", extra={"route": route})
+        return problem_response(
+            AppError(
+                "a record failed its integrity check and cannot be shown",
+                code="integrity_error",
+                status=500,
+                title="Integrity error",
+            )
+        )
+    log.error("unhandled error", exc_info=exc, extra={"route": route})
     return problem_response(
         AppError(
             "something went wrong on our side",

@@ -37,6 +37,8 @@ def test_settings(data_dir: Path, port: int, **overrides: object) -> config.Sett
         "clamd_address": f"unix:{data_dir / 'clamd' / 'clamd.sock'}",
         "scan_retry_seconds": 0.5,
         "tenant_file_quota_mb": 64,
+        "ws_send_queue_max": 200,
+        "key_cache_seconds": 0.2,
         "log_level": "debug",
     }
     values.update(overrides)
