@@ -75,5 +75,13 @@ async def page_errors() -> list[str]:
 
 
 def watch(page: Page, errors: list[str]) -> Page:
+    """Collect the page's uncaught errors and unhandled rejections. The browser's own
+    "Failed to load resource" lines are left out: a 401 before sign-in is expected."""
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "console",
+        lambda msg: errors.append(msg.text)
+        if msg.type == "error" and not msg.text.startswith("Failed to load resource")
+        else None,
+    )
     return page

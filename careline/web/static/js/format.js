@@ -20,8 +20,12 @@ export function firstName(name) {
 const AVATAR_COLOURS = ['#0b6e69', '#1d4ed8', '#7c3aed', '#b42318', '#9a3412', '#0f766e', '#be185d', '#4d5b17', '#155e75', '#6d28d9'];
 
 export function avatarColour(id) {
-  let hash = 0;
-  for (const ch of String(id)) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
+  // FNV-1a: ids that share a prefix (time-ordered UUIDs do) still spread over the palette.
+  let hash = 0x811c9dc5;
+  for (const ch of String(id)) {
+    hash ^= ch.charCodeAt(0);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
   return AVATAR_COLOURS[hash % AVATAR_COLOURS.length];
 }
 

@@ -70,9 +70,10 @@ async function enter() {
 }
 
 async function doSignOut() {
+  // The views first: closing a thread saves its draft, which signing out then removes.
+  disposeAll();
   await signOut();
   live = false;
-  disposeAll();
   sessionNotice = 'You have signed out.';
   navigate('/signin', { replace: true });
 }

@@ -737,10 +737,12 @@ export function stopTyping(id) {
 // drafts -------------------------------------------------------------------------------
 
 export function draft(id) {
+  if (!state.me) return '';
   return (local.read(state.me.account_id, 'drafts', {})[id]) || '';
 }
 
 export function saveDraft(id, text) {
+  if (!state.me) return;
   const drafts = local.read(state.me.account_id, 'drafts', {});
   if (text) drafts[id] = text;
   else delete drafts[id];
