@@ -58,11 +58,12 @@ class Worker:
     task: asyncio.Task[None]
 
     async def stop(self) -> None:
+        # Bounded: with the database already gone, waiting on it would hold up shutdown.
         self.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.task
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(self.task, 5)
         await app.close_async()
-        await self.pool.close()
+        await self.pool.close(timeout=3)
 
 
 async def start(app_dsn: str, *, concurrency: int, poll_seconds: float) -> Worker:
