@@ -20,7 +20,7 @@ from careline.db.tx import Actor, transaction
 from careline.kit.errors import Forbidden, Unauthenticated
 from careline.web.http import ERRORS
 
-SESSION_COOKIE = "careline_session"
+SESSION_COOKIE = auth_service.SESSION_COOKIE
 DEVICE_COOKIE = "careline_device"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

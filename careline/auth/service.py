@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 _THROTTLE_MEMORY = dt.timedelta(hours=24)  # failures older than this are forgotten
 _TOUCH_EVERY = dt.timedelta(seconds=60)  # last_used_at is written at most this often
 SESSION_REVOKED = "session.revoked"
+SESSION_COOKIE = "careline_session"  # HttpOnly; the browser sends it to HTTP and the socket
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,6 @@ import logging
 import uuid
 from typing import Any
 
-import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from careline.auth import service as auth_service
@@ -18,7 +17,6 @@ from careline.conversations import service as conversation_service
 from careline.db.tx import Actor, transaction
 from careline.kit import limits
 from careline.kit.errors import AppError, NotFound
-from careline.kit.ids import parse_uuid
 from careline.realtime import protocol
 from careline.realtime.fanout import Hub
 from careline.realtime.presence import ONLINE
@@ -29,7 +27,6 @@ log = logging.getLogger(__name__)
 
 _CATCH_UP_PAGE = 200
 _SESSION_RECHECK_SECONDS = 60.0
-SESSION_COOKIE = "careline_session"
 
 
 class Connection:
@@ -290,7 +287,7 @@ class Connection:
         if not isinstance(token, str):
             # A browser authenticates with its session cookie, plus the CSRF token that
             # only a page of careline's own origin can read.
-            token = self.ws.cookies.get(SESSION_COOKIE, "")
+            token = self.ws.cookies.get(auth_service.SESSION_COOKIE, "")
             csrf = frame.args.get("csrf")
             if not token or not isinstance(csrf, str) or csrf != auth_service.csrf_token(token):
                 await self.ws.close(CloseCode.UNAUTHENTICATED, "invalid credentials")
@@ -353,16 +350,3 @@ async def websocket_endpoint(ws: WebSocket) -> None:
         return
     await ws.accept()
     await Connection(ws, ws.app.state.hub, settings).run()
-
-
-def parse_cursor_map(raw: dict[str, Any]) -> dict[uuid.UUID, int]:
-    cursors: dict[uuid.UUID, int] = {}
-    for key, value in raw.items():
-        conversation_id = parse_uuid(key)
-        if conversation_id is None or not isinstance(value, int) or value < 0:
-            raise ProtocolError("invalid_input", "conversations maps conversation ids to seq >= 0")
-        cursors[conversation_id] = value
-    return cursors
-
-
-__all__ = ["Connection", "orjson", "parse_cursor_map", "websocket_endpoint"]
