@@ -73,7 +73,9 @@ async def make_showcase(base_url: str) -> Showcase:
             ("maria", "amira", True),
         ]:
             await care_service.do_set_relationship(
-                tx, client_id=show[client].account_id, staff_id=show[staff].account_id,
+                tx,
+                client_id=show[client].account_id,
+                staff_id=show[staff].account_id,
                 primary=primary,
             )
         for guardian, client in [("grace", "lily"), ("david", "tom")]:
@@ -83,22 +85,46 @@ async def make_showcase(base_url: str) -> Showcase:
     for persona in show.world.people.values():
         persona.token = await sign_in(base_url, persona.email)
 
-    await _care(show, "tom", [("david", "Tom has a cold, so we may need to move Monday."),
-                              ("sam", "No problem at all. I hope he feels better soon.")])
+    await _care(
+        show,
+        "tom",
+        [
+            ("david", "Tom has a cold, so we may need to move Monday."),
+            ("sam", "No problem at all. I hope he feels better soon."),
+        ],
+    )
     await _read(show, "sam", show.conversations["tom"])
     await _team(show)
-    await _care(show, "maria", [("sam", "Hi Maria, the referral letter is ready to collect.")],
-                staff="sam", read=True)
-    await _care(show, "yusuf", [("sam", "Hi Yusuf, a reminder: Thursday at 10:30."),
-                                ("yusuf", ARABIC)])
-    await _care(show, "noa", [("sam", "Hello Noa, our session moves to Thursday at 4pm."),
-                              ("noa", HEBREW), ("noa", "Thursday works for me.")])
+    await _care(
+        show,
+        "maria",
+        [("sam", "Hi Maria, the referral letter is ready to collect.")],
+        staff="sam",
+        read=True,
+    )
+    await _care(
+        show, "yusuf", [("sam", "Hi Yusuf, a reminder: Thursday at 10:30."), ("yusuf", ARABIC)]
+    )
+    await _care(
+        show,
+        "noa",
+        [
+            ("sam", "Hello Noa, our session moves to Thursday at 4pm."),
+            ("noa", HEBREW),
+            ("noa", "Thursday works for me."),
+        ],
+    )
     await _lily(show)
     return show
 
 
-async def _send(show: Showcase, who: str, conversation_id: uuid.UUID, text: str,
-                reply_to: uuid.UUID | None = None) -> uuid.UUID:
+async def _send(
+    show: Showcase,
+    who: str,
+    conversation_id: uuid.UUID,
+    text: str,
+    reply_to: uuid.UUID | None = None,
+) -> uuid.UUID:
     async with transaction(show[who].actor) as tx:
         message, _ = await message_service.do_send_message(
             tx, conversation_id, client_msg_id=uuid.uuid4().hex, text=text, reply_to_id=reply_to
@@ -124,8 +150,14 @@ async def _open(show: Showcase, staff: str, client: str) -> uuid.UUID:
     return conversation.id
 
 
-async def _care(show: Showcase, client: str, script: list[tuple[str, str]], *,
-                staff: str = "sam", read: bool = False) -> None:
+async def _care(
+    show: Showcase,
+    client: str,
+    script: list[tuple[str, str]],
+    *,
+    staff: str = "sam",
+    read: bool = False,
+) -> None:
     conversation_id = await _open(show, staff, client)
     for who, text in script:
         await _send(show, who, conversation_id, text)
@@ -152,19 +184,29 @@ async def _team(show: Showcase) -> None:
 
 async def _lily(show: Showcase) -> None:
     c = await _open(show, "sam", "lily")
-    first = await _send(show, "sam", c, "Hi Lily, it was good to see you on Tuesday. "
-                        "How did the breathing exercise go?")
+    first = await _send(
+        show,
+        "sam",
+        c,
+        "Hi Lily, it was good to see you on Tuesday. How did the breathing exercise go?",
+    )
     await _read(show, "lily", c)
     await _send(show, "lily", c, "Better than I expected! I did it twice before school 🙂")
     counting = await _send(show, "lily", c, "The counting part helps the most.")
-    await _send(show, "grace", c, "She has been practising every evening too. "
-                "Thank you for the worksheet.")
+    await _send(
+        show, "grace", c, "She has been practising every evening too. Thank you for the worksheet."
+    )
     await _read(show, "sam", c)
     async with transaction(show["sam"].actor) as tx:
         await message_service.do_react(tx, counting, emoji="👏", add=True)
     await _send(show, "sam", c, "That's wonderful to hear, both of you.")
-    await _send(show, "sam", c, "Let's build on the counting next week. Could you note down "
-                "when it felt hardest?", reply_to=counting)
+    await _send(
+        show,
+        "sam",
+        c,
+        "Let's build on the counting next week. Could you note down when it felt hardest?",
+        reply_to=counting,
+    )
     notebook = await _send(show, "lily", c, "Yes! I'll write it in my notebook.")
     async with transaction(show["grace"].actor) as tx:
         await message_service.do_react(tx, notebook, emoji="❤️", add=True)
@@ -173,6 +215,8 @@ async def _lily(show: Showcase) -> None:
     await _read(show, "sam", c)
     see_you = await _send(show, "sam", c, "Perfect. See you on Thursday at 3pm.")
     async with transaction(show["sam"].actor) as tx:
-        await message_service.do_edit_message(tx, see_you, text="Perfect. See you on Thursday at 4pm.")
+        await message_service.do_edit_message(
+            tx, see_you, text="Perfect. See you on Thursday at 4pm."
+        )
     await _read(show, "lily", c)
     show.messages.update(first=first, counting=counting, notebook=notebook, see_you=see_you)

@@ -16,7 +16,9 @@ async def sign_in(context: BrowserContext, persona: Persona, path: str = "/") ->
     await page.get_by_label("E-mail address").fill(persona.email)
     await page.get_by_label("Password", exact=True).fill(PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
-    await expect(page.locator(".admin" if path.startswith("/admin") else "nav.sidebar")).to_be_visible()
+    await expect(
+        page.locator(".admin" if path.startswith("/admin") else "nav.sidebar")
+    ).to_be_visible()
     return page
 
 

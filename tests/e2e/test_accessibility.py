@@ -75,7 +75,9 @@ async def test_main_pages_have_no_serious_accessibility_violations(
     await expect(message(page, "notebook")).to_be_visible()
     found["guardian thread (phone)"] = await axe(page)
 
-    page = watch(await sign_in(await new_context(DESKTOP), show["admin"], "/admin/people"), page_errors)
+    page = watch(
+        await sign_in(await new_context(DESKTOP), show["admin"], "/admin/people"), page_errors
+    )
     await expect(page.get_by_role("cell", name="Noa Levi")).to_be_visible()
     found["admin people"] = await axe(page)
     await page.get_by_role("link", name="Care teams").click()

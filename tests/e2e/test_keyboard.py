@@ -54,8 +54,9 @@ async def test_sign_in_open_send_reply_and_react_with_the_keyboard_alone(
     sent = message(page, "It was good")
     await expect(sent.locator("p.text")).to_have_text("It was good\nThank you")
 
-    # Back into the history; arrow up to Sam's message; its toolbar is next in Tab order.
-    await keys.press("Shift+Tab")
+    # Back into the history (it is one Tab stop, entered at the newest message); arrow
+    # up to Sam's message; its toolbar is next in Tab order.
+    await tab_until(page, "el.matches('li.msg')", backwards=True)
     await expect(sent).to_be_focused()
     await keys.press("ArrowUp")
     question = message(page, "How was your week?")
@@ -87,9 +88,12 @@ async def test_sign_in_open_send_reply_and_react_with_the_keyboard_alone(
     await expect(page.locator(".composer-context")).to_be_hidden()
 
     # Escape cancels a reply started by mistake.
-    await keys.press("Shift+Tab")
+    await tab_until(page, "el.matches('li.msg')", backwards=True)
+    await expect(reply).to_be_focused()
+    # Within the row: the quoted message (a link back to it), then React, then Reply.
     await keys.press("Tab")
-    await keys.press("Tab")
+    await expect(reply.locator(".quote")).to_be_focused()
+    await tab_until(page, "el.dataset.action === 'reply'", limit=3)
     await expect(reply.get_by_role("button", name="Reply", exact=True)).to_be_focused()
     await keys.press("Enter")
     await expect(page.locator(".composer-context")).to_be_visible()

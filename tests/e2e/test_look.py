@@ -46,7 +46,6 @@ async def test_screenshots_of_inbox_and_thread_at_phone_and_desktop_sizes(
                 "typing.stop", conversation_id=str(show.conversations["lily"])
             )
 
-
         # Hebrew and Arabic run right to left beside English (the last page: a phone).
         await page.goto(f"/c/{show.conversations['noa']}")
         hebrew = message(page, HEBREW).locator("p.text")

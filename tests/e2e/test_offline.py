@@ -25,7 +25,9 @@ async def test_message_written_offline_is_delivered_once_when_back_online(
     await expect(message(lily, "Hi")).to_be_visible()
 
     await lily_context.set_offline(True)
-    await expect(lily.get_by_role("status").filter(has_text="You’re offline")).to_be_visible()
+    await expect(
+        lily.get_by_role("status").filter(has_text="offline. Messages you write")
+    ).to_be_visible()
     await composer(lily).fill("Written on the train")
     await composer(lily).press("Enter")
     pending = lily.locator("li.msg.pending", has_text="Written on the train")

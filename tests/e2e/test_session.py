@@ -34,8 +34,12 @@ async def test_a_person_in_two_organisations_chooses_one(
 ) -> None:
     async with transaction(Actor.system(other_world.tenant_id)) as tx:
         await tenant_service.do_add_member(
-            tx, tenant_id=other_world.tenant_id, email=world["sam"].email,
-            display_name="Sam Clinician", role=Role.STAFF, password=None,
+            tx,
+            tenant_id=other_world.tenant_id,
+            email=world["sam"].email,
+            display_name="Sam Clinician",
+            role=Role.STAFF,
+            password=None,
         )
     page = watch(await (await new_context()).new_page(), page_errors)
     await page.goto("/")

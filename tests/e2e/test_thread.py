@@ -35,7 +35,9 @@ async def test_edit_is_marked_and_staff_can_read_the_history_and_delete_leaves_a
     await expect(message(sam, "See you at 4")).to_contain_text("edited")
     await expect(message(lily, "See you at 4")).to_contain_text("edited")
     # Clients see that it changed, not what it said before.
-    await expect(message(lily, "See you at 4").get_by_role("button", name="Edited")).to_have_count(0)
+    await expect(message(lily, "See you at 4").get_by_role("button", name="Edited")).to_have_count(
+        0
+    )
     await message(sam, "See you at 4").get_by_role("button", name="Edited").click()
     history = sam.get_by_role("dialog", name="Edit history")
     await expect(history.locator(".revision-text")).to_have_text(["See you at 3", "See you at 4"])
@@ -58,7 +60,9 @@ async def test_older_messages_load_on_scroll_and_new_ones_wait_behind_a_pill(
     server: RunningServer, world: World, new_context: NewContext, page_errors: list[str]
 ) -> None:
     conversation_id = await open_care(
-        server, world["sam"], world["lily"],
+        server,
+        world["sam"],
+        world["lily"],
         *[(world["sam"] if i % 3 else world["lily"], f"Message number {i}") for i in range(130)],
     )
     sam = watch(await sign_in(await new_context(), world["sam"]), page_errors)

@@ -238,6 +238,7 @@ function careSection(main) {
         h('label', { class: 'radio primary-choice' },
           h('input', {
             type: 'radio', name: 'primary', checked: r.is_primary,
+            'aria-label': `Primary clinician: ${person.display_name}`,
             onchange: async () => {
               await save(() => api('PUT', '/admin/care-relationships', { client_id: clientId, staff_id: r.staff_id, is_primary: true }),
                 `${person.display_name} is now ${clientName}’s primary clinician.`);
@@ -266,7 +267,7 @@ function careSection(main) {
       },
     },
     h('label', { for: 'care-add' }, 'Add to the team'), candidate,
-    h('label', { class: 'check-inline' }, primary, h('span', {}, 'Primary')),
+    h('label', { class: 'check-inline' }, primary, h('span', {}, 'Make primary')),
     h('button', { type: 'submit', class: 'btn btn-primary', disabled: !candidate.options.length }, 'Add'));
 
     team.replaceChildren(
@@ -274,8 +275,8 @@ function careSection(main) {
         h('legend', {}, `Care team of ${clientName}`),
         rows.length ? h('ul', { class: 'team-list' }, rows) : h('p', { class: 'muted' }, 'No one yet. Staff can still message this client; add them here to make it official.')),
       addForm,
-      h('div', { class: 'guardians' },
-        h('h3', {}, 'Guardians'),
+      h('section', { class: 'guardians', 'aria-labelledby': 'guardians-title' },
+        h('h3', { id: 'guardians-title' }, 'Guardians'),
         links.length
           ? h('ul', { class: 'team-list' }, links.map((l) => {
             const g = byId.get(l.guardian_id) || { account_id: l.guardian_id, display_name: 'Unknown' };

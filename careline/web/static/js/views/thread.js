@@ -478,10 +478,13 @@ export function threadView(id, { navigate }) {
     if (stick) scrollToBottom();
   }
 
+  // One Tab stop for the whole history (arrow keys move within it). Coming in from
+  // outside, it is the newest message; within, the one last focused.
   function roving() {
     const rows = [...list.querySelectorAll('li.msg')];
     if (!rows.length) return;
-    let current = focusedKey && rows.find((r) => r.dataset.key === focusedKey);
+    const inside = list.contains(document.activeElement);
+    let current = inside && focusedKey && rows.find((r) => r.dataset.key === focusedKey);
     if (!current) current = rows[rows.length - 1];
     for (const r of rows) r.setAttribute('tabindex', r === current ? '0' : '-1');
   }
@@ -492,6 +495,9 @@ export function threadView(id, { navigate }) {
       focusedKey = row.dataset.key;
       roving();
     }
+  });
+  list.addEventListener('focusout', (ev) => {
+    if (!list.contains(ev.relatedTarget)) requestAnimationFrame(roving);
   });
   list.addEventListener('keydown', (ev) => {
     if (!ev.target.matches('li.msg')) return;

@@ -1,0 +1,102 @@
+"""Administration in the browser: people and roles, care teams with a primary clinician,
+and signing someone out everywhere."""
+
+from __future__ import annotations
+
+import httpx
+from playwright.async_api import expect
+
+from tests.e2e.conftest import NewContext, watch
+from tests.e2e.support import sign_in
+from tests.support.server import RunningServer
+from tests.support.world import World
+
+
+async def test_admin_adds_a_person_and_changes_a_role(
+    server: RunningServer, world: World, new_context: NewContext, page_errors: list[str]
+) -> None:
+    admin = watch(await sign_in(await new_context(), world["admin"], "/admin/people"), page_errors)
+    await expect(admin.locator("tbody tr")).to_have_count(len(world.people))
+
+    await admin.get_by_role("button", name="Add person").click()
+    dialog = admin.get_by_role("dialog", name="Add a person")
+    await dialog.get_by_label("Full name").fill("Priya Shah")
+    await dialog.get_by_label("E-mail address").fill(f"priya@{world.slug}.test")
+    await dialog.get_by_label("Role").select_option("staff")
+    await dialog.get_by_role("button", name="Add person").click()
+    added = admin.get_by_role("dialog", name="Priya Shah was added")
+    password = await added.locator(".secret").text_content()
+    assert password
+    await added.get_by_role("button", name="Close").click()
+    await expect(admin.locator("tbody tr")).to_have_count(len(world.people) + 1)
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        signed = await http.post(
+            "/api/v1/auth/token", json={"email": f"priya@{world.slug}.test", "password": password}
+        )
+        assert signed.status_code == 200, signed.text
+        assert signed.json()["role"] == "staff"
+
+    await admin.get_by_label("Role of Jo Clinician").select_option("admin")
+    await expect(
+        admin.get_by_role("status").filter(has_text="Jo Clinician is now admin")
+    ).to_be_visible()
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        jo = await http.get(
+            f"/api/v1/admin/members/{world['jo'].account_id}", headers=world["admin"].auth
+        )
+        assert jo.json()["role"] == "admin", jo.text
+    # An admin cannot demote themselves by accident here.
+    await expect(admin.get_by_label("Role of Alex Admin")).to_be_disabled()
+    assert page_errors == []
+
+
+async def test_admin_sets_the_primary_clinician_of_a_care_team(
+    server: RunningServer, world: World, new_context: NewContext, page_errors: list[str]
+) -> None:
+    admin = watch(await sign_in(await new_context(), world["admin"], "/admin/care"), page_errors)
+    await admin.get_by_label("Client").select_option(label="Lily Client")
+    team = admin.get_by_role("group", name="Care team of Lily Client")
+    await expect(team.get_by_role("listitem")).to_have_count(1)
+    await expect(team.get_by_role("radio", name="Primary")).to_be_checked()
+
+    await admin.get_by_label("Add to the team").select_option(label="Jo Clinician")
+    await admin.get_by_label("Make primary").check()
+    await admin.get_by_role("button", name="Add", exact=True).click()
+    await expect(team.get_by_role("listitem")).to_have_count(2)
+    jo_row = team.get_by_role("listitem").filter(has_text="Jo Clinician")
+    sam_row = team.get_by_role("listitem").filter(has_text="Sam Clinician")
+    await expect(jo_row.get_by_role("radio", name="Primary")).to_be_checked()
+    await expect(sam_row.get_by_role("radio", name="Primary")).not_to_be_checked()
+
+    await sam_row.get_by_role("radio", name="Primary").check()
+    await expect(
+        admin.get_by_role("status").filter(has_text="Sam Clinician is now")
+    ).to_be_visible()
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        found = await http.get(
+            f"/api/v1/care-relationships?client_id={world['lily'].account_id}",
+            headers=world["admin"].auth,
+        )
+    primary = {r["staff_id"]: r["is_primary"] for r in found.json()}
+    assert primary == {str(world["sam"].account_id): True, str(world["jo"].account_id): False}
+
+    await team.get_by_role("button", name="Remove Jo Clinician from the care team").click()
+    await expect(team.get_by_role("listitem")).to_have_count(1)
+    await expect(admin.get_by_role("region", name="Guardians")).to_contain_text("Grace Guardian")
+    assert page_errors == []
+
+
+async def test_signing_someone_out_everywhere_ends_their_open_session(
+    server: RunningServer, world: World, new_context: NewContext, page_errors: list[str]
+) -> None:
+    tom = watch(await sign_in(await new_context(), world["tom"]), page_errors)
+    admin = watch(await sign_in(await new_context(), world["admin"], "/admin/people"), page_errors)
+    row = admin.locator("tbody tr").filter(has_text="Tom Client")
+    await row.get_by_role("button", name="Sign out everywhere").click()
+    await admin.get_by_role("dialog").get_by_role("button", name="Sign out everywhere").click()
+    await expect(
+        admin.get_by_role("status").filter(has_text="Tom Client was signed out")
+    ).to_be_visible()
+    await expect(tom.get_by_role("heading", name="Sign in")).to_be_visible()
+    await expect(tom.locator(".notice")).to_contain_text("Your session ended")
+    assert page_errors == []
