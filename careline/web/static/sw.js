@@ -25,6 +25,7 @@ const SHELL = [
   '/js/views/newchat.js',
   '/js/views/signin.js',
   '/js/views/thread.js',
+  '/js/views/welcome.js',
   '/icons/icon.svg',
   '/icons/icon-192.png',
   '/icons/icon-512.png',

@@ -17,7 +17,7 @@ export function firstName(name) {
 }
 
 // Every colour keeps white initials above 4.5:1 contrast (WCAG AA for small text).
-const AVATAR_COLOURS = ['#0b6e69', '#1d4ed8', '#7c3aed', '#b42318', '#9a3412', '#0f766e', '#be185d', '#4d5b17', '#155e75', '#6d28d9'];
+const AVATAR_COLOURS = ['#0b6e69', '#1d4ed8', '#7c3aed', '#b42318', '#9a3412', '#0f766e', '#be185d', '#0369a1', '#155e75', '#6d28d9'];
 
 export function avatarColour(id) {
   // FNV-1a: ids that share a prefix (time-ordered UUIDs do) still spread over the palette.

@@ -7,7 +7,8 @@ import {
 } from './store.js';
 import { signInView } from './views/signin.js';
 import { sidebar } from './views/inbox.js';
-import { threadView, noThreadView } from './views/thread.js';
+import { threadView } from './views/thread.js';
+import { welcomeView } from './views/welcome.js';
 import { adminView } from './views/admin.js';
 import { connectionBanner } from './views/banner.js';
 
@@ -104,7 +105,7 @@ function showConversation(id) {
   const previous = l.viewId;
   if (l.view && l.view.dispose) l.view.dispose();
   l.viewId = id;
-  l.view = id ? threadView(id, { navigate }) : noThreadView();
+  l.view = id ? threadView(id, { navigate }) : welcomeView({ navigate });
   l.main.replaceChildren(l.view);
   if (!id) {
     document.title = 'careline';
