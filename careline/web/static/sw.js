@@ -8,6 +8,8 @@ const SHELL = [
   '/index.html',
   '/manifest.webmanifest',
   '/css/app.css',
+  '/css/attachments.css',
+  '/js/attachments.js',
   '/js/main.js',
   '/js/api.js',
   '/js/convo.js',

@@ -3,6 +3,7 @@
 
 import { state, nameOf, typingIn } from './store.js';
 import { firstName, joinNames, relativeMoment } from './format.js';
+import { filesLabel } from './attachments.js';
 
 export function others(conv) {
   return conv.participants.filter((p) => p.account_id !== state.me.account_id);
@@ -82,7 +83,7 @@ export function presenceText(p) {
 export function preview(conv) {
   const m = conv.last_message;
   if (!m) return conv.kind === 'team' ? 'Team conversation created' : 'No messages yet';
-  const body = m.redacted ? 'Message deleted' : m.text.replace(/\s+/g, ' ');
+  const body = m.redacted ? 'Message deleted' : (m.text || filesLabel(m)).replace(/\s+/g, ' ');
   if (m.sender_id === state.me.account_id) return `You: ${body}`;
   if (isGroup(conv)) return `${firstName(nameOf(m.sender_id))}: ${body}`;
   return body;

@@ -436,6 +436,9 @@ function handleEvent(frame) {
       }
       emit('presence');
       break;
+    case 'attachment.updated':
+      emit('attachment', frame);
+      break;
     case 'participant.settings_updated': {
       const conv = state.conversations.get(id);
       if (conv) {
@@ -618,12 +621,13 @@ export function pendingIn(id) {
 
 /** Queue a message; it is kept (across reloads) until the server acknowledges it, and
  * every retry carries the same client_msg_id, so it is never stored twice. */
-export function send(id, text, replyTo = null) {
+export function send(id, text, replyTo = null, attachments = []) {
   const item = {
     conversation_id: id,
     client_msg_id: newClientId(),
     text,
     reply_to_id: replyTo,
+    attachments: attachments.map(({ id: fileId, name }) => ({ id: fileId, name })),
     created_at: new Date().toISOString(),
     state: 'queued',
   };
@@ -650,6 +654,7 @@ export async function flushOutbox() {
           client_msg_id: item.client_msg_id,
           text: item.text,
           ...(item.reply_to_id ? { reply_to_id: item.reply_to_id } : {}),
+          ...(item.attachments && item.attachments.length ? { attachment_ids: item.attachments.map((f) => f.id) } : {}),
         });
         applyMessage('message.sent', result.message, result.message.seq);
         dropFromOutbox(item.client_msg_id);

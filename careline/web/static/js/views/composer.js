@@ -6,6 +6,7 @@ import { h, focus, announce } from '../dom.js';
 import { icon } from '../icons.js';
 import { firstName } from '../format.js';
 import { state, send, edit, draft, saveDraft, typing, stopTyping, nameOf } from '../store.js';
+import { acceptPaste, attachButton, uploadTray } from '../attachments.js';
 
 const MAX = 10_000;
 
@@ -19,6 +20,9 @@ export function composer(conversationId, { placeholder, onSent }) {
   });
   const hint = h('p', { id: 'composer-hint', class: 'composer-hint' }, 'Enter to send · Shift+Enter for a new line');
   const sendBtn = h('button', { type: 'submit', class: 'send-btn', 'aria-label': 'Send message', title: 'Send' }, icon('send', { size: 20 }));
+  const tray = uploadTray(conversationId, { onChange: () => resize() });
+  const attach = attachButton((files) => tray.add(files));
+  acceptPaste(input, (files) => tray.add(files));
 
   input.value = draft(conversationId);
   let saveTimer = null;
@@ -26,7 +30,7 @@ export function composer(conversationId, { placeholder, onSent }) {
   function resize() {
     input.style.setProperty('height', 'auto');
     input.style.setProperty('height', `${Math.min(input.scrollHeight, 180)}px`);
-    sendBtn.disabled = !input.value.trim();
+    sendBtn.disabled = !input.value.trim() && !tray.ready().length;
   }
 
   function setMode(next) {
@@ -59,7 +63,12 @@ export function composer(conversationId, { placeholder, onSent }) {
 
   async function submit() {
     const text = input.value.trim();
-    if (!text) return;
+    const files = mode && mode.edit ? [] : tray.ready();
+    if (files.length && tray.busy()) {
+      announce('Some files are still uploading or being checked: send when they are ready.', { tone: 'error' });
+      return;
+    }
+    if (!text && !files.length) return;
     if (text.length > MAX) {
       announce(`A message can be at most ${MAX} characters.`, { tone: 'error' });
       return;
@@ -77,7 +86,8 @@ export function composer(conversationId, { placeholder, onSent }) {
       return;
     }
     const replyTo = mode && mode.reply ? mode.reply.id : null;
-    send(conversationId, text, replyTo);
+    send(conversationId, text, replyTo, files);
+    tray.sent();
     input.value = '';
     saveDraft(conversationId, '');
     setMode(null);
@@ -112,7 +122,8 @@ export function composer(conversationId, { placeholder, onSent }) {
     'form',
     { class: 'composer', 'aria-label': 'Write a message', onsubmit: (ev) => { ev.preventDefault(); submit(); } },
     context,
-    h('div', { class: 'composer-row' }, input, sendBtn),
+    tray.element,
+    h('div', { class: 'composer-row' }, attach, input, sendBtn),
     hint,
   );
   requestAnimationFrame(resize);
@@ -121,6 +132,7 @@ export function composer(conversationId, { placeholder, onSent }) {
     element: form,
     input,
     focus: () => focus(input),
+    addFiles: (files) => tray.add(files),
     reply(message) {
       if (mode && mode.edit) input.value = draft(conversationId);
       setMode({ reply: message });

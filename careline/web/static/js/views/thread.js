@@ -12,6 +12,7 @@ import {
 import { avatarSubject, counterpart, isGroup, others, statusLine, title } from '../convo.js';
 import { avatar, confirmDialog, emptyState, iconButton, openDialog, openMenu, spinner } from './common.js';
 import { composer } from './composer.js';
+import { acceptDrops, attachmentsView, pendingFiles } from '../attachments.js';
 
 const GROUP_GAP_MS = 5 * 60 * 1000;
 export const QUICK_REACTIONS = [
@@ -110,6 +111,7 @@ export function threadView(id, { navigate }) {
     live,
     box.element,
   );
+  acceptDrops(root, (files) => box.addFiles(files));
 
   function distanceFromBottom() {
     return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight;
@@ -308,7 +310,7 @@ export function threadView(id, { navigate }) {
       !m.redacted ? replyQuote(m) : null,
       m.redacted
         ? h('p', { class: 'text redacted' }, icon('trash', { size: 14 }), h('span', {}, 'This message was deleted'))
-        : h('p', { class: 'text', dir: 'auto' }, m.text),
+        : [attachmentsView(m), m.text ? h('p', { class: 'text', dir: 'auto' }, m.text) : null],
       h(
         'span',
         { class: 'meta' },
@@ -354,7 +356,8 @@ export function threadView(id, { navigate }) {
         { class: 'msg-col' },
         h('div', { class: 'msg-line' },
           h('div', { class: 'bubble' },
-            h('p', { class: 'text', dir: 'auto' }, item.text),
+            pendingFiles(item),
+            item.text ? h('p', { class: 'text', dir: 'auto' }, item.text) : null,
             h('span', { class: 'meta' }, h('span', { class: 'pending-note' }, note), ticks(failed ? 'failed' : 'pending')))),
         failed
           ? h('div', { class: 'pending-actions' },
@@ -423,6 +426,7 @@ export function threadView(id, { navigate }) {
       const sig = JSON.stringify([
         m.text, m.revision, m.redacted, m.reactions, pos, st, group, m.edited_at,
         reply ? [reply.text, reply.redacted] : null, nameOf(m.sender_id), isStaff(),
+        (m.attachments || []).map((a) => a.id),
       ]);
       out.push(cached(rowKey(m), sig, () => messageRow(m, pos)));
       prev = m;
