@@ -108,7 +108,6 @@ function showConversation(id) {
   l.view = id ? threadView(id, { navigate }) : welcomeView({ navigate });
   l.main.replaceChildren(l.view);
   if (!id) {
-    document.title = 'careline';
     // Back on the list (a phone): focus the conversation we came from.
     if (previous) {
       requestAnimationFrame(() => focus(l.root.querySelector(`a.conv[data-id="${previous}"]`)));

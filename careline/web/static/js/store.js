@@ -54,6 +54,7 @@ export async function loadSession() {
 }
 
 function adoptSession(me) {
+  if (state.me && state.me.account_id !== me.account_id) resetState();
   state.me = me;
   state.ended = false;
   configure({ csrf: me.csrf_token || '' });
@@ -169,7 +170,11 @@ async function onReady(socket, info) {
   if (state.openId) markViewedRead();
 }
 
+let watching = false;
+
 function watchActivity() {
+  if (watching) return;
+  watching = true;
   document.addEventListener('visibilitychange', () => {
     if (!state.socket) return;
     clearTimeout(watchActivity.timer);

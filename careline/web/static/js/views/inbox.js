@@ -172,7 +172,9 @@ export function sidebar({ navigate, signOut }) {
     }
     const unreadTotal = visibleConversations().reduce((n, c) => n + (c.unread > 0 ? 1 : 0), 0);
     count.textContent = unreadTotal ? `${plural(unreadTotal, 'conversation')} with unread messages` : '';
-    document.title = unreadTotal ? `(${unreadTotal}) careline` : 'careline';
+    // The tab says what is waiting, and where you are.
+    const open = state.openId && state.conversations.get(state.openId);
+    document.title = `${unreadTotal ? `(${unreadTotal}) ` : ''}${open ? `${title(open)} · ` : ''}careline`;
     scroller.scrollTop = top;
     if (focusedId) focus(list.querySelector(`a[data-id="${focusedId}"]`));
   }

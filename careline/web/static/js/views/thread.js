@@ -10,7 +10,7 @@ import {
   updateMySettings, seenAt, typingIn,
 } from '../store.js';
 import { avatarSubject, counterpart, isGroup, others, statusLine, title } from '../convo.js';
-import { avatar, confirmDialog, emptyState, iconButton, openDialog, openMenu, spinner } from './common.js';
+import { avatar, confirmDialog, iconButton, openDialog, openMenu, spinner } from './common.js';
 import { composer } from './composer.js';
 import { acceptDrops, attachmentsView, pendingFiles } from '../attachments.js';
 
@@ -87,7 +87,6 @@ export function threadView(id, { navigate }) {
     archiveBtn.replaceChildren(icon(c.archived ? 'unarchive' : 'archive'));
     archiveBtn.setAttribute('aria-label', c.archived ? 'Move to inbox' : 'Archive conversation');
     archiveBtn.title = archiveBtn.getAttribute('aria-label');
-    document.title = `${title(c)} · careline`;
   }
 
   // history --------------------------------------------------------------------------
@@ -617,16 +616,4 @@ export function threadView(id, { navigate }) {
   };
   root.composer = box;
   return root;
-}
-
-export function noThreadView() {
-  return h(
-    'section',
-    { class: 'no-thread', 'aria-label': 'No conversation open' },
-    emptyState({
-      iconName: 'message',
-      title: 'Pick a conversation',
-      text: 'Choose someone on the left, or start a new message.',
-    }),
-  );
 }
