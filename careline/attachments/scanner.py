@@ -50,33 +50,46 @@ def parse_reply(reply: str) -> ScanResult:
     raise ScannerUnavailable("scanner_error")
 
 
+async def _stream(writer: asyncio.StreamWriter, chunks: AsyncIterator[bytes]) -> None:
+    writer.write(b"zINSTREAM\0")
+    async for chunk in chunks:
+        for i in range(0, len(chunk), _PIECE):
+            piece = chunk[i : i + _PIECE]
+            writer.write(struct.pack("!L", len(piece)) + piece)
+            await writer.drain()
+    writer.write(struct.pack("!L", 0))
+    await writer.drain()
+
+
 async def scan(address: str, chunks: AsyncIterator[bytes], *, limit_seconds: float) -> ScanResult:
     """Stream the file to clamd and return its verdict, or raise ScannerUnavailable."""
     writer: asyncio.StreamWriter | None = None
+    reply: asyncio.Task[str] | None = None
     try:
         async with asyncio.timeout(limit_seconds):
             try:
                 reader, writer = await _connect(address)
             except OSError:
                 raise ScannerUnavailable("scanner_down") from None
+            # The reply is read while the file is still going out: clamd answers and
+            # hangs up as soon as a limit is hit, and a reply left unread when the
+            # connection resets is lost.
+            reply = asyncio.ensure_future(_read_reply(reader))
+            with contextlib.suppress(ConnectionError):
+                await _stream(writer, chunks)
             try:
-                writer.write(b"zINSTREAM\0")
-                async for chunk in chunks:
-                    for i in range(0, len(chunk), _PIECE):
-                        piece = chunk[i : i + _PIECE]
-                        writer.write(struct.pack("!L", len(piece)) + piece)
-                        await writer.drain()
-                writer.write(struct.pack("!L", 0))
-                await writer.drain()
-            except (ConnectionError, BrokenPipeError):
-                # clamd hangs up mid-stream when a limit is hit; its reply says which.
-                pass
-            return parse_reply(await _read_reply(reader))
+                return parse_reply(await reply)
+            except ConnectionError:
+                raise ScannerUnavailable("scanner_hung_up") from None
     except TimeoutError:
         raise ScannerUnavailable("scanner_timeout") from None
     except (ConnectionError, OSError):
         raise ScannerUnavailable("scanner_down") from None
     finally:
+        if reply is not None and not reply.done():
+            reply.cancel()
+        elif reply is not None and not reply.cancelled():
+            reply.exception()  # consumed, so asyncio has nothing left to report
         if writer is not None:
             writer.close()
             with contextlib.suppress(Exception):

@@ -153,3 +153,33 @@ async def test_with_clamd_down_an_upload_stays_pending_and_is_served_to_nobody(
     download = await http.get(shared["links"]["original"], headers=sam.auth)
     assert download.status_code == 200, download.text
     assert download.content == document
+
+
+async def test_a_file_over_clamd_limits_stays_pending_and_is_served_to_nobody(
+    http: httpx.AsyncClient, world: World, care: str, clamd: Clamd
+) -> None:
+    """clamd refuses streams over its StreamMaxLength: no verdict, so no release."""
+    lily = world["lily"]
+    clamd.stop()
+    clamd.start(stream_max="1M")
+    try:
+        uploaded = await files.upload(
+            http, lily, care, "scan.pdf", b"%PDF-1.7\n" + b"\0" * (3 * 1024 * 1024)
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        attachment_id = uploaded.json()["id"]
+        for _ in range(100):
+            state, attempts, error = await _scan_attempts(attachment_id, world.tenant_id)
+            if attempts >= 2:
+                break
+            await asyncio.sleep(0.1)
+        assert state == "pending"
+        # clamd answers "size limit exceeded" and hangs up; when the hang-up overtakes
+        # the answer, all that is known is that it hung up. Either way: no verdict.
+        assert error in ("over_scan_limit", "scanner_hung_up")
+        await _nobody_gets_it(http, world, attachment_id)
+    finally:
+        clamd.stop()
+        clamd.start()
+    done = await files.wait_state(http, lily, attachment_id)
+    assert done["state"] == "available"

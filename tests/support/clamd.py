@@ -24,7 +24,7 @@ class Clamd:
         self.socket = directory / "clamd.sock"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def _configure(self) -> Path:
+    def _configure(self, stream_max: str) -> Path:
         db = self.directory / "db"
         db.mkdir(parents=True, exist_ok=True)
         (db / "test.hdb").write_text(
@@ -39,7 +39,7 @@ class Clamd:
             f"LogFile {self.directory / 'clamd.log'}",
             f"PidFile {self.directory / 'clamd.pid'}",
             # At least careline's file limit (25 MiB by default), or such files stay pending.
-            "StreamMaxLength 30M",
+            f"StreamMaxLength {stream_max}",
         ]
         if os.geteuid() == 0:
             lines.append("User root")
@@ -63,9 +63,9 @@ class Clamd:
             raise RuntimeError("clamd is missing: run `make system-deps` (clamav-daemon)")
         return found
 
-    def start(self) -> None:
+    def start(self, *, stream_max: str = "30M") -> None:
         assert self.process is None, "clamd is running already"
-        conf = self._configure()
+        conf = self._configure(stream_max)
         self.process = subprocess.Popen(
             [self.binary(), "-c", str(conf)],
             stdout=subprocess.DEVNULL,
