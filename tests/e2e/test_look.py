@@ -73,4 +73,11 @@ async def test_screenshots_of_inbox_and_thread_at_phone_and_desktop_sizes(
         page = watch(await sign_in(context, show["admin"], "/admin/people"), page_errors)
         await expect(page.get_by_role("cell", name="Noa Levi")).to_be_visible()
         await shoot(page, "admin-people-1280x800")
+        await page.get_by_role("link", name="Care teams").click()
+        await expect(page.get_by_role("group", name="Care team of")).to_be_visible()
+        await shoot(page, "admin-care-1280x800")
+        await page.get_by_role("link", name="Messages").click()
+        await page.get_by_role("button", name="New message").first.click()
+        await expect(page.get_by_role("button", name="Lily Chen")).to_be_visible()
+        await shoot(page, "new-message-1280x800")
     assert page_errors == []

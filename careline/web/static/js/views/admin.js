@@ -233,7 +233,7 @@ function careSection(main) {
     const rows = relations.map((r) => {
       const person = byId.get(r.staff_id) || { account_id: r.staff_id, display_name: 'Unknown' };
       return h('li', { class: 'team-row' },
-        avatar(person, { size: 'sm' }),
+        avatar({ id: person.account_id, name: person.display_name }, { size: 'sm' }),
         h('span', { class: 'team-name', dir: 'auto' }, person.display_name),
         h('label', { class: 'radio primary-choice' },
           h('input', {
@@ -280,7 +280,7 @@ function careSection(main) {
         links.length
           ? h('ul', { class: 'team-list' }, links.map((l) => {
             const g = byId.get(l.guardian_id) || { account_id: l.guardian_id, display_name: 'Unknown' };
-            return h('li', { class: 'team-row' }, avatar(g, { size: 'sm' }), h('span', { class: 'team-name' }, g.display_name));
+            return h('li', { class: 'team-row' }, avatar({ id: g.account_id, name: g.display_name }, { size: 'sm' }), h('span', { class: 'team-name', dir: 'auto' }, g.display_name));
           }))
           : h('p', { class: 'muted' }, 'No guardian speaks for this client.')),
     );
