@@ -249,7 +249,7 @@ export function threadView(id, { navigate }) {
       onclick: () => box.reply(messageById(id, m.id) || m),
     }, icon('reply', { size: 18 }));
     const items = [
-      m.text && navigator.clipboard && { label: 'Copy text', icon: 'checks', onselect: () => navigator.clipboard.writeText(m.text).then(() => announce('Copied')).catch(() => {}) },
+      m.text && navigator.clipboard && { label: 'Copy text', icon: 'copy', onselect: () => navigator.clipboard.writeText(m.text).then(() => announce('Copied')).catch(() => {}) },
       mine && { label: 'Edit', icon: 'edit', onselect: () => box.edit(messageById(id, m.id) || m) },
       isStaff() && m.revision > 0 && { label: 'Edit history', icon: 'history', onselect: () => showRevisions(m) },
       mine && { label: 'Delete', icon: 'trash', danger: true, onselect: () => remove(m) },
