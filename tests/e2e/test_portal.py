@@ -36,6 +36,10 @@ async def test_client_messages_their_care_team_and_the_support_desk(
     await composer(lily).fill("I need a receipt for my last session")
     await composer(lily).press("Enter")
     await expect(message(lily, "I need a receipt")).to_be_visible()
+    await lily.get_by_role("link", name="Back to conversations").click()
+    # With a support thread in the list, the shortcut to it has done its job.
+    await expect(conversation_link(lily, f"Org {world.slug} support")).to_be_visible()
+    await expect(lily.locator(".portal-help")).to_be_hidden()
 
     admin = watch(await sign_in(await new_context(), world["admin"]), page_errors)
     await expect(conversation_link(admin, "Support · Lily Client")).to_contain_text("receipt")
@@ -86,4 +90,13 @@ async def test_guardian_chooses_the_child_they_act_for(
     team = grace.get_by_role("list", name="Your care team")
     await expect(team.get_by_role("button")).to_have_count(1)
     await expect(team.get_by_role("button")).to_contain_text("Jo Clinician")
+    await grace.keyboard.press("Escape")
+
+    # The support shortcut opens Tom's support thread (Tom is the child chosen).
+    await grace.get_by_role("button", name="Message support").click()
+    await expect(grace.get_by_role("heading", name=f"Org {world.slug} support")).to_be_visible()
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        listed = await http.get("/api/v1/conversations", headers=world["grace"].auth)
+    support = [c for c in listed.json()["items"] if c["kind"] == "support"]
+    assert [c["client_id"] for c in support] == [str(world["tom"].account_id)]
     assert page_errors == []

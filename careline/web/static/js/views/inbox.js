@@ -1,10 +1,10 @@
 // The sidebar: who I am, the filter, Inbox / Archived, and the conversation list with
 // unread badges, previews, presence and typing.
 
-import { h, focus } from '../dom.js';
+import { h, focus, announce } from '../dom.js';
 import { icon } from '../icons.js';
 import { listTime, plural } from '../format.js';
-import { state, on, visibleConversations, setActingFor, isStaff, typingIn } from '../store.js';
+import { state, on, visibleConversations, setActingFor, isStaff, typingIn, openConversation } from '../store.js';
 import { avatarSubject, preview, title } from '../convo.js';
 import { avatar, iconButton, openMenu, emptyState, spinner } from './common.js';
 import { newConversationDialog } from './newchat.js';
@@ -37,6 +37,30 @@ export function sidebar({ navigate, signOut }) {
 
   const tabInbox = h('a', { href: '/', class: 'tab', 'data-link': '' }, 'Inbox');
   const tabArchived = h('a', { href: '/archived', class: 'tab', 'data-link': '' }, 'Archived');
+  const searchBox = h('div', { class: 'search' }, icon('search', { size: 18 }), search);
+  // Clients and families: the support desk is one tap away until they have a thread with it.
+  const help = h(
+    'div',
+    { class: 'portal-help', hidden: true },
+    h('span', { class: 'portal-help-icon', 'aria-hidden': 'true' }, icon('help', { size: 20 })),
+    h('p', {}, h('strong', {}, 'Questions about appointments or billing?'), ' The support team at ', me.tenant_name, ' can help.'),
+    h('button', {
+      type: 'button', class: 'btn btn-small',
+      onclick: async (ev) => {
+        const button = ev.currentTarget;
+        button.disabled = true;
+        try {
+          const conv = await openConversation({ kind: 'support', ...(me.role === 'guardian' ? { client_id: state.actingFor } : {}) });
+          navigate(`/c/${conv.id}`);
+        } catch (err) {
+          announce(err.message, { tone: 'error' });
+        } finally {
+          button.disabled = false;
+        }
+      },
+    }, 'Message support'),
+  );
+  const tabs = h('div', { class: 'tabs' }, tabInbox, tabArchived);
 
   const menuButton = h(
     'button',
@@ -75,9 +99,9 @@ export function sidebar({ navigate, signOut }) {
       compose,
     ),
     actingFor,
-    h('div', { class: 'search' }, icon('search', { size: 18 }), search),
-    h('div', { class: 'tabs' }, tabInbox, tabArchived),
-    h('div', { class: 'conv-scroll' }, list),
+    searchBox,
+    tabs,
+    h('div', { class: 'conv-scroll' }, list, help),
     count,
   );
 
@@ -140,6 +164,16 @@ export function sidebar({ navigate, signOut }) {
 
   function render() {
     archived = location.pathname === '/archived';
+    // Clients and families have a handful of conversations: no filter or folders until
+    // they would help.
+    if (!isStaff()) {
+      const all = [...state.conversations.values()];
+      searchBox.hidden = all.length <= 6 && !filter;
+      tabs.hidden = !archived && !all.some((c) => c.archived);
+      help.hidden = archived || !state.listLoaded
+        || visibleConversations().some((c) => c.kind === 'support')
+        || all.some((c) => c.kind === 'support' && c.archived);
+    }
     tabInbox.setAttribute('aria-current', archived ? 'false' : 'page');
     tabArchived.setAttribute('aria-current', archived ? 'page' : 'false');
     const focusedId = list.contains(document.activeElement) ? document.activeElement.dataset.id : null;
