@@ -59,3 +59,32 @@ async def test_staff_and_client_exchange_messages_live(
     await expect(conversation_link(sam, "Lily Client").locator(".badge")).to_have_count(0)
     await expect(lily.locator(".receipt-line")).to_have_text(re.compile(r"^Seen by Sam"))
     assert page_errors == []
+
+
+async def test_a_new_team_conversation_appears_for_its_members_without_a_reload(
+    server: RunningServer, world: World, new_context: NewContext, page_errors: list[str]
+) -> None:
+    sam = watch(await sign_in(await new_context(), world["sam"]), page_errors)
+    jo = watch(await sign_in(await new_context(), world["jo"]), page_errors)
+    await (
+        sam.get_by_role("region", name="Welcome, Sam")
+        .get_by_role("button", name="New message")
+        .click()
+    )
+    dialog = sam.get_by_role("dialog", name="New message")
+    await dialog.get_by_role("radio", name="My team").check()
+    await dialog.get_by_label("Name (optional)").fill("Case review")
+    await dialog.get_by_role("checkbox", name="Jo Clinician").check()
+    await dialog.get_by_label("About").select_option(label="Lily Client")
+    await dialog.get_by_role("button", name="Create team conversation").click()
+    await expect(sam.get_by_role("heading", name="Case review")).to_be_visible()
+    await expect(sam.locator(".thread-status")).to_contain_text("Jo and you")
+    await composer(sam).fill("Shall we review Lily's plan on Friday?")
+    await composer(sam).press("Enter")
+
+    await expect(conversation_link(jo, "Case review")).to_contain_text("Shall we review")
+    await expect(conversation_link(jo, "Case review").locator(".badge")).to_have_text("1")
+    await conversation_link(jo, "Case review").click()
+    await expect(message(jo, "review Lily's plan")).to_be_visible()
+    await expect(sam.locator(".receipt-line")).to_have_text(re.compile(r"^Seen by Jo"))
+    assert page_errors == []
