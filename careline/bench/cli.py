@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -34,6 +35,12 @@ SCENARIO_NAMES = (
     show_default=True,
     help="Seconds a client waits before acknowledging what it read.",
 )
+@click.option(
+    "--profile",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write py-spy profiles of the server's measured phases here (needs py-spy).",
+)
 def bench_command(
     *,
     scenarios: tuple[str, ...],
@@ -42,6 +49,7 @@ def bench_command(
     seconds: float | None,
     messages: int | None,
     read_every: float,
+    profile: Path | None,
 ) -> None:
     """Measure careline: a real server (embedded PostgreSQL, fsync on) driven over real
     WebSockets by separate load-generator processes. With no SCENARIO, runs them all.
@@ -60,6 +68,7 @@ def bench_command(
         seconds=seconds,
         messages=messages,
         read_every=read_every,
+        profile=profile.resolve() if profile else None,
     )
     chosen = scenarios or SCENARIO_NAMES
     started = time.monotonic()

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import multiprocessing
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +40,7 @@ class Options:
     seconds: float | None = None  # overrides each timed scenario's length
     messages: int | None = None  # overrides quiet's and busy's message counts
     read_every: float = 1.0  # how long a client waits before acknowledging what it read
+    profile: Path | None = None  # where py-spy writes the server's profile of each phase
 
 
 def progress(text: str) -> None:
@@ -95,6 +97,7 @@ class Rig:
         self._meters: dict[str, CpuMeter] = {}
         self._sampler: asyncio.Task[None] | None = None
         self._owner: dict[int, int] = {}
+        self._phases = 0
 
     async def __aenter__(self) -> Rig:
         progress(f"{self.name}: starting careline and {self.options.workers} load generators")
@@ -225,10 +228,13 @@ class Rig:
             )
         running = asyncio.get_running_loop().create_task(self.workers.call(commands))
         await _sleep_until(lo)
+        profiler = self._profile((end - lo) / 1e9)
         before = self._cpu()
         await _sleep_until(end)
         after = self._cpu()
         replies = await running
+        if profiler is not None:
+            await asyncio.to_thread(profiler.wait)
         expected: dict[str, set[int]] = {}
         for reply in replies:
             for conversation_id, seqs in reply["acked"].items():
@@ -245,6 +251,23 @@ class Rig:
         )
         return PhaseResult.merge(
             reports, window=(lo, end), cpu=self._window(before, after), keep_until=stop
+        )
+
+    def _profile(self, seconds: float) -> subprocess.Popen[bytes] | None:
+        """py-spy samples the server through the measured window (--profile only)."""
+        self._phases += 1
+        if self.options.profile is None or seconds < 1:
+            return None
+        self.options.profile.mkdir(parents=True, exist_ok=True)
+        out = self.options.profile / f"{self.name}-{self._phases}.txt"
+        return subprocess.Popen(  # noqa: S603 - py-spy from the same environment
+            [
+                str(Path(sys.executable).parent / "py-spy"),
+                *("record", "--pid", str(self.server.pid), "--rate", "200", "--nonblocking"),
+                *("--duration", str(max(1, int(seconds))), "--format", "raw", "-o", str(out)),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
 
     async def drop_and_resume(self, *, backlog: int, within: float = 120) -> PhaseResult:

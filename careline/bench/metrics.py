@@ -147,6 +147,17 @@ class PhaseResult:
             lag = max(lag, r["lag_max_ns"])
         return cls((end - lo) / 1e9, ack, delivery, errors, missing, sent, receipts, lag, cpu)
 
+    def cpu_per_message(self) -> dict[str, float | None]:
+        """CPU microseconds per acknowledged message: what a send costs, whatever else
+        shared the machine (a busy neighbour lowers rates far more than this)."""
+        n = len(self.ack_ns)
+        if not n:
+            return {"server_us_per_msg": None, "postgres_us_per_msg": None}
+        return {
+            "server_us_per_msg": round(1e6 * self.cpu.server / n, 1),
+            "postgres_us_per_msg": round(1e6 * self.cpu.postgres / n, 1),
+        }
+
     @property
     def msgs_per_s(self) -> float:
         return len(self.ack_ns) / self.window_s if self.window_s > 0 else 0.0
@@ -187,6 +198,7 @@ def result_line(scenario: str, phase: PhaseResult, memory: Memory, **extra: Any)
         "error_kinds": dict(phase.errors),
         "missing_deliveries": phase.missing,
         **phase.cpu.pct(),
+        **phase.cpu_per_message(),
         "server_rss_idle_mib": round(memory.idle_mib, 1),
         "server_rss_peak_mib": round(memory.peak_mib, 1),
         "kib_per_client": memory.kib_per_client,
