@@ -66,16 +66,22 @@ async def test_demo_then_serve_works_like_make_run(tmp_path: Path) -> None:
             assert ready.status_code == 200
             assert ready.json()["status"] == "ready"
             assert (await http.get("/health")).json() == {"status": "ok"}
-            signed = await http.post("/api/v1/auth/token", json={"email": "sam@riverside.demo", "password": "careline-demo"})
+            signed = await http.post(
+                "/api/v1/auth/token",
+                json={"email": "sam@riverside.demo", "password": "careline-demo"},
+            )
             auth = {"authorization": f"Bearer {signed.json()['token']}"}
             conversations = (await http.get("/api/v1/conversations", headers=auth)).json()["items"]
             care = next(c for c in conversations if c["kind"] == "care" and c["last_message"])
             sent = await http.post(
-                f"/api/v1/conversations/{care['id']}/messages", json={"client_msg_id": "cli", "text": "Hello from a new user"},
+                f"/api/v1/conversations/{care['id']}/messages",
+                json={"client_msg_id": "cli", "text": "Hello from a new user"},
                 headers=auth,
             )
             assert sent.status_code == 201
-            history = (await http.get(f"/api/v1/conversations/{care['id']}/messages", headers=auth)).json()["items"]
+            history = (
+                await http.get(f"/api/v1/conversations/{care['id']}/messages", headers=auth)
+            ).json()["items"]
             assert history[-1]["text"] == "Hello from a new user"
             assert len(history) >= 3  # the demo's history is there
             # The database goes away: alive, but not ready.
@@ -94,7 +100,17 @@ async def test_create_tenant_migrate_and_clear_configuration_errors(tmp_path: Pa
     code, out, err = await run("migrate", env=env)
     assert code == 0, err
     assert "schema is current" in out
-    args = ["create-tenant", "--slug", "northside", "--name", "Northside Clinic", "--admin-email", "boss@north.test", "--admin-name", "Boss"]
+    args = [
+        "create-tenant",
+        "--slug",
+        "northside",
+        "--name",
+        "Northside Clinic",
+        "--admin-email",
+        "boss@north.test",
+        "--admin-name",
+        "Boss",
+    ]
     code, out, err = await run(*args, env=env)
     assert code == 0, err
     assert "initial password (shown once):" in out

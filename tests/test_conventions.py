@@ -24,12 +24,16 @@ def test_config_docs_are_generated_from_the_settings() -> None:
 
 def test_every_limit_is_documented_with_its_value() -> None:
     page = (DOCS / "limits.md").read_text()
-    rows = {m.group(1): m.group(0) for m in re.finditer(r"^\| `([A-Z_]+)` \|.*$", page, re.MULTILINE)}
+    rows = {
+        m.group(1): m.group(0) for m in re.finditer(r"^\| `([A-Z_]+)` \|.*$", page, re.MULTILINE)
+    }
     for name, value in vars(limits).items():
         if not name.isupper() or not isinstance(value, int):
             continue
         assert name in rows, f"{name} is not in docs/limits.md"
-        assert f"{value:,}" in rows[name] or str(value) in rows[name], f"docs/limits.md shows a wrong value for {name}"
+        assert f"{value:,}" in rows[name] or str(value) in rows[name], (
+            f"docs/limits.md shows a wrong value for {name}"
+        )
 
 
 def test_every_error_code_in_the_code_is_documented() -> None:

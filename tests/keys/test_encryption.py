@@ -40,11 +40,19 @@ async def test_message_text_never_reaches_disk_in_the_clear(
     conversation_id = await open_care(http, world)
     marker = f"plaintext-canary-{uuid.uuid4().hex}"
     message = await send(http, world, conversation_id, marker)
-    await http.patch(f"/api/v1/messages/{message['id']}", json={"text": marker + " (edited)"}, headers=world["sam"].auth)
+    await http.patch(
+        f"/api/v1/messages/{message['id']}",
+        json={"text": marker + " (edited)"},
+        headers=world["sam"].auth,
+    )
     conn = await connect_owner(owner_dsn(server))
     try:
-        row = await conn.fetchrow("SELECT body, key_version FROM messages WHERE id = $1", uuid.UUID(message["id"]))
-        old = await conn.fetchval("SELECT body FROM message_revisions WHERE message_id = $1", uuid.UUID(message["id"]))
+        row = await conn.fetchrow(
+            "SELECT body, key_version FROM messages WHERE id = $1", uuid.UUID(message["id"])
+        )
+        old = await conn.fetchval(
+            "SELECT body FROM message_revisions WHERE message_id = $1", uuid.UUID(message["id"])
+        )
         await conn.execute("CHECKPOINT")
     finally:
         await conn.close()
@@ -64,10 +72,18 @@ async def test_rotation_starts_a_new_key_and_old_messages_still_read(
 ) -> None:
     conversation_id = await open_care(http, world)
     before = await send(http, world, conversation_id, "written under the old key")
-    env = {**os.environ, "CARELINE_DATA_DIR": str(server.settings.data_dir), "CARELINE_DATABASE_DURABLE": "false"}
+    env = {
+        **os.environ,
+        "CARELINE_DATA_DIR": str(server.settings.data_dir),
+        "CARELINE_DATABASE_DURABLE": "false",
+    }
     process = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).parent / "careline"), "keys", "rotate",
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        str(Path(sys.executable).parent / "careline"),
+        "keys",
+        "rotate",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), 120)
     assert process.returncode == 0, err.decode()
@@ -83,17 +99,30 @@ async def test_rotation_starts_a_new_key_and_old_messages_still_read(
                 [uuid.UUID(before["id"]), uuid.UUID(after["id"])],
             )
         )
-        wrapped = await conn.fetch("SELECT version, wrapped FROM tenant_keys WHERE tenant_id = $1", world.tenant_id)
+        wrapped = await conn.fetch(
+            "SELECT version, wrapped FROM tenant_keys WHERE tenant_id = $1", world.tenant_id
+        )
     finally:
         await conn.close()
     assert versions == {uuid.UUID(before["id"]): 1, uuid.UUID(after["id"]): 2}
     assert sorted(r["version"] for r in wrapped) == [1, 2]
     assert all(len(bytes(r["wrapped"])) == 12 + 32 + 16 for r in wrapped)  # sealed, never raw
-    history = (await http.get(f"/api/v1/conversations/{conversation_id}/messages", headers=world["lily"].auth)).json()
-    assert [m["text"] for m in history["items"]] == ["written under the old key", "written under the new key"]
+    history = (
+        await http.get(
+            f"/api/v1/conversations/{conversation_id}/messages", headers=world["lily"].auth
+        )
+    ).json()
+    assert [m["text"] for m in history["items"]] == [
+        "written under the old key",
+        "written under the new key",
+    ]
     # Editing an old message re-encrypts the new text under the new key.
-    await http.patch(f"/api/v1/messages/{before['id']}", json={"text": "edited later"}, headers=world["sam"].auth)
-    revisions = (await http.get(f"/api/v1/messages/{before['id']}/revisions", headers=world["sam"].auth)).json()
+    await http.patch(
+        f"/api/v1/messages/{before['id']}", json={"text": "edited later"}, headers=world["sam"].auth
+    )
+    revisions = (
+        await http.get(f"/api/v1/messages/{before['id']}/revisions", headers=world["sam"].auth)
+    ).json()
     assert [r["text"] for r in revisions] == ["written under the old key", "edited later"]
 
 
