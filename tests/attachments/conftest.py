@@ -3,7 +3,9 @@ see what is left in the database and the file store for an organisation."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -23,8 +25,10 @@ def _scanner(clamd: Clamd) -> Clamd:
 
 
 @pytest.fixture
-async def care(http: httpx.AsyncClient, world: World) -> str:
-    """The care conversation of sam (staff) and lily (client), with grace (guardian)."""
+async def care(http: httpx.AsyncClient, world: World) -> AsyncIterator[str]:
+    """The care conversation of sam (staff) and lily (client), with grace (guardian).
+    Afterwards, waits for the scans its files started, so the next tests (and their
+    timings) get a server that is not still busy with this one's files."""
     response = await http.post(
         "/api/v1/conversations",
         json={"kind": "care", "client_id": str(world["lily"].account_id)},
@@ -32,7 +36,11 @@ async def care(http: httpx.AsyncClient, world: World) -> str:
     )
     assert response.status_code in (200, 201), response.text
     conversation_id: str = response.json()["id"]
-    return conversation_id
+    yield conversation_id
+    for _ in range(300):
+        if await pending_of(world.tenant_id) == 0:
+            return
+        await asyncio.sleep(0.1)
 
 
 async def rows_of(tenant_id: uuid.UUID) -> int:
@@ -41,6 +49,16 @@ async def rows_of(tenant_id: uuid.UUID) -> int:
         await conn.execute("SELECT set_config('careline.role', 'system', true)")
         count: int = await conn.fetchval(
             "SELECT count(*) FROM attachments WHERE tenant_id = $1", tenant_id
+        )
+        return count
+
+
+async def pending_of(tenant_id: uuid.UUID) -> int:
+    async with db_tx.pool().acquire() as conn, conn.transaction():
+        await conn.execute("SELECT set_config('careline.role', 'system', true)")
+        count: int = await conn.fetchval(
+            "SELECT count(*) FROM attachments WHERE tenant_id = $1 AND state = 'pending'",
+            tenant_id,
         )
         return count
 
