@@ -19,6 +19,15 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """What the pool does to a connection it takes back: nothing beyond asyncpg's own
+    rollback of a transaction left open. asyncpg's default sends one more round trip
+    (RESET ALL, UNLISTEN *, CLOSE ALL, advisory unlocks) after every transaction, and
+    tx.py publishes only after the release. careline leaves nothing to reset: the actor
+    is set with set_config(..., true), which ends with the transaction, and it takes
+    no session locks, cursors or LISTENs."""
+
+
 async def connect_owner(dsn: str) -> Any:
     """A connection as the schema owner: migrations and bootstrap only."""
     return await asyncpg.connect(dsn)
@@ -34,6 +43,7 @@ async def create_app_pool(dsn: str, *, size: int) -> asyncpg.Pool:
         # Row-level security is evaluated per execution, so cached plans stay correct
         # whoever is acting.
         statement_cache_size=512,
+        reset=_keep_session,
     )
     async with pool.acquire() as conn:
         row = await conn.fetchrow(
