@@ -59,7 +59,7 @@ async def test_an_image_attached_by_button_appears_inline_for_the_other_particip
 ) -> None:
     lily, sam = await _both_in_thread(server, world, new_context, page_errors)
     photo = files.photo_with_gps(1600, 1200, orientation=6)
-    await lily.get_by_role("button", name="Attach files").is_visible()
+    await expect(lily.get_by_role("button", name="Attach files")).to_be_visible()
     await lily.locator("input.att-input").set_input_files(
         files=[{"name": "rash.jpg", "mimeType": "image/jpeg", "buffer": photo}]
     )
@@ -88,7 +88,6 @@ async def test_an_image_attached_by_button_appears_inline_for_the_other_particip
     assert saved.read_bytes() == photo
     await sam.keyboard.press("Escape")
     await expect(viewer).to_have_count(0)
-    # The inbox names the file when a message has no text of its own.
     assert page_errors == []
 
 
