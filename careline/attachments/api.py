@@ -3,6 +3,7 @@ through a link; the upload policy; admins' list of quarantined files."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 import uuid
@@ -248,6 +249,9 @@ async def download_attachment(
         )
     found = download.variant
     start, end, partial = _range(request.headers.get("range"), found.size)
+    # Open the first chunk before answering: stored bytes that fail their integrity
+    # check get a clean error response instead of a download cut off midway.
+    await asyncio.to_thread(download.reader.chunk, start // download.reader.chunk_bytes)
     disposition = "inline" if found.name.inline else "attachment"
     headers = {
         "Content-Disposition": _disposition(

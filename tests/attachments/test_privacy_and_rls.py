@@ -32,7 +32,7 @@ async def test_file_names_and_contents_never_reach_the_logs(
     refused = await files.upload(http, sam, care, f"{marker}.pdf", files.windows_exe())
     assert refused.status_code == 415
     logged = "\n".join(log_capture.lines)
-    assert done["id"] in logged, "the run was logged at all"
+    assert "/attachments 201" in logged, "the upload was logged at all"
     assert marker not in logged
     assert "PhoneMaker" not in logged, "EXIF values (camera, GPS) must not be logged"
     assert "discharge" not in logged
@@ -101,3 +101,32 @@ async def test_only_the_system_records_scan_results(
                     sam.account_id,
                     b"\0" * 32,
                 )
+
+
+@pytest.mark.parametrize("persona", ["admin", "sam", "lily"])
+async def test_rls_shows_no_file_of_another_organisation(
+    http: httpx.AsyncClient, world: World, other_world: World, care: str, persona: str
+) -> None:
+    """Tenant B has a sent file and a quarantined one; tenant A's people see neither."""
+    b_sam, b_lily = other_world["sam"], other_world["lily"]
+    opened = await http.post(
+        "/api/v1/conversations",
+        json={"kind": "care", "client_id": str(b_lily.account_id)},
+        headers=b_sam.auth,
+    )
+    b_care = opened.json()["id"]
+    sent = await files.upload(http, b_sam, b_care, "b.txt", b"tenant B notes\n")
+    await files.wait_state(http, b_sam, sent.json()["id"])
+    assert (await files.send_with(http, b_sam, b_care, [sent.json()["id"]])).status_code == 201
+    bad = await files.upload(http, b_lily, b_care, "bad.txt", files.EICAR_FILE)
+    assert (await files.wait_state(http, b_lily, bad.json()["id"]))["state"] == "quarantined"
+    async with db_tx.pool().acquire() as conn, conn.transaction():
+        await _as(conn, world[persona])
+        seen = await conn.fetchval(
+            "SELECT count(*) FROM attachments WHERE tenant_id = $1", other_world.tenant_id
+        )
+        assert seen == 0
+        changed = await conn.execute(
+            "DELETE FROM attachments WHERE tenant_id = $1", other_world.tenant_id
+        )
+        assert changed == "DELETE 0"
