@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
 import orjson
@@ -52,6 +52,84 @@ class Socket(Protocol):
 
 
 LastSeenWriter = Callable[[uuid.UUID, uuid.UUID], Coroutine[Any, Any, None]]
+TimelineDeliver = Callable[[Event, uuid.UUID, int], Awaitable[None]]
+
+# How long a conversation's event waits for an earlier one that has committed but not
+# been published yet (that takes well under a millisecond on one node). After that the
+# hub sends what it holds and each socket fetches the gap from PostgreSQL.
+REORDER_WAIT_SECONDS = 0.1
+
+
+class SeqOrder:
+    """Puts each conversation's timeline events back in seq order before fan-out.
+
+    Commits in a conversation finish in seq order (its row lock orders them), but the
+    coroutines that then publish them resume in whatever order the event loop picks. A
+    socket that gets seq 8 before 7 has to fetch 7 from PostgreSQL: with twenty people
+    sending into one conversation that was a catch-up transaction per socket, every few
+    messages. Holding 8 until 7 is out costs microseconds instead.
+    """
+
+    def __init__(
+        self, deliver: TimelineDeliver, spawn: Callable[[Coroutine[Any, Any, None]], None]
+    ) -> None:
+        self._deliver = deliver
+        self._spawn = spawn
+        self._last: dict[uuid.UUID, int] = {}
+        self._held: dict[uuid.UUID, dict[int, Event]] = {}
+        self._timers: dict[uuid.UUID, asyncio.TimerHandle] = {}
+
+    async def put(self, event: Event, conversation_id: uuid.UUID, seq: int) -> None:
+        last = self._last.get(conversation_id)
+        if last is not None and seq > last + 1:
+            self._held.setdefault(conversation_id, {})[seq] = event
+            if conversation_id not in self._timers:
+                self._timers[conversation_id] = asyncio.get_running_loop().call_later(
+                    REORDER_WAIT_SECONDS, self._expire, conversation_id
+                )
+            return
+        if last is None or seq > last:
+            self._last[conversation_id] = seq
+        try:
+            await self._deliver(event, conversation_id, seq)
+        finally:
+            await self._drain(conversation_id, give_up=False)
+
+    async def _drain(self, conversation_id: uuid.UUID, *, give_up: bool) -> None:
+        """Send held events that are next in line; with give_up, all of them in order."""
+        held = self._held.get(conversation_id)
+        while held:
+            seq = self._last[conversation_id] + 1
+            if seq not in held:
+                if not give_up:
+                    return
+                seq = min(held)
+            event = held.pop(seq)
+            self._last[conversation_id] = seq
+            try:
+                await self._deliver(event, conversation_id, seq)
+            except Exception:
+                # One bad event must not hold back the rest; sockets catch up by seq.
+                log.exception("event delivery failed", extra={"event_type": event.type})
+        self._held.pop(conversation_id, None)
+        timer = self._timers.pop(conversation_id, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _expire(self, conversation_id: uuid.UUID) -> None:
+        self._timers.pop(conversation_id, None)
+        self._spawn(self._drain(conversation_id, give_up=True))
+
+    def forget(self, conversation_id: uuid.UUID) -> None:
+        """No socket here is in the conversation any more (held events still go out)."""
+        if conversation_id not in self._held:
+            self._last.pop(conversation_id, None)
+
+    def close(self) -> None:
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        self._held.clear()
 
 
 class Hub:
@@ -63,6 +141,7 @@ class Hub:
         self._on_offline = on_offline
         self._tenant_of: dict[uuid.UUID, uuid.UUID] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self._order = SeqOrder(self._deliver_timeline, self._spawn)
 
     # registry -------------------------------------------------------------------------
 
@@ -75,6 +154,8 @@ class Hub:
     def detach(self, socket: Socket) -> None:
         for conversation_id in socket.conversations:
             self._discard(self.by_conversation, conversation_id, socket)
+            if conversation_id not in self.by_conversation:
+                self._order.forget(conversation_id)
         self.presence.set(socket.account_id, socket, None)
         self._discard(self.by_account, socket.account_id, socket)
 
@@ -97,6 +178,8 @@ class Hub:
             socket.conversations.discard(conversation_id)
             socket.forget(conversation_id)
             self._discard(self.by_conversation, conversation_id, socket)
+        if conversation_id not in self.by_conversation:
+            self._order.forget(conversation_id)
 
     # delivery -------------------------------------------------------------------------
 
@@ -118,7 +201,7 @@ class Hub:
             return
         conversation_id = event.conversation_id
         if conversation_id is not None and event.seq is not None:
-            await self._deliver_timeline(event, conversation_id, event.seq)
+            await self._order.put(event, conversation_id, event.seq)
             return
         frame = event.frame or orjson.dumps({"op": event.type, **event.data}).decode()
         if conversation_id is not None:
@@ -167,11 +250,12 @@ class Hub:
         if status == OFFLINE and self._on_offline is not None:
             tenant_id = self._tenant_of.pop(account_id, None)
             if tenant_id is not None:
-                task = asyncio.get_running_loop().create_task(
-                    self._on_offline(tenant_id, account_id)
-                )
-                self._background.add(task)
-                task.add_done_callback(self._background.discard)
+                self._spawn(self._on_offline(tenant_id, account_id))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _typing_changed(
         self, conversation_id: uuid.UUID, account_id: uuid.UUID, typing: bool
@@ -194,6 +278,7 @@ class Hub:
 
     async def close_all(self) -> None:
         self.typing.clear()
+        self._order.close()
         for sockets in list(self.by_account.values()):
             for socket in list(sockets):
                 socket.abort(CloseCode.GOING_AWAY, "server shutting down")
