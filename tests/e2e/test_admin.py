@@ -68,7 +68,8 @@ async def test_admin_sets_the_primary_clinician_of_a_care_team(
     await expect(jo_row.get_by_role("radio", name="Primary")).to_be_checked()
     await expect(sam_row.get_by_role("radio", name="Primary")).not_to_be_checked()
 
-    await sam_row.get_by_role("radio", name="Primary").check()
+    # click, not check(): the list re-renders once saved, so the radio clicked is replaced.
+    await sam_row.get_by_role("radio", name="Primary").click()
     await expect(
         admin.get_by_role("status").filter(has_text="Sam Clinician is now")
     ).to_be_visible()
@@ -79,6 +80,7 @@ async def test_admin_sets_the_primary_clinician_of_a_care_team(
         )
     primary = {r["staff_id"]: r["is_primary"] for r in found.json()}
     assert primary == {str(world["sam"].account_id): True, str(world["jo"].account_id): False}
+    await expect(sam_row.get_by_role("radio", name="Primary")).to_be_checked()
 
     await team.get_by_role("button", name="Remove Jo Clinician from the care team").click()
     await expect(team.get_by_role("listitem")).to_have_count(1)
