@@ -397,6 +397,8 @@ async def internal_attach(
     """For messages: attach the sender's own uploads to their new message. Each must be
     in this conversation, scanned clean and not attached yet; else InvalidInput."""
     wanted = list(dict.fromkeys(attachment_ids))
+    if not wanted:  # most messages: no round trip to attach nothing
+        return []
     if len(wanted) > limits.MESSAGE_MAX_ATTACHMENTS:
         raise InvalidInput(
             f"a message carries at most {limits.MESSAGE_MAX_ATTACHMENTS} files",

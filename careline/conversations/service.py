@@ -46,12 +46,13 @@ class OpenRequest:
 
 
 async def access_conversation(
-    tx: Tx, conversation_id: uuid.UUID
+    tx: Tx, conversation_id: uuid.UUID, *, lock: bool = False
 ) -> tuple[Conversation, Participant]:
-    """The conversation and the actor's place in it; NotFound unless a participant."""
+    """The conversation and the actor's place in it; NotFound unless a participant.
+    With lock, no one else appends to its timeline until this transaction ends."""
     if tx.actor.account_id is None:
         raise NotFound("no such conversation")
-    found = await store.get_with_me(tx, conversation_id, tx.actor.account_id)
+    found = await store.get_with_me(tx, conversation_id, tx.actor.account_id, lock=lock)
     if found is None:
         raise NotFound("no such conversation")
     return found

@@ -104,11 +104,14 @@ async def delete_participant(tx: Tx, conversation_id: uuid.UUID, account_id: uui
 
 
 async def get_with_me(
-    tx: Tx, conversation_id: uuid.UUID, account_id: uuid.UUID
+    tx: Tx, conversation_id: uuid.UUID, account_id: uuid.UUID, *, lock: bool = False
 ) -> tuple[Conversation, Participant] | None:
+    """With lock, the conversation's row stays locked until commit: the same lock that
+    append_event's UPDATE takes, so whoever holds it is next to take a seq."""
     row = await tx.conn.fetchrow(
         f"SELECT {_CONV}, {_PART} FROM conversations c "  # noqa: S608 - constant columns
-        "JOIN participants p ON p.conversation_id = c.id AND p.account_id = $2 WHERE c.id = $1",
+        "JOIN participants p ON p.conversation_id = c.id AND p.account_id = $2 WHERE c.id = $1"
+        + (" FOR UPDATE OF c" if lock else ""),
         conversation_id,
         account_id,
     )

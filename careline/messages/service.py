@@ -16,8 +16,6 @@ import unicodedata
 import uuid
 from typing import Any
 
-import asyncpg
-
 from careline.attachments import service as attachment_service
 from careline.conversations import service as conversation_service
 from careline.db.tx import Tx
@@ -178,7 +176,10 @@ async def do_send_message(
     the text may be empty."""
     check_client_msg_id(client_msg_id)
     text = check_text(text) if text.strip() or not attachment_ids else ""
-    await conversation_service.access_conversation(tx, conversation_id)
+    # The lock orders this send after any other in the conversation, a retry racing its
+    # original included: the look-up below then finds the original committed, so the
+    # insert cannot collide on client_msg_id and needs no savepoint (two round trips).
+    await conversation_service.access_conversation(tx, conversation_id, lock=True)
     existing = await store.get_by_client_msg_id(
         tx, conversation_id, tx.actor.account, client_msg_id
     )
@@ -194,32 +195,25 @@ async def do_send_message(
     body, key_version = await key_service.keyring().encrypt(
         tx, tx.actor.tenant, text.encode(), context=_context(message_id, 0)
     )
-    try:
-        async with tx.conn.transaction():  # savepoint: a concurrent retry wins cleanly
-            seq = await conversation_service.internal_append_event(
-                tx, conversation_id, type_=MESSAGE_SENT, message_id=message_id, is_message=True
-            )
-            created_at = await store.insert(
-                tx,
-                message_id=message_id,
-                conversation_id=conversation_id,
-                seq=seq,
-                client_msg_id=client_msg_id,
-                reply_to_id=reply_to_id,
-                body=body,
-                key_version=key_version,
-            )
-            files = await attachment_service.internal_attach(
-                tx,
-                conversation_id=conversation_id,
-                message_id=message_id,
-                attachment_ids=attachment_ids or [],
-            )
-    except asyncpg.UniqueViolationError:
-        row = await store.get_by_client_msg_id(tx, conversation_id, tx.actor.account, client_msg_id)
-        if row is None:
-            raise
-        return (await _to_messages(tx, [row]))[0], False
+    seq = await conversation_service.internal_append_event(
+        tx, conversation_id, type_=MESSAGE_SENT, message_id=message_id, is_message=True
+    )
+    created_at = await store.insert(
+        tx,
+        message_id=message_id,
+        conversation_id=conversation_id,
+        seq=seq,
+        client_msg_id=client_msg_id,
+        reply_to_id=reply_to_id,
+        body=body,
+        key_version=key_version,
+    )
+    files = await attachment_service.internal_attach(
+        tx,
+        conversation_id=conversation_id,
+        message_id=message_id,
+        attachment_ids=attachment_ids or [],
+    )
     message = Message(
         id=message_id,
         conversation_id=conversation_id,
