@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import uvicorn
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -25,6 +26,7 @@ from careline.db import migrate, tx
 from careline.db.database import Database
 from careline.jobs import app as jobs
 from careline.keys import service as key_service
+from careline.kit import limits
 from careline.kit.crypto import MasterKeyFile
 from careline.kit.errors import AppError
 from careline.messages import api as messages_api
@@ -87,6 +89,24 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         )
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+def server_config(settings: config.Settings) -> uvicorn.Config:
+    """How careline runs under uvicorn: frames capped, heartbeats on, no compression
+    (small frames; CPU matters more), and uvicorn's own access log off (ours never
+    prints query strings). The tests run the server through this too."""
+    return uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        ws_max_size=limits.WS_FRAME_MAX_BYTES,
+        ws_ping_interval=settings.ws_heartbeat_seconds,
+        ws_ping_timeout=settings.ws_heartbeat_seconds,
+        ws_per_message_deflate=False,
+        access_log=False,
+        log_config=None,
+        lifespan="on",
+    )
 
 
 def create_app(settings: config.Settings | None = None) -> FastAPI:

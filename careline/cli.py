@@ -60,30 +60,15 @@ def serve(host: str | None, port: int | None) -> None:
     """Run the server (migrates the database first)."""
     import uvicorn
 
-    from careline.app import create_app
-    from careline.kit import limits
+    from careline.app import server_config
 
     settings = _settings()
     if host is not None or port is not None:
-        settings = settings.model_copy(
-            update={k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-        )
+        overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+        settings = settings.model_copy(update=overrides)
         config.use(settings)
     click.echo(f"careline serving at {settings.base_url}")
-    uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            ws_max_size=limits.WS_FRAME_MAX_BYTES,
-            ws_ping_interval=settings.ws_heartbeat_seconds,
-            ws_ping_timeout=settings.ws_heartbeat_seconds,
-            ws_per_message_deflate=False,
-            access_log=False,
-            log_config=None,
-            lifespan="on",
-        )
-    ).run()
+    uvicorn.Server(server_config(settings)).run()
 
 
 @main.command()

@@ -12,8 +12,7 @@ from pathlib import Path
 import uvicorn
 
 from careline import config
-from careline.app import create_app
-from careline.kit import limits
+from careline.app import server_config
 
 
 def free_port() -> int:
@@ -66,20 +65,7 @@ class RunningServer:
 
 async def start_server(settings: config.Settings) -> RunningServer:
     config.use(settings)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            ws_max_size=limits.WS_FRAME_MAX_BYTES,
-            ws_ping_interval=settings.ws_heartbeat_seconds,
-            ws_ping_timeout=settings.ws_heartbeat_seconds,
-            ws_per_message_deflate=False,
-            access_log=False,
-            log_config=None,
-            lifespan="on",
-        )
-    )
+    server = uvicorn.Server(server_config(settings))
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     task = asyncio.get_running_loop().create_task(server.serve())
     for _ in range(600):
