@@ -240,6 +240,27 @@ async def do_send_message(
     return message, True
 
 
+async def _record_change(tx: Tx, type_: str, row: Any) -> Message:
+    """Put an edit or redaction of `row`'s message on the timeline and emit it, carrying
+    the message as it now is."""
+    message_id, conversation_id = row["id"], row["conversation_id"]
+    seq = await conversation_service.internal_append_event(
+        tx, conversation_id, type_=type_, message_id=message_id
+    )
+    message = (await _to_messages(tx, [await store.get(tx, message_id)]))[0]
+    changed_at = message.redacted_at if type_ == MESSAGE_REDACTED else message.edited_at
+    _emit(
+        tx,
+        type_,
+        conversation_id=conversation_id,
+        seq=seq,
+        created_at=changed_at.isoformat() if changed_at else "",
+        body={"message": message_wire(message)},
+        data={"message_id": str(message_id)},
+    )
+    return message
+
+
 async def do_edit_message(tx: Tx, message_id: uuid.UUID, *, text: str) -> Message:
     """Replace a message's text; the old text is kept as a revision. Only the sender
     edits, and not after redaction. Emits message.edited."""
@@ -253,20 +274,7 @@ async def do_edit_message(tx: Tx, message_id: uuid.UUID, *, text: str) -> Messag
     )
     await store.insert_revision(tx, row)
     await store.update_body(tx, message_id, revision=revision, body=body, key_version=key_version)
-    seq = await conversation_service.internal_append_event(
-        tx, row["conversation_id"], type_=MESSAGE_EDITED, message_id=message_id
-    )
-    message = (await _to_messages(tx, [await store.get(tx, message_id)]))[0]
-    _emit(
-        tx,
-        MESSAGE_EDITED,
-        conversation_id=row["conversation_id"],
-        seq=seq,
-        created_at=message.edited_at.isoformat() if message.edited_at else "",
-        body={"message": message_wire(message)},
-        data={"message_id": str(message_id)},
-    )
-    return message
+    return await _record_change(tx, MESSAGE_EDITED, row)
 
 
 async def do_redact_message(tx: Tx, message_id: uuid.UUID) -> Message:
@@ -275,20 +283,7 @@ async def do_redact_message(tx: Tx, message_id: uuid.UUID) -> Message:
     Emits message.redacted."""
     row = await _access_own_message(tx, message_id, action="delete")
     await store.mark_redacted(tx, message_id)
-    seq = await conversation_service.internal_append_event(
-        tx, row["conversation_id"], type_=MESSAGE_REDACTED, message_id=message_id
-    )
-    message = (await _to_messages(tx, [await store.get(tx, message_id)]))[0]
-    _emit(
-        tx,
-        MESSAGE_REDACTED,
-        conversation_id=row["conversation_id"],
-        seq=seq,
-        created_at=message.redacted_at.isoformat() if message.redacted_at else "",
-        body={"message": message_wire(message)},
-        data={"message_id": str(message_id)},
-    )
-    return message
+    return await _record_change(tx, MESSAGE_REDACTED, row)
 
 
 async def do_react(tx: Tx, message_id: uuid.UUID, *, emoji: str, add: bool) -> int | None:
