@@ -10,6 +10,36 @@ import orjson
 APP_ROLE = "careline_app"
 
 
+class Connection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg has no type hints
+    """asyncpg's connection, and one addition: a statement can go out with the next
+    BEGIN, in the same round trip. tx.py says who is acting that way, so a transaction
+    starts in one round trip instead of two."""
+
+    _with_begin = ""
+
+    def send_with_next_begin(self, sql: str) -> None:
+        self._with_begin = sql
+
+    async def execute(
+        self,
+        query: str,
+        *args: Any,
+        timeout: float | None = None,  # noqa: ASYNC109 - asyncpg's own signature
+    ) -> str:
+        # asyncpg's Transaction.start() sends "BEGIN ...;" without arguments, in the
+        # simple-query protocol, where one message may carry several statements.
+        if self._with_begin and not args and query.startswith("BEGIN"):
+            query, self._with_begin = f"{query} {self._with_begin}", ""
+        status: str = await super().execute(query, *args, timeout=timeout)
+        return status
+
+
+def send_with_next_begin(conn: Any, sql: str) -> None:
+    """Queue `sql` to go out with the BEGIN of `conn`'s next transaction (`conn` is a
+    pool's proxy, which hands the call to its Connection)."""
+    conn.send_with_next_begin(sql)
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec(
         "jsonb",
@@ -44,6 +74,7 @@ async def create_app_pool(dsn: str, *, size: int) -> asyncpg.Pool:
         # whoever is acting.
         statement_cache_size=512,
         reset=_keep_session,
+        connection_class=Connection,
     )
     async with pool.acquire() as conn:
         row = await conn.fetchrow(

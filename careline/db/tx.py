@@ -17,6 +17,7 @@ from typing import Any
 
 import asyncpg
 
+from careline.db.pool import send_with_next_begin
 from careline.kit.events import Event
 
 
@@ -105,23 +106,36 @@ def pool() -> asyncpg.Pool:
 
 
 _SET_ROLE = "SELECT set_config('careline.role', $1, true)"
-_SET_ACTOR = (
-    "SELECT set_config('careline.account_id', $1, true), "
-    "set_config('careline.tenant_id', $2, true), set_config('careline.role', $3, true)"
-)
+
+
+def _uuid_literal(value: uuid.UUID | None) -> str:
+    return str(uuid.UUID(str(value))) if value is not None else ""
+
+
+def _set_actor(actor: Actor) -> str:
+    """The statement that says who is acting, sent with BEGIN in one round trip.
+
+    That message is a simple query, which has no parameters, so the values are literals;
+    only values that cannot carry SQL reach them: UUIDs as the uuid module prints them
+    (hex digits and dashes, after a trip through uuid.UUID) and a Role's value.
+    """
+    role = Role(actor.role).value
+    assert role.isalpha(), role
+    return (
+        "SELECT set_config('careline.account_id', "
+        f"'{_uuid_literal(actor.account_id)}', true), "
+        f"set_config('careline.tenant_id', '{_uuid_literal(actor.tenant_id)}', true), "
+        f"set_config('careline.role', '{role}', true);"
+    )
 
 
 @asynccontextmanager
 async def transaction(actor: Actor, *, readonly: bool = False) -> AsyncIterator[Tx]:
-    async with pool().acquire() as conn, conn.transaction(readonly=readonly):
-        await conn.execute(
-            _SET_ACTOR,
-            str(actor.account_id) if actor.account_id else "",
-            str(actor.tenant_id) if actor.tenant_id else "",
-            actor.role.value,
-        )
-        tx = Tx(conn=conn, actor=actor)
-        yield tx
+    async with pool().acquire() as conn:
+        send_with_next_begin(conn, _set_actor(actor))
+        async with conn.transaction(readonly=readonly):
+            tx = Tx(conn=conn, actor=actor)
+            yield tx
     if tx.events and _state.publish is not None:
         await _state.publish(tx.events)
 
