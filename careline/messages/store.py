@@ -151,12 +151,20 @@ async def list_by_ids(tx: Tx, message_ids: list[uuid.UUID]) -> list[Any]:
     )
 
 
+# Batch look-ups by (conversation, seq) probe the index once per key through LATERAL.
+# As a plain join, the generic plan PostgreSQL caches for a prepared statement could be
+# a sequential scan of messages (chosen while the table was small, then kept), with the
+# row-level security filter run on every row: a cost that grows with the table.
+
+
 async def list_by_seqs(tx: Tx, pairs: list[tuple[uuid.UUID, int]]) -> list[Any]:
     return list(
         await tx.conn.fetch(
-            f"SELECT {MESSAGE_COLUMNS} FROM messages m "  # noqa: S608
-            "JOIN unnest($1::uuid[], $2::bigint[]) AS k(cid, s) ON m.conversation_id = k.cid "
-            "AND m.seq = k.s",
+            f"SELECT {MESSAGE_COLUMNS} FROM unnest($1::uuid[], $2::bigint[]) AS k(cid, s) "  # noqa: S608
+            f"CROSS JOIN LATERAL (SELECT {MESSAGE_COLUMNS} FROM messages m "
+            # LIMIT keeps the planner from flattening this back into a join; (conversation,
+            # seq) is unique, so it changes nothing else.
+            "WHERE m.conversation_id = k.cid AND m.seq = k.s LIMIT 1) m",
             [p[0] for p in pairs],
             [p[1] for p in pairs],
         )
@@ -203,9 +211,10 @@ async def count_unread(
 ) -> dict[uuid.UUID, int]:
     """Messages from others above each read watermark, not redacted."""
     rows = await tx.conn.fetch(
-        "SELECT k.cid, count(m.id) AS n FROM unnest($1::uuid[], $2::bigint[]) AS k(cid, s) "
-        "LEFT JOIN messages m ON m.conversation_id = k.cid AND m.seq > k.s "
-        "AND m.sender_id <> $3 AND m.redacted_at IS NULL GROUP BY k.cid",
+        "SELECT k.cid, sum(u.n)::bigint AS n FROM unnest($1::uuid[], $2::bigint[]) AS k(cid, s) "
+        "CROSS JOIN LATERAL (SELECT count(*) AS n FROM messages m WHERE m.conversation_id = "
+        "k.cid AND m.seq > k.s AND m.sender_id <> $3 AND m.redacted_at IS NULL) u "
+        "GROUP BY k.cid",
         [w[0] for w in watermarks],
         [w[1] for w in watermarks],
         account_id,
