@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import uuid
 from typing import Any
 
@@ -301,9 +302,14 @@ class Connection:
         return frame.ref
 
     async def _recheck_session(self) -> None:
-        """Sessions also end by expiry; touching keeps an in-use session from idling out."""
+        """Sessions also end by expiry; touching keeps an in-use session from idling out.
+        The first wait is a random part of the period: sockets that connected together
+        (after a restart, or a network blip) would otherwise all recheck in the same
+        instant, every minute - two transactions each, queued ahead of people's sends."""
+        delay = _SESSION_RECHECK_SECONDS * (1.0 - random.random())  # noqa: S311 - spreading
         while self.state is State.READY:
-            await asyncio.sleep(_SESSION_RECHECK_SECONDS)
+            await asyncio.sleep(delay)
+            delay = _SESSION_RECHECK_SECONDS
             if await auth_service.authenticate(self._token) is None:
                 self.abort(CloseCode.UNAUTHENTICATED, "session ended")
                 return
