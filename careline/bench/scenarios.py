@@ -172,6 +172,7 @@ async def find_max(options: Options) -> list[dict[str, Any]]:
                     "missing": last.missing,
                     "held": held,
                     **last.cpu.pct(),
+                    **last.cpu_per_message(),
                 }
             )
             progress(f"find-max: {rate}/s -> {last.msgs_per_s:.0f}/s, p99 {p99} ms, held={held}")
