@@ -89,7 +89,9 @@ def bench_command(
                 click.echo(
                     f"{line['scenario']}: {line['inserts_per_s']} committed inserts/s from "
                     f"{line['connections']} connections; careline reaches "
-                    f"{line['efficiency_pct']}% of it"
+                    f"{line['efficiency_pct']}% of it\n"
+                    f"  careline's send statements alone (pgbench, RLS on): "
+                    f"{line['send_sql_per_s']}/s; careline reaches {line['of_send_sql_pct']}% of it"
                 )
             sys.stdout.flush()
     click.echo(f"== done in {time.monotonic() - started:.0f} s", err=True)

@@ -1,9 +1,11 @@
-"""What the same PostgreSQL does alone: committed single-row inserts of a message-sized
-row, each its own transaction, from as many connections as careline's pool holds.
+"""What the same PostgreSQL does alone, driven by pgbench from the same wheel (C,
+prepared statements), so the figures are the database's, not a Python driver's:
 
-The client is pgbench from the same wheel (C, prepared statements), so the figure is the
-database's, not a Python driver's. The table has the shape and indexes of `messages`
-(without row-level security or foreign keys): the ceiling careline's sends are held to.
+- `insert`: committed single-row inserts of a message-sized row, each its own
+  transaction, into a table with the shape and indexes of `messages` (no row-level
+  security, no foreign keys): the issue's yardstick for careline's efficiency.
+- `send_sql`: the statements of one careline send, as careline_app under row-level
+  security, in the scenario's own conversations: where the database alone stops.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import asyncio
 import re
 import subprocess
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from careline.db.database import EMBEDDED_DATABASE as CARELINE_DATABASE
 from careline.db.embedded import PORT, EmbeddedPostgres, _bin_dir
-from careline.db.pool import connect_owner
+from careline.db.pool import APP_ROLE, connect_owner
 
 DATABASE = "bench_alone"
 _SCHEMA = """
@@ -48,6 +52,37 @@ _SCRIPT = (
 )
 
 
+# One careline send, statement for statement as tx.py, conversations/store.py and
+# messages/store.py issue it (BEGIN carries the actor; access locks the conversation).
+# A pgbench client is one sender: bench_senders maps its client id to its conversation.
+_SEND_SCRIPT = (
+    "\\set n random(1, 9000000000000000000)\n"
+    "SELECT conversation_id AS conv, account_id AS me, tenant_id AS tenant FROM bench_senders "
+    "WHERE client = :client_id \\gset\n"
+    "BEGIN;\n"
+    "SELECT set_config('careline.account_id', :me, true), "
+    "set_config('careline.tenant_id', :tenant, true), set_config('careline.role', 'staff', true);\n"
+    "SELECT c.id, c.tenant_id, c.kind, c.title, c.client_id, c.staff_id, c.created_by, "
+    "c.created_at, c.last_seq, c.last_message_seq, c.last_activity_at, p.conversation_id, "
+    "p.account_id, p.role, p.joined_at, p.archived, p.muted, p.delivered_seq, p.read_seq "
+    "FROM conversations c JOIN participants p ON p.conversation_id = c.id "
+    "AND p.account_id = :me WHERE c.id = :conv FOR UPDATE OF c;\n"
+    "SELECT id, tenant_id, conversation_id, seq, sender_id, client_msg_id, reply_to_id, body, "
+    "key_version, revision, created_at, edited_at, redacted_at FROM messages "
+    "WHERE conversation_id = :conv AND sender_id = :me AND client_msg_id = 'pgb-' || :n;\n"
+    "WITH s AS (UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = now(), "
+    "last_message_seq = CASE WHEN true THEN last_seq + 1 ELSE last_message_seq END "
+    "WHERE id = :conv RETURNING last_seq, tenant_id) INSERT INTO events (conversation_id, seq, "
+    "tenant_id, type, actor_id, message_id, subject_id, data) SELECT :conv, s.last_seq, "
+    "s.tenant_id, 'message.sent', :me, gen_random_uuid(), NULL, '{}' FROM s "
+    "RETURNING seq AS seq, created_at \\gset\n"
+    "INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, client_msg_id, "
+    "reply_to_id, body, key_version) VALUES (gen_random_uuid(), :tenant, :conv, :seq, :me, "
+    "'pgb-' || :n, NULL, '\\x" + "ab" * (12 + 75 + 16) + "'::bytea, 1) RETURNING created_at;\n"
+    "COMMIT;\n"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Alone:
     inserts_per_s: float
@@ -68,20 +103,61 @@ async def measure(pgdata: Path, *, connections: int, seconds: float) -> Alone:
         await conn.execute(_SCHEMA)
     finally:
         await conn.close()
-    tps = await asyncio.to_thread(_pgbench, server, connections, seconds)
+    tps = await asyncio.to_thread(
+        _pgbench,
+        server,
+        _SCRIPT,
+        user="postgres",
+        database=DATABASE,
+        clients=connections,
+        seconds=seconds,
+    )
     return Alone(tps, connections, seconds)
 
 
-def _pgbench(server: EmbeddedPostgres, connections: int, seconds: float) -> float:
+async def measure_send_sql(
+    pgdata: Path, *, senders: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID]], seconds: float
+) -> Alone:
+    """Careline's send statements through pgbench, one client per (conversation,
+    sender account, tenant), in the careline database the scenario used."""
+    server = EmbeddedPostgres(pgdata)
+    conn = await connect_owner(server.dsn(user="postgres", database=CARELINE_DATABASE))
+    try:
+        await conn.execute(
+            "CREATE TABLE bench_senders (client int PRIMARY KEY, conversation_id uuid, "
+            "account_id uuid, tenant_id uuid)"
+        )
+        await conn.executemany(
+            "INSERT INTO bench_senders VALUES ($1, $2, $3, $4)",
+            [(i, *sender) for i, sender in enumerate(senders)],
+        )
+        await conn.execute(f"GRANT SELECT ON bench_senders TO {APP_ROLE}")
+    finally:
+        await conn.close()
+    tps = await asyncio.to_thread(
+        _pgbench,
+        server,
+        _SEND_SCRIPT,
+        user=APP_ROLE,
+        database=CARELINE_DATABASE,
+        clients=len(senders),
+        seconds=seconds,
+    )
+    return Alone(tps, len(senders), seconds)
+
+
+def _pgbench(
+    server: EmbeddedPostgres, sql: str, *, user: str, database: str, clients: int, seconds: float
+) -> float:
     with tempfile.TemporaryDirectory() as tmp:
-        script = Path(tmp) / "insert.sql"
-        script.write_text(_SCRIPT)
+        script = Path(tmp) / "script.sql"
+        script.write_text(sql)
         result = subprocess.run(  # noqa: S603 - the wheel's own pgbench, no shell
             [
                 str(_bin_dir() / "pgbench"),
-                *("-h", str(server.socket_dir), "-p", str(PORT), "-U", "postgres"),
-                *("-n", "-M", "prepared", "-c", str(connections), "-j", "2"),
-                *("-T", str(round(seconds)), "-f", str(script), DATABASE),
+                *("-h", str(server.socket_dir), "-p", str(PORT), "-U", user),
+                *("-n", "-M", "prepared", "-c", str(clients), "-j", "2"),
+                *("-T", str(round(seconds)), "-f", str(script), database),
             ],
             capture_output=True,
             text=True,

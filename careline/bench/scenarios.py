@@ -6,6 +6,7 @@ per scenario, plus `postgres-alone` after `threads-saturation`.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -73,15 +74,26 @@ async def threads_saturation(options: Options) -> list[dict[str, Any]]:
         seconds = options.seconds or 45.0
         progress(f"threads-saturation: 20 closed-loop senders for {seconds:g} s")
         phase = await rig.phase(mode="closed", senders=senders, seconds=seconds + 2, warm=2)
-        progress("postgres-alone: pgbench, 20 connections, 10 s")
-        alone = await pgalone.measure(rig.server.pgdata, connections=20, seconds=min(10.0, seconds))
+        alone_s = min(10.0, seconds)
+        progress(f"postgres-alone: pgbench, 20 connections, {alone_s:g} s each")
+        alone = await pgalone.measure(rig.server.pgdata, connections=20, seconds=alone_s)
+        send_sql = await pgalone.measure_send_sql(
+            rig.server.pgdata,
+            senders=[
+                (uuid.UUID(c), world.people[s].account_id, world.tenant_id) for s, c in senders
+            ],
+            seconds=alone_s,
+        )
         efficiency = round(100 * phase.msgs_per_s / alone.inserts_per_s, 1)
+        of_send_sql = round(100 * phase.msgs_per_s / send_sql.inserts_per_s, 1)
         line = result_line(
             "threads-saturation",
             phase,
             rig.memory,
             postgres_alone_inserts_per_s=round(alone.inserts_per_s, 1),
             efficiency_pct=efficiency,
+            postgres_send_sql_per_s=round(send_sql.inserts_per_s, 1),
+            of_send_sql_pct=of_send_sql,
         )
         alone_line = {
             "scenario": "postgres-alone",
@@ -89,6 +101,8 @@ async def threads_saturation(options: Options) -> list[dict[str, Any]]:
             "duration_s": alone.seconds,
             "inserts_per_s": round(alone.inserts_per_s, 1),
             "efficiency_pct": efficiency,
+            "send_sql_per_s": round(send_sql.inserts_per_s, 1),
+            "of_send_sql_pct": of_send_sql,
         }
         return [line, alone_line]
 
