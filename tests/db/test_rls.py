@@ -198,3 +198,60 @@ async def test_a_participant_cannot_write_rows_claiming_another_tenant_or_sender
                         cid,
                         sender,
                     )
+
+
+async def test_a_temporary_table_cannot_stand_in_for_participants(
+    server: RunningServer, http: httpx.AsyncClient, world: World
+) -> None:
+    """The membership helper is SECURITY DEFINER without a fixed search_path (a SET clause
+    costs every row it checks): its names are schema-qualified, and the app role can
+    create nothing but temporary tables."""
+    conv = await http.post(
+        "/api/v1/conversations",
+        json={"kind": "care", "client_id": str(world["lily"].account_id)},
+        headers=world["sam"].auth,
+    )
+    cid = uuid.UUID(conv.json()["id"])
+    sent = await http.post(
+        f"/api/v1/conversations/{cid}/messages",
+        json={"client_msg_id": "shadow-1", "text": "for sam and lily only"},
+        headers=world["sam"].auth,
+    )
+    assert sent.status_code == 201
+
+    async def visible_messages(conn: asyncpg.Connection, who: str) -> int:
+        await conn.execute(
+            "SELECT set_config('careline.account_id', $1, true), "
+            "set_config('careline.tenant_id', $2, true), set_config('careline.role', 'staff', true)",
+            str(world[who].account_id),
+            str(world.tenant_id),
+        )
+        count: int = await conn.fetchval(
+            "SELECT count(*) FROM messages WHERE conversation_id = $1", cid
+        )
+        return count
+
+    async with db_tx.pool().acquire() as conn:
+        for schema in ("public", "pg_catalog"):
+            assert not await conn.fetchval(
+                "SELECT has_schema_privilege(current_user, $1, 'CREATE')", schema
+            )
+        async with conn.transaction():
+            assert await visible_messages(conn, "sam") == 1
+        tr = conn.transaction()
+        await tr.start()
+        try:
+            await conn.execute(
+                "CREATE TEMPORARY TABLE participants (conversation_id uuid, account_id uuid, "
+                "tenant_id uuid) ON COMMIT DROP"
+            )
+            await conn.execute(
+                "INSERT INTO pg_temp.participants VALUES ($1, $2, $3)",
+                cid,
+                world["jo"].account_id,
+                world.tenant_id,
+            )
+            await conn.execute("SET LOCAL search_path = pg_temp, public")
+            assert await visible_messages(conn, "jo") == 0
+        finally:
+            await tr.rollback()
