@@ -53,7 +53,8 @@ _SCRIPT = (
 
 
 # One careline send, statement for statement as tx.py, conversations/store.py and
-# messages/store.py issue it (BEGIN carries the actor; access locks the conversation).
+# messages/store.py issue it (BEGIN carries the actor; the access check, the
+# conversation's lock, its seq and the event are one statement).
 # A pgbench client is one sender: bench_senders maps its client id to its conversation.
 _SEND_SCRIPT = (
     "\\set n random(1, 9000000000000000000)\n"
@@ -62,23 +63,17 @@ _SEND_SCRIPT = (
     "BEGIN;\n"
     "SELECT set_config('careline.account_id', :me, true), "
     "set_config('careline.tenant_id', :tenant, true), set_config('careline.role', 'staff', true);\n"
-    "SELECT c.id, c.tenant_id, c.kind, c.title, c.client_id, c.staff_id, c.created_by, "
-    "c.created_at, c.last_seq, c.last_message_seq, c.last_activity_at, p.conversation_id, "
-    "p.account_id, p.role, p.joined_at, p.archived, p.muted, p.delivered_seq, p.read_seq "
-    "FROM conversations c JOIN participants p ON p.conversation_id = c.id "
-    "AND p.account_id = :me WHERE c.id = :conv FOR UPDATE OF c;\n"
-    "SELECT id, tenant_id, conversation_id, seq, sender_id, client_msg_id, reply_to_id, body, "
-    "key_version, revision, created_at, edited_at, redacted_at FROM messages "
-    "WHERE conversation_id = :conv AND sender_id = :me AND client_msg_id = 'pgb-' || :n;\n"
-    "WITH s AS (UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = now(), "
-    "last_message_seq = CASE WHEN true THEN last_seq + 1 ELSE last_message_seq END "
-    "WHERE id = :conv RETURNING last_seq, tenant_id) INSERT INTO events (conversation_id, seq, "
+    "WITH s AS (UPDATE conversations c SET last_seq = c.last_seq + 1, last_activity_at = now(), "
+    "last_message_seq = CASE WHEN true THEN c.last_seq + 1 ELSE c.last_message_seq END "
+    "FROM participants p WHERE c.id = :conv AND p.conversation_id = c.id AND p.account_id = :me "
+    "RETURNING c.last_seq, c.tenant_id) INSERT INTO events (conversation_id, seq, "
     "tenant_id, type, actor_id, message_id, subject_id, data) SELECT :conv, s.last_seq, "
     "s.tenant_id, 'message.sent', :me, gen_random_uuid(), NULL, '{}' FROM s "
     "RETURNING seq AS seq, created_at \\gset\n"
     "INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, client_msg_id, "
     "reply_to_id, body, key_version) VALUES (gen_random_uuid(), :tenant, :conv, :seq, :me, "
-    "'pgb-' || :n, NULL, '\\x" + "ab" * (12 + 75 + 16) + "'::bytea, 1) RETURNING created_at;\n"
+    "'pgb-' || :n, NULL, '\\x" + "ab" * (12 + 75 + 16) + "'::bytea, 1) "
+    "ON CONFLICT (conversation_id, sender_id, client_msg_id) DO NOTHING RETURNING created_at;\n"
     "COMMIT;\n"
 )
 

@@ -187,7 +187,7 @@ class Seeder:
         async def send(conversation_id: str, members: list[int]) -> None:
             for n in range(per_conversation):
                 async with transaction(self._actor(world, members[n % len(members)])) as t:
-                    message, _ = await message_service.do_send_message(
+                    message = await message_service.do_send_message(
                         t,
                         uuid.UUID(conversation_id),
                         client_msg_id=f"away-{n}",

@@ -46,13 +46,12 @@ class OpenRequest:
 
 
 async def access_conversation(
-    tx: Tx, conversation_id: uuid.UUID, *, lock: bool = False
+    tx: Tx, conversation_id: uuid.UUID
 ) -> tuple[Conversation, Participant]:
-    """The conversation and the actor's place in it; NotFound unless a participant.
-    With lock, no one else appends to its timeline until this transaction ends."""
+    """The conversation and the actor's place in it; NotFound unless a participant."""
     if tx.actor.account_id is None:
         raise NotFound("no such conversation")
-    found = await store.get_with_me(tx, conversation_id, tx.actor.account_id, lock=lock)
+    found = await store.get_with_me(tx, conversation_id, tx.actor.account_id)
     if found is None:
         raise NotFound("no such conversation")
     return found
@@ -367,6 +366,23 @@ async def internal_append_event(
         is_message=is_message,
     )
     return seq
+
+
+async def internal_append_as_participant(
+    tx: Tx, conversation_id: uuid.UUID, *, type_: str, message_id: uuid.UUID, is_message: bool
+) -> int:
+    """For other domains (messages): access_conversation and internal_append_event in
+    one round trip, for the send's hot path. NotFound unless the actor takes part in the
+    conversation. Holds the conversation's lock, as any append does, until the
+    transaction ends: no one else appends to its timeline meanwhile."""
+    if tx.actor.account_id is None:
+        raise NotFound("no such conversation")
+    appended = await store.append_event_as_participant(
+        tx, conversation_id, type=type_, message_id=message_id, is_message=is_message
+    )
+    if appended is None:
+        raise NotFound("no such conversation")
+    return appended[0]
 
 
 async def timeline(

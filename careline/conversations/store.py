@@ -104,14 +104,11 @@ async def delete_participant(tx: Tx, conversation_id: uuid.UUID, account_id: uui
 
 
 async def get_with_me(
-    tx: Tx, conversation_id: uuid.UUID, account_id: uuid.UUID, *, lock: bool = False
+    tx: Tx, conversation_id: uuid.UUID, account_id: uuid.UUID
 ) -> tuple[Conversation, Participant] | None:
-    """With lock, the conversation's row stays locked until commit: the same lock that
-    append_event's UPDATE takes, so whoever holds it is next to take a seq."""
     row = await tx.conn.fetchrow(
         f"SELECT {_CONV}, {_PART} FROM conversations c "  # noqa: S608 - constant columns
-        "JOIN participants p ON p.conversation_id = c.id AND p.account_id = $2 WHERE c.id = $1"
-        + (" FOR UPDATE OF c" if lock else ""),
+        "JOIN participants p ON p.conversation_id = c.id AND p.account_id = $2 WHERE c.id = $1",
         conversation_id,
         account_id,
     )
@@ -244,6 +241,37 @@ async def append_event(
     if row is None:
         raise LookupError("conversation vanished while appending to its timeline")
     return row["seq"], row["created_at"]
+
+
+async def append_event_as_participant(
+    tx: Tx,
+    conversation_id: uuid.UUID,
+    *,
+    type: str,  # noqa: A002 - the column's name
+    message_id: uuid.UUID | None,
+    is_message: bool,
+) -> tuple[int, dt.datetime] | None:
+    """append_event with the access check folded in: None unless the actor takes part
+    in the conversation (then nothing is written)."""
+    row = await tx.conn.fetchrow(
+        """WITH s AS (
+             UPDATE conversations c SET last_seq = c.last_seq + 1, last_activity_at = now(),
+                    last_message_seq = CASE WHEN $4 THEN c.last_seq + 1
+                                            ELSE c.last_message_seq END
+             FROM participants p
+             WHERE c.id = $1 AND p.conversation_id = c.id AND p.account_id = $5
+             RETURNING c.last_seq, c.tenant_id)
+           INSERT INTO events (conversation_id, seq, tenant_id, type, actor_id, message_id,
+                               subject_id, data)
+           SELECT $1, s.last_seq, s.tenant_id, $2, $5, $3, NULL, '{}' FROM s
+           RETURNING seq, created_at""",
+        conversation_id,
+        type,
+        message_id,
+        is_message,
+        tx.actor.account,
+    )
+    return (row["seq"], row["created_at"]) if row else None
 
 
 async def list_events(

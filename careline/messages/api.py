@@ -12,6 +12,7 @@ from careline.db.tx import transaction
 from careline.kit import limits
 from careline.kit.errors import InvalidInput
 from careline.kit.pagination import clamp_limit
+from careline.messages import sending
 from careline.messages import service as message_service
 from careline.messages.events import message_wire
 from careline.messages.schemas import (
@@ -60,15 +61,14 @@ async def send_message(
     conversation_id: uuid.UUID, body: MessageSend, actor: CurrentActor, response: Response
 ) -> dict[str, Any]:
     """Send a message. 201 when new; 200 with the original for a retried client_msg_id."""
-    async with transaction(actor) as tx:
-        message, created = await message_service.do_send_message(
-            tx,
-            conversation_id,
-            client_msg_id=body.client_msg_id,
-            text=body.text,
-            reply_to_id=body.reply_to_id,
-            attachment_ids=body.attachment_ids,
-        )
+    message, created = await sending.send_message(
+        actor,
+        conversation_id,
+        client_msg_id=body.client_msg_id,
+        text=body.text,
+        reply_to_id=body.reply_to_id,
+        attachment_ids=body.attachment_ids,
+    )
     response.status_code = 201 if created else 200
     return message_wire(message)
 

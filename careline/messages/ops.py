@@ -9,6 +9,7 @@ from pydantic import Field
 
 from careline.db.tx import transaction
 from careline.kit import limits
+from careline.messages import sending
 from careline.messages import service as message_service
 from careline.messages.events import message_wire
 from careline.realtime.protocol import OpArgs, Session, op
@@ -42,15 +43,14 @@ class ReactionArgs(OpArgs):
 async def send(session: Session, args: SendArgs) -> dict[str, Any]:
     """Acknowledged only after commit; a retry with the same client_msg_id returns the
     original message with `duplicate: true`."""
-    async with transaction(session.actor) as tx:
-        message, created = await message_service.do_send_message(
-            tx,
-            args.conversation_id,
-            client_msg_id=args.client_msg_id,
-            text=args.text,
-            reply_to_id=args.reply_to_id,
-            attachment_ids=args.attachment_ids,
-        )
+    message, created = await sending.send_message(
+        session.actor,
+        args.conversation_id,
+        client_msg_id=args.client_msg_id,
+        text=args.text,
+        reply_to_id=args.reply_to_id,
+        attachment_ids=args.attachment_ids,
+    )
     return {"message": message_wire(message), "duplicate": not created}
 
 

@@ -161,6 +161,21 @@ def _emit(
     )
 
 
+class SentBefore(Exception):
+    """This client_msg_id was used by the sender in the conversation before. The send
+    has taken a seq, so its transaction must roll back; `sent_before` then returns the
+    original (careline.messages.sending does both)."""
+
+
+async def sent_before(tx: Tx, conversation_id: uuid.UUID, client_msg_id: str) -> Message:
+    """The actor's earlier message with this client_msg_id (after SentBefore)."""
+    await conversation_service.access_conversation(tx, conversation_id)
+    row = await store.get_by_client_msg_id(tx, conversation_id, tx.actor.account, client_msg_id)
+    if row is None:  # the conversation's history is never deleted
+        raise NotFound("no such message")
+    return (await _to_messages(tx, [row]))[0]
+
+
 async def do_send_message(
     tx: Tx,
     conversation_id: uuid.UUID,
@@ -169,35 +184,30 @@ async def do_send_message(
     text: str,
     reply_to_id: uuid.UUID | None = None,
     attachment_ids: list[uuid.UUID] | None = None,
-) -> tuple[Message, bool]:
-    """Send a message. Returns it and whether it is new (False: a retry of an earlier
-    send with the same client_msg_id, which is returned unchanged). Emits message.sent.
-    With `attachment_ids` (the sender's own uploads here, scanned clean, not sent yet)
-    the text may be empty."""
+) -> Message:
+    """Send a message; emits message.sent. Raises SentBefore for a retry of an earlier
+    send with the same client_msg_id. With `attachment_ids` (the sender's own uploads
+    here, scanned clean, not sent yet) the text may be empty."""
     check_client_msg_id(client_msg_id)
     text = check_text(text) if text.strip() or not attachment_ids else ""
-    # The lock orders this send after any other in the conversation, a retry racing its
-    # original included: the look-up below then finds the original committed, so the
-    # insert cannot collide on client_msg_id and needs no savepoint (two round trips).
-    await conversation_service.access_conversation(tx, conversation_id, lock=True)
-    existing = await store.get_by_client_msg_id(
-        tx, conversation_id, tx.actor.account, client_msg_id
+    message_id = new_id()
+    body, key_version = await key_service.keyring().encrypt(
+        tx, tx.actor.tenant, text.encode(), context=_context(message_id, 0)
     )
-    if existing is not None:
-        return (await _to_messages(tx, [existing]))[0], False
+    # One statement checks access, locks the conversation and takes the seq; the lock is
+    # held from there to COMMIT, two round trips later. It orders this send after any other in the
+    # conversation, a retry racing its original included: the original is committed by
+    # the time the insert below meets its client_msg_id. Retries are rare, so they are
+    # found by that insert rather than by a look-up before every send.
+    seq = await conversation_service.internal_append_as_participant(
+        tx, conversation_id, type_=MESSAGE_SENT, message_id=message_id, is_message=True
+    )
     if reply_to_id is not None:
         target = await store.get(tx, reply_to_id)
         if target is None or target["conversation_id"] != conversation_id:
             raise InvalidInput(
                 "reply_to_id is not a message of this conversation", code="bad_reply"
             )
-    message_id = new_id()
-    body, key_version = await key_service.keyring().encrypt(
-        tx, tx.actor.tenant, text.encode(), context=_context(message_id, 0)
-    )
-    seq = await conversation_service.internal_append_event(
-        tx, conversation_id, type_=MESSAGE_SENT, message_id=message_id, is_message=True
-    )
     created_at = await store.insert(
         tx,
         message_id=message_id,
@@ -208,6 +218,8 @@ async def do_send_message(
         body=body,
         key_version=key_version,
     )
+    if created_at is None:
+        raise SentBefore(client_msg_id)
     files = await attachment_service.internal_attach(
         tx,
         conversation_id=conversation_id,
@@ -237,7 +249,7 @@ async def do_send_message(
         body={"message": message_wire(message)},
         data={"message_id": str(message_id), "sender_id": str(tx.actor.account)},
     )
-    return message, True
+    return message
 
 
 async def _record_change(tx: Tx, type_: str, row: Any) -> Message:

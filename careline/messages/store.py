@@ -50,10 +50,12 @@ async def insert(
     reply_to_id: uuid.UUID | None,
     body: bytes,
     key_version: int,
-) -> dt.datetime:
-    created_at: dt.datetime = await tx.conn.fetchval(
+) -> dt.datetime | None:
+    """The new message's created_at; None if the sender used client_msg_id before here."""
+    created_at: dt.datetime | None = await tx.conn.fetchval(
         "INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, client_msg_id, "
         "reply_to_id, body, key_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+        "ON CONFLICT (conversation_id, sender_id, client_msg_id) DO NOTHING "
         "RETURNING created_at",
         message_id,
         tx.actor.tenant,

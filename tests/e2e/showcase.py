@@ -126,7 +126,7 @@ async def _send(
     reply_to: uuid.UUID | None = None,
 ) -> uuid.UUID:
     async with transaction(show[who].actor) as tx:
-        message, _ = await message_service.do_send_message(
+        message = await message_service.do_send_message(
             tx, conversation_id, client_msg_id=uuid.uuid4().hex, text=text, reply_to_id=reply_to
         )
     return message.id
