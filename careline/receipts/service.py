@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 import orjson
 
-from careline.conversations import service as conversation_service
 from careline.db.tx import Tx
-from careline.kit.errors import InvalidInput
+from careline.kit.errors import InvalidInput, NotFound
 from careline.kit.events import Event
 from careline.messages import service as message_service
 from careline.receipts import store
@@ -43,17 +42,22 @@ async def do_update_receipt(
         raise InvalidInput("give delivered_seq or read_seq", code="empty_receipt")
     if (delivered_seq or 0) < 0 or (read_seq or 0) < 0:
         raise InvalidInput("seq values are never negative", code="invalid_seq")
-    conversation, me = await conversation_service.access_conversation(tx, conversation_id)
-    last = conversation.last_seq
-    delivered, read = await store.raise_watermarks(
-        tx,
-        conversation_id,
-        delivered_seq=min(delivered_seq or 0, last),
-        read_seq=min(read_seq or 0, last),
+    if tx.actor.account_id is None:
+        raise NotFound("no such conversation")
+    raised = await store.raise_watermarks(
+        tx, conversation_id, delivered_seq=delivered_seq or 0, read_seq=read_seq or 0
     )
-    unread = (await message_service.unread_counts(tx, [(conversation_id, read)]))[conversation_id]
+    if raised is None:
+        raise NotFound("no such conversation")
+    (delivered, read), was, last_seq = raised
+    # Read to the end is the common case, and needs no count.
+    unread = (
+        0
+        if read == last_seq
+        else (await message_service.unread_counts(tx, [(conversation_id, read)]))[conversation_id]
+    )
     receipt = Receipt(conversation_id, tx.actor.account, delivered, read, unread)
-    if (delivered, read) != (me.delivered_seq, me.read_seq):
+    if (delivered, read) != was:
         payload = {
             "conversation_id": str(conversation_id),
             "account_id": str(tx.actor.account),
