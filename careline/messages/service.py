@@ -195,10 +195,10 @@ async def do_send_message(
         tx, tx.actor.tenant, text.encode(), context=_context(message_id, 0)
     )
     # One statement checks access, locks the conversation and takes the seq; the lock is
-    # held from there to COMMIT, two round trips later. It orders this send after any other in the
-    # conversation, a retry racing its original included: the original is committed by
-    # the time the insert below meets its client_msg_id. Retries are rare, so they are
-    # found by that insert rather than by a look-up before every send.
+    # held from there to COMMIT, two round trips later. It orders this send after any
+    # other in the conversation, a retry racing its original included: the original is
+    # committed by the time the insert below meets its client_msg_id. Retries are rare,
+    # so they are found by that insert rather than by a look-up before every send.
     seq = await conversation_service.internal_append_as_participant(
         tx, conversation_id, type_=MESSAGE_SENT, message_id=message_id, is_message=True
     )
