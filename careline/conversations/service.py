@@ -111,15 +111,7 @@ async def _create(
         staff_id=staff_id,
     )
     await store.insert_participants(tx, conversation_id, members, joined_seq=0)
-    seq, _ = await store.append_event(
-        tx,
-        conversation_id,
-        type=CONVERSATION_CREATED,
-        message_id=None,
-        subject_id=None,
-        data={},
-        is_message=False,
-    )
+    seq = await _append(tx, conversation_id, type_=CONVERSATION_CREATED)
     tx.emit(
         Event(
             type=CONVERSATION_CREATED,
@@ -235,15 +227,7 @@ async def _open_team(tx: Tx, request: OpenRequest, title: str | None) -> tuple[C
 async def _append_membership(
     tx: Tx, conversation_id: uuid.UUID, type_: str, account_id: uuid.UUID
 ) -> int:
-    seq, _ = await store.append_event(
-        tx,
-        conversation_id,
-        type=type_,
-        message_id=None,
-        subject_id=account_id,
-        data={},
-        is_message=False,
-    )
+    seq = await _append(tx, conversation_id, type_=type_, subject_id=account_id)
     tx.emit(
         Event(
             type=type_,
@@ -345,6 +329,36 @@ async def list_participants(tx: Tx, conversation_ids: list[uuid.UUID]) -> list[P
     return await store.list_participants(tx, conversation_ids)
 
 
+async def _append(
+    tx: Tx,
+    conversation_id: uuid.UUID,
+    *,
+    type_: str,
+    message_id: uuid.UUID | None = None,
+    subject_id: uuid.UUID | None = None,
+    data: dict[str, Any] | None = None,
+    is_message: bool = False,
+    as_participant: bool = False,
+) -> int:
+    if as_participant and tx.actor.account_id is None:
+        raise NotFound("no such conversation")
+    appended = await store.append_event(
+        tx,
+        conversation_id,
+        type=type_,
+        message_id=message_id,
+        subject_id=subject_id,
+        data=data or {},
+        is_message=is_message,
+        as_participant=as_participant,
+    )
+    if appended is None:
+        if as_participant:
+            raise NotFound("no such conversation")
+        raise LookupError("conversation vanished while appending to its timeline")
+    return appended[0]
+
+
 async def internal_append_event(
     tx: Tx,
     conversation_id: uuid.UUID,
@@ -353,36 +367,22 @@ async def internal_append_event(
     message_id: uuid.UUID | None = None,
     data: dict[str, Any] | None = None,
     is_message: bool = False,
+    as_participant: bool = False,
 ) -> int:
     """For other domains (messages): the next seq of the conversation, with the event
-    recorded under it. The caller has already checked access."""
-    seq, _ = await store.append_event(
+    recorded under it. The caller has already checked access, or passes as_participant
+    to have it checked in the same round trip (the send's hot path): NotFound unless
+    the actor takes part. Either way the conversation stays locked until the
+    transaction ends: no one else appends to its timeline meanwhile."""
+    return await _append(
         tx,
         conversation_id,
-        type=type_,
+        type_=type_,
         message_id=message_id,
-        subject_id=None,
-        data=data or {},
+        data=data,
         is_message=is_message,
+        as_participant=as_participant,
     )
-    return seq
-
-
-async def internal_append_as_participant(
-    tx: Tx, conversation_id: uuid.UUID, *, type_: str, message_id: uuid.UUID, is_message: bool
-) -> int:
-    """For other domains (messages): access_conversation and internal_append_event in
-    one round trip, for the send's hot path. NotFound unless the actor takes part in the
-    conversation. Holds the conversation's lock, as any append does, until the
-    transaction ends: no one else appends to its timeline meanwhile."""
-    if tx.actor.account_id is None:
-        raise NotFound("no such conversation")
-    appended = await store.append_event_as_participant(
-        tx, conversation_id, type=type_, message_id=message_id, is_message=is_message
-    )
-    if appended is None:
-        raise NotFound("no such conversation")
-    return appended[0]
 
 
 async def timeline(

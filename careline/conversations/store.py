@@ -218,56 +218,35 @@ async def append_event(
     subject_id: uuid.UUID | None,
     data: dict[str, Any],
     is_message: bool,
-) -> tuple[int, dt.datetime]:
+    as_participant: bool = False,
+) -> tuple[int, dt.datetime] | None:
     """Take the conversation's next seq and record the event under it. The UPDATE holds
-    the conversation row's lock until commit, which is what keeps seq gapless."""
+    the conversation row's lock until commit, which is what keeps seq gapless.
+
+    With as_participant the UPDATE joins the actor's participant row, so the same round
+    trip is the access check: None (and nothing written) unless the actor takes part.
+    None without it: no such conversation."""
+    participant = (
+        "FROM participants p WHERE c.id = $1 AND p.conversation_id = c.id AND p.account_id = $7"
+        if as_participant
+        else "WHERE c.id = $1"
+    )
     row = await tx.conn.fetchrow(
-        """WITH s AS (
-             UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = now(),
-                    last_message_seq = CASE WHEN $6 THEN last_seq + 1 ELSE last_message_seq END
-             WHERE id = $1 RETURNING last_seq, tenant_id)
+        f"""WITH s AS (
+             UPDATE conversations c SET last_seq = c.last_seq + 1, last_activity_at = now(),
+                    last_message_seq = CASE WHEN $6 THEN c.last_seq + 1
+                                            ELSE c.last_message_seq END
+             {participant}
+             RETURNING c.last_seq, c.tenant_id)
            INSERT INTO events (conversation_id, seq, tenant_id, type, actor_id, message_id,
                                subject_id, data)
            SELECT $1, s.last_seq, s.tenant_id, $2, $7, $3, $4, $5 FROM s
-           RETURNING seq, created_at""",
+           RETURNING seq, created_at""",  # noqa: S608 - two constant fragments
         conversation_id,
         type,
         message_id,
         subject_id,
         data,
-        is_message,
-        tx.actor.account,
-    )
-    if row is None:
-        raise LookupError("conversation vanished while appending to its timeline")
-    return row["seq"], row["created_at"]
-
-
-async def append_event_as_participant(
-    tx: Tx,
-    conversation_id: uuid.UUID,
-    *,
-    type: str,  # noqa: A002 - the column's name
-    message_id: uuid.UUID | None,
-    is_message: bool,
-) -> tuple[int, dt.datetime] | None:
-    """append_event with the access check folded in: None unless the actor takes part
-    in the conversation (then nothing is written)."""
-    row = await tx.conn.fetchrow(
-        """WITH s AS (
-             UPDATE conversations c SET last_seq = c.last_seq + 1, last_activity_at = now(),
-                    last_message_seq = CASE WHEN $4 THEN c.last_seq + 1
-                                            ELSE c.last_message_seq END
-             FROM participants p
-             WHERE c.id = $1 AND p.conversation_id = c.id AND p.account_id = $5
-             RETURNING c.last_seq, c.tenant_id)
-           INSERT INTO events (conversation_id, seq, tenant_id, type, actor_id, message_id,
-                               subject_id, data)
-           SELECT $1, s.last_seq, s.tenant_id, $2, $5, $3, NULL, '{}' FROM s
-           RETURNING seq, created_at""",
-        conversation_id,
-        type,
-        message_id,
         is_message,
         tx.actor.account,
     )

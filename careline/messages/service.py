@@ -199,8 +199,13 @@ async def do_send_message(
     # other in the conversation, a retry racing its original included: the original is
     # committed by the time the insert below meets its client_msg_id. Retries are rare,
     # so they are found by that insert rather than by a look-up before every send.
-    seq = await conversation_service.internal_append_as_participant(
-        tx, conversation_id, type_=MESSAGE_SENT, message_id=message_id, is_message=True
+    seq = await conversation_service.internal_append_event(
+        tx,
+        conversation_id,
+        type_=MESSAGE_SENT,
+        message_id=message_id,
+        is_message=True,
+        as_participant=True,
     )
     if reply_to_id is not None:
         target = await store.get(tx, reply_to_id)
