@@ -81,26 +81,37 @@ def _wait_seconds(failures: int, last_failure_at: dt.datetime, now: dt.datetime)
     return max(0, int(remaining + 0.999))
 
 
+async def _admit_attempt(keys: list[str]) -> None:
+    """Count this attempt against every key before its password is checked, in the same
+    locked step that decides whether it may be checked at all. Deciding and counting in
+    separate steps let a burst of concurrent guesses all pass the check before any was
+    counted; with the rows locked, the burst queues and only the free number get a
+    verdict. An attempt that is refused is not counted, so waiting it out always works.
+    Raises RateLimited."""
+    now = clock.now()
+    async with transaction(Actor.system()) as tx:
+        throttles = await store.lock_throttles(tx, keys, forget_before=now - _THROTTLE_MEMORY)
+        wait = max(
+            (_wait_seconds(t.failures, t.last_failure_at, now) for t in throttles), default=0
+        )
+        if wait:
+            raise RateLimited("too many failed sign-ins; try again later", retry_after=wait)
+        await store.count_attempt(tx, keys)
+
+
 async def do_sign_in(creds: Credentials) -> SignedIn:
     """Check the password and open a session. Raises RateLimited (wait), Unauthenticated
     (wrong e-mail or password, same answer for both), Conflict (several organisations and
     none chosen) or Forbidden (not a member of the chosen one)."""
     system = Actor.system()
     keys = _throttle_keys(creds)
-    now = clock.now()
-    async with transaction(system) as tx:
-        throttles = await store.get_throttles(tx, keys)
-        wait = max(
-            (_wait_seconds(t.failures, t.last_failure_at, now) for t in throttles), default=0
-        )
-        if wait:
-            raise RateLimited("too many failed sign-ins; try again later", retry_after=wait)
+    await _admit_attempt(keys)
+    async with transaction(system, readonly=True) as tx:
         identity = await tenant_service.get_login_identity(tx, creds.email)
     hasher = tenant_service.passwords()
     ok = hasher.verify(identity.password_hash if identity else None, creds.password)
     if not ok or identity is None or identity.disabled:
-        async with transaction(system) as tx:
-            await store.record_failure(tx, keys, reset_before=now - _THROTTLE_MEMORY)
+        # Counted already, by _admit_attempt.
         log.info("sign-in failed", extra={"address": creds.address})
         raise Unauthenticated("wrong e-mail or password", code="invalid_credentials")
 
@@ -125,6 +136,7 @@ async def do_sign_in(creds: Credentials) -> SignedIn:
     token = tokens.new_token()
     session_id = new_id()
     settings = config.current()
+    now = clock.now()
     async with transaction(Actor.system(tenant.id)) as tx:
         await store.insert_session(
             tx,

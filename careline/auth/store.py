@@ -87,23 +87,28 @@ async def revoke_sessions(
     return [r["id"] for r in rows]
 
 
-async def get_throttles(tx: Tx, keys: list[str]) -> list[Throttle]:
+async def lock_throttles(tx: Tx, keys: list[str], *, forget_before: dt.datetime) -> list[Throttle]:
+    """Each key's row, made if missing and locked until the transaction ends, with
+    failures older than `forget_before` forgotten. Keys are locked in sorted order, so two
+    attempts sharing keys queue instead of deadlocking."""
     rows = await tx.conn.fetch(
-        "SELECT failures, last_failure_at FROM login_throttle WHERE key = ANY($1::text[])", keys
+        """INSERT INTO login_throttle AS t (key, failures, last_failure_at)
+           SELECT k, 0, now() FROM unnest($1::text[]) AS k ORDER BY k
+           ON CONFLICT (key) DO UPDATE SET
+             failures = CASE WHEN t.last_failure_at < $2 THEN 0 ELSE t.failures END
+           RETURNING failures, last_failure_at""",
+        sorted(keys),
+        forget_before,
     )
     return [Throttle(r["failures"], r["last_failure_at"]) for r in rows]
 
 
-async def record_failure(tx: Tx, keys: list[str], *, reset_before: dt.datetime) -> None:
+async def count_attempt(tx: Tx, keys: list[str]) -> None:
+    """Count an attempt as failed until it proves otherwise (rows locked by lock_throttles)."""
     await tx.conn.execute(
-        """INSERT INTO login_throttle (key, failures, last_failure_at)
-           SELECT k, 1, now() FROM unnest($1::text[]) AS k
-           ON CONFLICT (key) DO UPDATE SET
-             failures = CASE WHEN login_throttle.last_failure_at < $2 THEN 1
-                             ELSE login_throttle.failures + 1 END,
-             last_failure_at = now()""",
+        "UPDATE login_throttle SET failures = failures + 1, last_failure_at = now() "
+        "WHERE key = ANY($1::text[])",
         keys,
-        reset_before,
     )
 
 

@@ -104,6 +104,24 @@ async def test_repeated_failures_slow_down_per_account_but_not_a_known_device(
         assert (await login(victims_browser, victim)).status_code == 200
 
 
+async def test_a_burst_of_concurrent_guesses_gets_only_the_free_number_of_verdicts(
+    server: RunningServer, world: World
+) -> None:
+    """The throttle decides and counts in one locked step: 40 wrong guesses sent at once
+    cannot all slip past the check before the first of them is counted."""
+    free = server.settings.login_free_failures
+    async with browser(server) as attacker:
+        answers = await asyncio.gather(
+            *(login(attacker, world["tom"].email, f"burst {i}") for i in range(40))
+        )
+    statuses = sorted(r.status_code for r in answers)
+    assert statuses == [401] * free + [429] * (40 - free), statuses
+    for r in answers:
+        if r.status_code == 429:
+            assert r.json()["code"] == "rate_limited"
+            assert int(r.headers["retry-after"]) >= 1
+
+
 async def test_repeated_failures_slow_down_per_address_across_accounts(
     server: RunningServer, world: World
 ) -> None:
