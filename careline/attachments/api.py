@@ -4,7 +4,6 @@ through a link; the upload policy; admins' list of quarantined files."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -26,7 +25,7 @@ from careline.auth.api import CurrentActor
 from careline.db.tx import Actor, transaction
 from careline.kit import limits
 from careline.kit.errors import AppError, InvalidInput
-from careline.kit.pagination import clamp_limit, decode_cursor, encode_cursor
+from careline.kit.pagination import clamp_limit, decode_time_cursor, encode_cursor
 from careline.web.http import ERRORS, PROBLEM_JSON
 
 router = APIRouter(prefix="/api/v1", tags=["files"], responses=ERRORS)
@@ -285,14 +284,8 @@ async def list_quarantined(
 ) -> dict[str, Any]:
     """Admins: files the virus scan quarantined, newest first. Ids and facts only:
     neither the name nor the content of a file is shown, and neither can be fetched."""
-    after = decode_cursor(cursor, size=2)
+    before = decode_time_cursor(cursor)
     size = clamp_limit(limit)
-    before = None
-    if after is not None:
-        try:
-            before = (dt.datetime.fromisoformat(str(after[0])), uuid.UUID(str(after[1])))
-        except ValueError:
-            raise InvalidInput("not a cursor this list gave out", code="invalid_cursor") from None
     async with transaction(actor, readonly=True) as tx:
         found = await attachment_service.list_quarantined(tx, before=before, limit=size)
     last = found[-1] if len(found) == size else None

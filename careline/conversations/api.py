@@ -3,7 +3,6 @@ conversations, participants, per-person archive / mute, and the raw timeline."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any
 
@@ -24,8 +23,7 @@ from careline.conversations.schemas import (
 )
 from careline.db.tx import Tx, transaction
 from careline.kit import limits
-from careline.kit.errors import InvalidInput
-from careline.kit.pagination import clamp_limit, decode_cursor, encode_cursor
+from careline.kit.pagination import clamp_limit, decode_time_cursor, encode_cursor
 from careline.messages import service as message_service
 from careline.messages.events import message_wire
 from careline.realtime.render import timeline_frames
@@ -93,13 +91,7 @@ async def list_conversations(
 ) -> dict[str, Any]:
     """Your conversations, latest activity first, with unread counts, the last message
     and the participants (with presence)."""
-    after = decode_cursor(cursor, size=2)
-    try:
-        before = (
-            (dt.datetime.fromisoformat(str(after[0])), uuid.UUID(str(after[1]))) if after else None
-        )
-    except ValueError:
-        raise InvalidInput("not a cursor this list gave out", code="invalid_cursor") from None
+    before = decode_time_cursor(cursor)
     size = clamp_limit(limit)
     async with transaction(actor, readonly=True) as tx:
         rows = await conversation_service.list_conversations(

@@ -12,7 +12,7 @@ from careline.auth.api import CurrentActor
 from careline.care import service as care_service
 from careline.db.tx import Role, transaction
 from careline.kit import limits
-from careline.kit.pagination import clamp_limit, decode_cursor, encode_cursor
+from careline.kit.pagination import clamp_limit, decode_text_cursor, encode_cursor
 from careline.tenants import service as tenant_service
 from careline.tenants.records import Member
 from careline.tenants.schemas import (
@@ -82,13 +82,13 @@ async def update_me(body: MeUpdate, actor: CurrentActor) -> None:
 async def _page(
     actor: CurrentActor, role: RoleName | None, cursor: str | None, limit: int | None
 ) -> dict[str, Any]:
-    after = decode_cursor(cursor, size=2)
+    after = decode_text_cursor(cursor)
     size = clamp_limit(limit)
     async with transaction(actor, readonly=True) as tx:
         members = await tenant_service.list_members(
             tx,
             role=Role(role) if role else None,
-            after=(str(after[0]), uuid.UUID(str(after[1]))) if after else None,
+            after=after,
             limit=size,
         )
     show_email = actor.role.is_staff
