@@ -104,6 +104,10 @@ def server_config(settings: config.Settings) -> uvicorn.Config:
         ws_ping_timeout=settings.ws_heartbeat_seconds,
         ws_per_message_deflate=False,
         access_log=False,
+        # X-Forwarded-For/-Proto only from the configured proxies: uvicorn's own default
+        # (trust 127.0.0.1) would let any local client choose its throttle key.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies,
         log_config=None,
         lifespan="on",
     )
@@ -125,7 +129,7 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, http.validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http.http_error_handler)
     app.add_exception_handler(Exception, http.unexpected_error_handler)
-    app.add_middleware(http.GuardMiddleware)
+    app.add_middleware(http.GuardMiddleware, settings=app.state.settings)
     for router in (
         auth_api.router,
         tenants_api.router,

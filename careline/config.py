@@ -4,6 +4,7 @@ class (`careline config-docs`) and a test keeps the two in step."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
@@ -54,6 +55,18 @@ class Settings(BaseSettings):
     extra_origins: list[str] = Field(
         default_factory=list,
         description="Further Origins allowed to open the WebSocket (JSON list).",
+    )
+    extra_hosts: list[str] = Field(
+        default_factory=list,
+        description="Further names careline answers to in the `Host` header (JSON list; "
+        "`name` for any port, `name:port` for one). public_url's host always is; /health "
+        "answers any. Other Hosts get 400 invalid_host.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Reverse proxies (JSON list of IPs or CIDRs) whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed; the client is the rightmost address not among "
+        "them. Empty: those headers are ignored and the peer is the client.",
     )
     session_idle_minutes: int = Field(
         720, ge=1, le=60 * 24 * 30, description="A session unused this long ends."
@@ -167,6 +180,19 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL such as https://careline.example.org")
         return value.rstrip("/")
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: list[str]) -> list[str]:
+        try:
+            return [str(ipaddress.ip_network(v.strip(), strict=False)) for v in value]
+        except ValueError as exc:
+            raise ValueError(f"must be IP addresses or CIDRs such as 10.0.0.0/8: {exc}") from None
+
+    @field_validator("extra_hosts")
+    @classmethod
+    def _check_extra_hosts(cls, value: list[str]) -> list[str]:
+        return [v.strip().lower() for v in value if v.strip()]
+
     @field_validator("clamd_address")
     @classmethod
     def _check_clamd_address(cls, value: str) -> str:
@@ -205,6 +231,19 @@ class Settings(BaseSettings):
     def allowed_origins(self) -> frozenset[str]:
         parsed = urlparse(self.base_url)
         return frozenset([f"{parsed.scheme}://{parsed.netloc}", *self.extra_origins])
+
+    @property
+    def allowed_hosts(self) -> frozenset[str]:
+        """`Host` header values careline answers (lower case; see http.check_host)."""
+        parsed = urlparse(self.base_url)
+        default_port = 443 if parsed.scheme == "https" else 80
+        name, port = (parsed.hostname or "").lower(), parsed.port or default_port
+        hosts = {f"{name}:{port}", *self.extra_hosts}
+        if port == default_port:
+            hosts.add(name)
+        if ":" in name:  # an IPv6 literal is written in brackets in a Host header
+            hosts = {h.replace(name, f"[{name}]", 1) for h in hosts}
+        return frozenset(hosts)
 
     @property
     def embedded(self) -> bool:

@@ -1,5 +1,6 @@
 """Problem responses (RFC 9457), the error responses every route documents, and the
-middleware every request passes: body size limit, security headers, privacy-safe logs."""
+middleware every request passes: Host check, body size limit, text PostgreSQL cannot
+hold, security headers, privacy-safe logs."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 import re
 import time
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -15,9 +17,10 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from careline.kit import limits
+from careline.config import Settings
+from careline.kit import limits, text
 from careline.kit.crypto import DecryptionError
-from careline.kit.errors import AppError, TooLarge
+from careline.kit.errors import AppError, BadRequest, InvalidInput, TooLarge
 
 log = logging.getLogger("careline.http")
 
@@ -131,82 +134,175 @@ _SECURITY_HEADERS = [
 ]
 
 
+_HSTS = (b"strict-transport-security", b"max-age=31536000")
+
 # Uploads stream their body through, encrypted as it arrives, and enforce the (much
 # larger) file size limit themselves: careline/attachments/api.py.
 _STREAMED_BODY = re.compile(r"^/api/v1/conversations/[^/]+/attachments$")
+# Health checks come from load balancers and container probes, which name the node by
+# its address, not the public name. They show nothing and set no cookie.
+_ANY_HOST = ("/health",)
+# A refused body is read on (up to this much) before the connection closes, so a client
+# that sends it all before reading gets the answer rather than a reset connection.
+_DRAIN_BYTES = 1024 * 1024
+
+
+def _unstorable(field: str) -> InvalidInput:
+    return InvalidInput(
+        f"{field} {text.UNSTORABLE_PROBLEM}",
+        code="invalid_text",
+        extra={"field": field, "errors": [{"field": field, "problem": text.UNSTORABLE_PROBLEM}]},
+    )
+
+
+def _too_large() -> TooLarge:
+    return TooLarge(
+        f"request bodies are at most {limits.HTTP_BODY_MAX_BYTES} bytes", code="body_too_large"
+    )
+
+
+class HostCheck:
+    """The `Host` header must name careline as its public URL does (or an extra host),
+    so that a DNS-rebinding page cannot talk to it under a name of its own."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.exact = settings.allowed_hosts | {h for h in settings.extra_hosts if ":" in h}
+        self.any_port = {h for h in settings.extra_hosts if ":" not in h or h.endswith("]")}
+
+    def allows(self, host: str) -> bool:
+        host = host.lower()
+        name = host if host.endswith("]") else host.rpartition(":")[0] or host
+        return host in self.exact or name in self.any_port
+
+    def refusal(self, scope: Scope) -> AppError | None:
+        if scope["path"].startswith(_ANY_HOST):
+            return None
+        host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+        if self.allows(host):
+            return None
+        return BadRequest("this server does not answer to that Host", code="invalid_host")
+
+
+def _unstorable_in_url(scope: Scope) -> AppError | None:
+    """Path and query string: percent-escapes can carry NUL (never a lone surrogate:
+    they decode as UTF-8 with replacement)."""
+    if not text.storable(scope["path"]):
+        return _unstorable("path")
+    query = scope["query_string"].decode("latin-1")
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if not text.storable(name):
+            return _unstorable("query")
+        if not text.storable(value):
+            return _unstorable(f"query.{name}")
+    return None
+
+
+async def _read_body(scope: Scope, receive: Receive) -> bytes | AppError | None:
+    """The whole body of a request whose body is not streamed, refused as soon as it
+    passes the limit: by its Content-Length, or by what arrives (a chunked body has
+    none), so no more than the limit is ever held. None: the client went away."""
+    length = dict(scope["headers"]).get(b"content-length")
+    if length is not None and (not length.isdigit() or int(length) > limits.HTTP_BODY_MAX_BYTES):
+        return _too_large()
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limits.HTTP_BODY_MAX_BYTES:
+            return _too_large()
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    body = b"".join(chunks)
+    found = text.find_unstorable_json(body)
+    if found is not None:
+        return _unstorable(f"body.{found[1]}" if found[1] else "body")
+    return body
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """`receive` for the app: the body read already, then the connection's own events."""
+    pending = [body]
+
+    async def replay() -> Message:
+        if pending:
+            return {"type": "http.request", "body": pending.pop(), "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _drain(receive: Receive) -> None:
+    budget = _DRAIN_BYTES
+    while budget > 0:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
+        budget -= len(message.get("body", b""))
 
 
 class GuardMiddleware:
-    """Every HTTP request: refuse bodies over the limit, add security headers, keep API
-    responses out of caches, and log method, route template, status and time (never
+    """Every HTTP request: refuse a foreign Host, bodies over the limit and text that
+    PostgreSQL cannot hold (in the path, the query and JSON bodies: one check for every
+    endpoint); add security headers (HSTS when the public URL is https); keep API
+    responses out of caches; and log method, route template, status and time (never
     the query string or body, which may hold health data)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
         self.app = app
+        self.hosts = HostCheck(settings)
+        self.headers = [*_SECURITY_HEADERS, *([_HSTS] if settings.cookie_secure else [])]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status_holder = [0]
-        streamed = scope["method"] == "POST" and _STREAMED_BODY.match(scope["path"]) is not None
-        length = dict(scope["headers"]).get(b"content-length")
-        if (
-            not streamed
-            and length is not None
-            and (not length.isdigit() or int(length) > limits.HTTP_BODY_MAX_BYTES)
-        ):
-            await self._too_large(scope, receive, send)
-            return
-        received = [0]
+        status = [0]
+        send = self._guarded_send(scope, send, status)
+        try:
+            refusal = self.hosts.refusal(scope) or _unstorable_in_url(scope)
+            streamed = scope["method"] == "POST" and _STREAMED_BODY.match(scope["path"])
+            if refusal is None and not streamed:
+                body = await _read_body(scope, receive)
+                if body is None:
+                    return
+                if isinstance(body, AppError):
+                    refusal = body
+                else:
+                    receive = _replay(body, receive)
+            if refusal is None:
+                await self.app(scope, receive, send)
+                return
+            await problem_response(refusal)(scope, receive, send)
+            if refusal.status == 413:
+                await _drain(receive)
+        finally:
+            log.info(
+                "%s %s %s %.1fms",
+                scope["method"],
+                getattr(scope.get("route"), "path", "-"),
+                status[0],
+                (time.perf_counter() - started) * 1000,
+            )
 
-        async def limited_receive() -> Message:
-            message = await receive()
-            if message["type"] == "http.request" and not streamed:
-                received[0] += len(message.get("body", b""))
-                if received[0] > limits.HTTP_BODY_MAX_BYTES:
-                    raise _BodyTooLarge
-            return message
-
+    def _guarded_send(self, scope: Scope, send: Send, status: list[int]) -> Send:
         is_api = scope["path"].startswith("/api/")
 
         async def guarded_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status_holder[0] = message["status"]
+                status[0] = message["status"]
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 # A response may set its own (file downloads: a sandboxing CSP).
-                headers.extend(h for h in _SECURITY_HEADERS if h[0] not in present)
+                headers.extend(h for h in self.headers if h[0] not in present)
                 if is_api and b"cache-control" not in present:
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)
 
-        try:
-            await self.app(scope, limited_receive, guarded_send)
-        except _BodyTooLarge:
-            await self._too_large(scope, receive, send)
-            status_holder[0] = 413
-        finally:
-            route = scope.get("route")
-            log.info(
-                "%s %s %s %.1fms",
-                scope["method"],
-                getattr(route, "path", "-"),
-                status_holder[0],
-                (time.perf_counter() - started) * 1000,
-            )
-
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem_response(
-            TooLarge(
-                f"request bodies are at most {limits.HTTP_BODY_MAX_BYTES} bytes",
-                code="body_too_large",
-            )
-        )
-        await response(scope, receive, send)
-
-
-class _BodyTooLarge(Exception):
-    pass
+        return guarded_send
