@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from careline.kit import limits
+from careline.kit import limits, text
 
 if TYPE_CHECKING:
     from careline.db.tx import Actor
@@ -80,6 +80,7 @@ def parse_frame(raw: str | bytes) -> Frame:
         raise ProtocolError(
             "frame_too_large", f"frames are at most {limits.WS_FRAME_MAX_BYTES} bytes"
         )
+    _refuse_unstorable(raw)
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -93,6 +94,25 @@ def parse_frame(raw: str | bytes) -> Frame:
     if not isinstance(op, str) or not 0 < len(op) <= 64:
         raise ProtocolError("bad_frame", "every request carries a string `op`", ref=ref)
     return Frame(op=op, ref=ref, args=data)
+
+
+def _refuse_unstorable(raw: str | bytes) -> None:
+    """Text PostgreSQL cannot hold (NUL, lone surrogates) is refused for every op in one
+    place, naming the field, with the frame's ref when the ref itself is sound."""
+    found = text.find_unstorable_json(raw)
+    if found is None:
+        return
+    document, field = found
+    ref = document.get("ref") if isinstance(document, dict) else None
+    if not isinstance(ref, str) or not 0 < len(ref) <= 64 or not text.storable(ref):
+        ref = None
+    field = field or "frame"
+    raise ProtocolError(
+        "invalid_text",
+        f"{field} {text.UNSTORABLE_PROBLEM}",
+        ref=ref,
+        extra={"field": field, "errors": [{"field": field, "problem": text.UNSTORABLE_PROBLEM}]},
+    )
 
 
 def ack(ref: str, result: dict[str, Any] | None = None) -> str:
