@@ -36,6 +36,7 @@ from careline.realtime.fanout import Hub
 from careline.realtime.gateway import websocket_endpoint
 from careline.receipts import api as receipts_api
 from careline.tenants import api as tenants_api
+from careline.web import docs as api_docs
 from careline.web import http
 from careline.web import routes as web_routes
 
@@ -121,7 +122,7 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
         "with a stable `code`. The socket protocol is in docs/protocol.md.",
         lifespan=lifespan,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # served by careline/web/docs.py, without a CDN or inline script
         redoc_url=None,
     )
     app.state.settings = settings or config.current()
@@ -174,5 +175,6 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
         return JSONResponse({"status": "ready", "schema": current})
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    api_docs.mount(app)
     web_routes.mount(app)
     return app

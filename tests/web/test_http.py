@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import re
 import shutil
 import sys
 import uuid
@@ -317,3 +318,21 @@ async def test_behind_a_trusted_proxy_the_forwarded_client_is_throttled_and_hsts
             )
             == free
         )
+
+
+async def test_the_api_docs_page_loads_only_careline_s_own_files_under_the_strict_csp(
+    http: httpx.AsyncClient,
+) -> None:
+    page = await http.get("/api/v1/docs")
+    assert page.status_code == 200
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self';" in csp
+    assert "unsafe-inline" not in csp
+    assert "<script>" not in page.text  # every script is a file
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources
+    assert all(s.startswith("/api/v1/docs/") for s in sources), sources
+    for source in sources:
+        asset = await http.get(source)
+        assert asset.status_code == 200, source
+    assert (await http.get("/api/v1/docs/assets/oauth2-redirect.html")).status_code == 404
