@@ -45,8 +45,9 @@ def clean_email(value: str, *, max_chars: int) -> str:
 # refuse them at the door, for every string of every request (careline/web/http.py for
 # REST, careline/realtime/protocol.py for socket frames).
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-# In valid JSON such a character can only arrive as a \u escape: documents without one
-# are not decoded a second time.
+# In valid JSON such a character can only arrive as a \u escape (NUL, or any surrogate:
+# telling a lone one from half of a pair needs the decoder), so documents without one
+# (nearly all) are not decoded a second time.
 _UNSTORABLE_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 _UNSTORABLE_ESCAPE_BYTES = re.compile(_UNSTORABLE_ESCAPE.pattern.encode())
 UNSTORABLE_PROBLEM = "holds a character that cannot be stored (NUL or a lone surrogate)"

@@ -141,7 +141,7 @@ _HSTS = (b"strict-transport-security", b"max-age=31536000")
 _STREAMED_BODY = re.compile(r"^/api/v1/conversations/[^/]+/attachments$")
 # Health checks come from load balancers and container probes, which name the node by
 # its address, not the public name. They show nothing and set no cookie.
-_ANY_HOST = ("/health",)
+_ANY_HOST = frozenset({"/health", "/health/ready"})
 # A refused body is read on (up to this much) before the connection closes, so a client
 # that sends it all before reading gets the answer rather than a reset connection.
 _DRAIN_BYTES = 1024 * 1024
@@ -175,7 +175,7 @@ class HostCheck:
         return host in self.exact or name in self.any_port
 
     def refusal(self, scope: Scope) -> AppError | None:
-        if scope["path"].startswith(_ANY_HOST):
+        if scope["path"] in _ANY_HOST:
             return None
         host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
         if self.allows(host):
