@@ -1,16 +1,19 @@
 """schemathesis fuzzes the REST API from careline's own OpenAPI: no 5xx anywhere, every
 response (errors included) matches the documented schema, status and content type, and
-data that breaks the schema is rejected."""
+data that breaks the schema is rejected, and so are strings PostgreSQL cannot hold and
+forged list cursors."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
+from careline import config
 from careline.db.tx import Actor, transaction
 from tests.realtime.test_live import open_care
 from tests.support.server import RunningServer
@@ -25,6 +28,7 @@ CHECKS = ",".join(
         "negative_data_rejection",
     ]
 )
+ROOT = str(Path(__file__).resolve().parent.parent)
 # Operations that end the fuzzer's own session (it learns session ids from
 # GET /auth/sessions and would sign itself out); tests/auth covers them.
 SESSION_ENDING = ["/api/v1/auth/logout", "/api/v1/auth/sessions/{session_id}"]
@@ -68,12 +72,24 @@ async def test_fuzzing_the_rest_api_finds_no_server_error_or_schema_mismatch(
         "--report-dir",
         str(tmp_path),
     ]
+    # Strings PostgreSQL cannot hold and forged cursors too (tests/support/fuzz_hooks.py).
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.support.fuzz_hooks", "PYTHONPATH": ROOT}
+    # Every fuzzed sign-in comes from 127.0.0.1: with the suite's three free failures the
+    # throttle (tests/auth) would answer 429 to all but the first few, and the fuzzer
+    # would never reach what lies behind it (a NUL e-mail once reached PostgreSQL there).
+    settings = config.current()
+    config.use(settings.model_copy(update={"login_free_failures": 100}))
     process = await asyncio.create_subprocess_exec(
-        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=tmp_path
+        *command,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        cwd=tmp_path,
+        env=env,
     )
     try:
         output, _ = await asyncio.wait_for(process.communicate(), 300)
     finally:
+        config.use(settings)
         # Fuzzed sign-ins from 127.0.0.1 count as failures for that address; other tests
         # sign in from it too.
         async with transaction(Actor.system()) as tx:
