@@ -187,6 +187,7 @@ async def test_outsiders_get_not_found_everywhere_and_change_nothing(
 
 ADMIN_CALLS = [
     ("GET", "/api/v1/admin/members/{b}", None),
+    ("DELETE", "/api/v1/admin/invitations/{b_invitation}", None),
     ("PATCH", "/api/v1/admin/members/{b}", {"disabled": True}),
     ("POST", "/api/v1/admin/members/{b}/revoke-sessions", None),
     ("PUT", "/api/v1/admin/care-relationships", {"client_id": "{b_client}", "staff_id": "{b}"}),
@@ -213,6 +214,7 @@ async def test_an_admin_cannot_reach_another_organisations_people(
         "b": str(other_world["sam"].account_id),
         "b_client": str(other_world["lily"].account_id),
         "b_guardian": str(other_world["grace"].account_id),
+        "b_invitation": await _invitation_in(http, other_world),
     }
     for method, path, body in ADMIN_CALLS:
         response = await http.request(
@@ -224,6 +226,22 @@ async def test_an_admin_cannot_reach_another_organisations_people(
     assert still.status_code == 200
     members = (await http.get("/api/v1/members", headers=world["admin"].auth)).json()["items"]
     assert {m["account_id"] for m in members} == {str(p.account_id) for p in world.people.values()}
+    # B's invitation is still pending, and A's admin does not see it.
+    listed = await http.get("/api/v1/admin/invitations", headers=world["admin"].auth)
+    assert listed.json()["items"] == []
+    kept = await http.get("/api/v1/admin/invitations", headers=other_world["admin"].auth)
+    assert [i["id"] for i in kept.json()["items"]] == [names["b_invitation"]]
+
+
+async def _invitation_in(http: httpx.AsyncClient, where: World) -> str:
+    created = await http.post(
+        "/api/v1/admin/members",
+        json={"email": f"invitee@{where.slug}.test", "display_name": "Invitee", "role": "staff"},
+        headers=where["admin"].auth,
+    )
+    assert created.status_code == 201, created.text
+    invitation_id: str = created.json()["invitation"]["id"]
+    return invitation_id
 
 
 @pytest.mark.parametrize("who", ["sam", "lily", "grace"])
@@ -232,9 +250,11 @@ async def test_only_admins_manage_people(http: httpx.AsyncClient, world: World, 
         "b": str(world["jo"].account_id),
         "b_client": str(world["tom"].account_id),
         "b_guardian": str(world["grace"].account_id),
+        "b_invitation": await _invitation_in(http, world),
     }
     calls = [
         *ADMIN_CALLS,
+        ("GET", "/api/v1/admin/invitations", None),
         (
             "POST",
             "/api/v1/admin/members",
@@ -251,6 +271,8 @@ async def test_only_admins_manage_people(http: httpx.AsyncClient, world: World, 
         f"/api/v1/admin/members/{world['jo'].account_id}", headers=world["admin"].auth
     )
     assert jo.json()["disabled"] is False
+    pending = await http.get("/api/v1/admin/invitations", headers=world["admin"].auth)
+    assert [i["id"] for i in pending.json()["items"]] == [names["b_invitation"]]
 
 
 async def test_clients_see_only_their_care_team_and_peers_in_the_directory(
