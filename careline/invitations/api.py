@@ -26,6 +26,7 @@ from careline.invitations.schemas import (
     TokenBody,
 )
 from careline.kit import clock, limits
+from careline.kit.errors import InvalidInput
 from careline.kit.pagination import clamp_limit, decode_cursor, encode_cursor
 from careline.mail import smtp
 from careline.tenants import service as tenant_service
@@ -83,6 +84,19 @@ async def create_member(body: InvitationCreate, actor: CurrentActor) -> dict[str
     }
 
 
+def _after(cursor: str | None) -> tuple[dt.datetime, uuid.UUID] | None:
+    after = decode_cursor(cursor, size=2)
+    if after is None:
+        return None
+    try:
+        when, invitation_id = dt.datetime.fromisoformat(str(after[0])), uuid.UUID(str(after[1]))
+    except ValueError:
+        raise InvalidInput("not a cursor this list gave out", code="invalid_cursor") from None
+    if when.tzinfo is None:
+        raise InvalidInput("not a cursor this list gave out", code="invalid_cursor")
+    return when, invitation_id
+
+
 @admin.get("/invitations", response_model=InvitationPage)
 async def list_invitations(
     actor: CurrentActor,
@@ -90,16 +104,9 @@ async def list_invitations(
     limit: int | None = Query(None, ge=1, le=limits.PAGE_MAX),
 ) -> dict[str, Any]:
     """Invitations waiting for an answer (expired ones included, marked), newest first."""
-    after = decode_cursor(cursor, size=2)
     size = clamp_limit(limit)
     async with transaction(actor, readonly=True) as tx:
-        found = await invitation_service.list_pending(
-            tx,
-            after=(dt.datetime.fromisoformat(str(after[0])), uuid.UUID(str(after[1])))
-            if after
-            else None,
-            limit=size,
-        )
+        found = await invitation_service.list_pending(tx, after=_after(cursor), limit=size)
     last = found[-1] if len(found) == size else None
     return {
         "items": [invitation_read(i) for i in found],

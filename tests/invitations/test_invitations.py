@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from careline.db.tx import Actor, transaction
+from careline.kit.pagination import encode_cursor
 from tests.support.world import PASSWORD, Persona, World
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -239,3 +240,27 @@ async def test_inviting_a_member_of_this_organisation_is_a_conflict(
         headers=world["admin"].auth,
     )
     assert (response.status_code, response.json()["code"]) == (409, "already_member")
+
+
+async def test_pending_invitations_page_by_cursor(http: httpx.AsyncClient, world: World) -> None:
+    for n in range(3):
+        await invite(http, world["admin"], f"p{n}-{uuid.uuid4().hex[:6]}@x.test", name=f"P {n}")
+    first = await http.get(
+        "/api/v1/admin/invitations", params={"limit": 2}, headers=world["admin"].auth
+    )
+    assert [i["display_name"] for i in first.json()["items"]] == ["P 2", "P 1"], first.text
+    rest = await http.get(
+        "/api/v1/admin/invitations",
+        params={"limit": 2, "cursor": first.json()["next_cursor"]},
+        headers=world["admin"].auth,
+    )
+    assert [i["display_name"] for i in rest.json()["items"]] == ["P 0"], rest.text
+    assert rest.json()["next_cursor"] is None
+    for forged in (
+        encode_cursor(["not a time", "x"]),
+        encode_cursor(["2026-01-01", str(uuid.uuid4())]),
+    ):
+        bad = await http.get(
+            "/api/v1/admin/invitations", params={"cursor": forged}, headers=world["admin"].auth
+        )
+        assert (bad.status_code, bad.json()["code"]) == (422, "invalid_cursor"), bad.text

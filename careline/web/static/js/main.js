@@ -121,10 +121,12 @@ function showInvite() {
   // The token rides in the fragment (never sent to a server); take it out of the address
   // bar and the history at once.
   const token = location.hash.slice(1);
-  if (token) history.replaceState({}, '', '/invite');
+  if (token) {
+    inviteToken = token;
+    history.replaceState({}, '', '/invite');
+  }
   document.title = 'Invitation · careline';
-  mount(invitePage(token || inviteToken));
-  if (token) inviteToken = token;
+  mount(invitePage(inviteToken));
 }
 
 function route() {
