@@ -103,3 +103,17 @@ async def test_inviting_again_mails_a_new_link_and_the_old_one_stops(
     assert (gone.status_code, gone.json()["code"]) == (404, "invitation_not_found")
     ok = await http.post("/api/v1/invitations/preview", json={"token": new})
     assert ok.status_code == 200, ok.text
+
+
+async def test_an_address_the_relay_refuses_shows_as_failed(
+    http: httpx.AsyncClient, world: World, relay: SmtpServer
+) -> None:
+    relay.inbox.refuse_code = "550 no such mailbox"
+    await invite_by_mail(http, world, f"nobody-{uuid.uuid4().hex[:8]}@example.org")
+    for _ in range(300):
+        listed = (await http.get("/api/v1/admin/invitations", headers=world["admin"].auth)).json()
+        if listed["items"][0]["delivery"] != "queued":
+            break
+        await asyncio.sleep(0.05)
+    assert listed["items"][0]["delivery"] == "failed"
+    assert relay.inbox.messages == []
