@@ -24,6 +24,7 @@ from careline.care import api as care_api
 from careline.conversations import api as conversations_api
 from careline.db import migrate, tx
 from careline.db.database import Database
+from careline.invitations import api as invitations_api
 from careline.jobs import app as jobs
 from careline.keys import service as key_service
 from careline.kit import limits
@@ -135,6 +136,8 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
         auth_api.router,
         tenants_api.router,
         tenants_api.admin,
+        invitations_api.admin,
+        invitations_api.router,
         care_api.router,
         conversations_api.router,
         messages_api.router,

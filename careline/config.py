@@ -166,6 +166,35 @@ class Settings(BaseSettings):
         description="Download links expire after this long and work only for the person "
         "they were made for.",
     )
+    invitation_days: int = Field(
+        7,
+        ge=1,
+        le=30,
+        description="An invitation's link works once, for this many days; a new invitation "
+        "to the same e-mail replaces it.",
+    )
+    smtp_host: str | None = Field(
+        None,
+        description="SMTP relay for outbound e-mail (invitations). Unset: no e-mail is sent "
+        "and an admin is shown each invitation's link once, to pass on.",
+    )
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP relay port.")
+    smtp_username: str | None = Field(
+        None, description="SMTP login (unset: send without authenticating)."
+    )
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    smtp_from: str = Field(
+        "careline@localhost",
+        description="The From address of careline's e-mail.",
+    )
+    smtp_starttls: bool = Field(
+        True,
+        description="Require STARTTLS before sending (turn off only for a relay on the same "
+        "machine or in tests).",
+    )
+    smtp_timeout_seconds: float = Field(
+        30.0, gt=0, le=300, description="One SMTP exchange may take this long."
+    )
     jobs_concurrency: int = Field(
         2, ge=1, le=64, description="Background jobs (virus scans, previews) run at once here."
     )
@@ -192,6 +221,14 @@ class Settings(BaseSettings):
     @classmethod
     def _check_extra_hosts(cls, value: list[str]) -> list[str]:
         return [v.strip().lower() for v in value if v.strip()]
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _check_smtp_from(cls, value: str) -> str:
+        local, at, domain = value.partition("@")
+        if not (local and at and domain) or any(c in value for c in " \r\n<>,"):
+            raise ValueError("must be one plain e-mail address such as careline@example.org")
+        return value
 
     @field_validator("clamd_address")
     @classmethod

@@ -1,6 +1,6 @@
 """A ready demo organisation: an admin, three staff, six clients, two guardians, care
-teams and conversations with some history. Safe to run again: it only adds what is
-missing, and always prints the logins."""
+teams, conversations with some history, and one invitation still waiting for an answer.
+Safe to run again: it only adds what is missing, and always prints the logins."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from careline.care import service as care_service
 from careline.conversations import service as conversation_service
 from careline.conversations.records import Kind
 from careline.db.tx import Actor, Role, transaction
+from careline.invitations import service as invitation_service
 from careline.messages import service as message_service
 from careline.tenants import service as tenant_service
 
@@ -145,5 +146,14 @@ async def ensure_demo() -> list[tuple[Persona, str]]:
             client_msg_id="demo-team-0",
             text="Lily is making progress with the breathing work; "
             "Jo, can you reinforce it on Friday?",
+        )
+    async with transaction(actor("admin")) as tx:
+        # Pending: the admin's People page shows it apart from the members.
+        await invitation_service.do_invite(
+            tx,
+            email="priya@riverside.demo",
+            display_name="Priya Nair",
+            role=Role.STAFF,
+            by_mail=False,
         )
     return [(p, PASSWORD) for p in PEOPLE]

@@ -10,9 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from careline import logs
+from careline import config, logs
 from tests.support.clamd import Clamd
 from tests.support.server import RunningServer, free_port, start_server, test_settings
+from tests.support.smtp import SmtpServer
 from tests.support.world import World, make_world
 
 
@@ -40,8 +41,8 @@ async def server(
     data_dir: Path = tmp_path_factory.mktemp("careline")
     settings = test_settings(data_dir, free_port())
     logs.configure("debug")
-    # The test's own clients log their frames at debug level; they are not the server.
-    for client_side in ("websockets.client", "httpx", "httpcore"):
+    # The test's own clients (and its SMTP relay) log at debug level; they are not the server.
+    for client_side in ("websockets.client", "httpx", "httpcore", "mail.log"):
         logging.getLogger(client_side).setLevel(logging.WARNING)
     logging.getLogger().addHandler(log_capture)
     running = await start_server(settings)
@@ -75,3 +76,19 @@ async def other_world(server: RunningServer) -> World:
 async def http(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as client:
         yield client
+
+
+@pytest.fixture
+def relay(server: RunningServer) -> Iterator[SmtpServer]:
+    """A real SMTP server, and careline configured to send through it for this test
+    (without one, careline sends no e-mail and shows invitation links to the admin)."""
+    running = SmtpServer(free_port())
+    running.start()
+    config.use(
+        server.settings.model_copy(
+            update={"smtp_host": "127.0.0.1", "smtp_port": running.port, "smtp_starttls": False}
+        )
+    )
+    yield running
+    config.use(server.settings)
+    running.stop()

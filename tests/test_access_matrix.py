@@ -3,6 +3,7 @@ same organisation and in another — answers not found and changes nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -10,8 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
+from careline.db.tx import Role
 from tests.support.server import RunningServer
-from tests.support.world import World
+from tests.support.world import Persona, World, join_by_invitation
 from tests.support.ws import WsError, connect
 
 
@@ -185,6 +187,7 @@ async def test_outsiders_get_not_found_everywhere_and_change_nothing(
 
 ADMIN_CALLS = [
     ("GET", "/api/v1/admin/members/{b}", None),
+    ("DELETE", "/api/v1/admin/invitations/{b_invitation}", None),
     ("PATCH", "/api/v1/admin/members/{b}", {"disabled": True}),
     ("POST", "/api/v1/admin/members/{b}/revoke-sessions", None),
     ("PUT", "/api/v1/admin/care-relationships", {"client_id": "{b_client}", "staff_id": "{b}"}),
@@ -211,6 +214,7 @@ async def test_an_admin_cannot_reach_another_organisations_people(
         "b": str(other_world["sam"].account_id),
         "b_client": str(other_world["lily"].account_id),
         "b_guardian": str(other_world["grace"].account_id),
+        "b_invitation": await _invitation_in(http, other_world),
     }
     for method, path, body in ADMIN_CALLS:
         response = await http.request(
@@ -222,6 +226,22 @@ async def test_an_admin_cannot_reach_another_organisations_people(
     assert still.status_code == 200
     members = (await http.get("/api/v1/members", headers=world["admin"].auth)).json()["items"]
     assert {m["account_id"] for m in members} == {str(p.account_id) for p in world.people.values()}
+    # B's invitation is still pending, and A's admin does not see it.
+    listed = await http.get("/api/v1/admin/invitations", headers=world["admin"].auth)
+    assert listed.json()["items"] == []
+    kept = await http.get("/api/v1/admin/invitations", headers=other_world["admin"].auth)
+    assert [i["id"] for i in kept.json()["items"]] == [names["b_invitation"]]
+
+
+async def _invitation_in(http: httpx.AsyncClient, where: World) -> str:
+    created = await http.post(
+        "/api/v1/admin/members",
+        json={"email": f"invitee@{where.slug}.test", "display_name": "Invitee", "role": "staff"},
+        headers=where["admin"].auth,
+    )
+    assert created.status_code == 201, created.text
+    invitation_id: str = created.json()["invitation"]["id"]
+    return invitation_id
 
 
 @pytest.mark.parametrize("who", ["sam", "lily", "grace"])
@@ -230,9 +250,11 @@ async def test_only_admins_manage_people(http: httpx.AsyncClient, world: World, 
         "b": str(world["jo"].account_id),
         "b_client": str(world["tom"].account_id),
         "b_guardian": str(world["grace"].account_id),
+        "b_invitation": await _invitation_in(http, world),
     }
     calls = [
         *ADMIN_CALLS,
+        ("GET", "/api/v1/admin/invitations", None),
         (
             "POST",
             "/api/v1/admin/members",
@@ -249,6 +271,8 @@ async def test_only_admins_manage_people(http: httpx.AsyncClient, world: World, 
         f"/api/v1/admin/members/{world['jo'].account_id}", headers=world["admin"].auth
     )
     assert jo.json()["disabled"] is False
+    pending = await http.get("/api/v1/admin/invitations", headers=world["admin"].auth)
+    assert [i["id"] for i in pending.json()["items"]] == [names["b_invitation"]]
 
 
 async def test_clients_see_only_their_care_team_and_peers_in_the_directory(
@@ -264,3 +288,90 @@ async def test_clients_see_only_their_care_team_and_peers_in_the_directory(
     # Staff and admins, herself and her guardian; never another client.
     assert names == {"Alex Admin", "Sam Clinician", "Jo Clinician", "Lily Client", "Grace Guardian"}
     assert all(m["email"] is None for m in seen)
+
+
+# A person who belongs to both organisations: sam of B, invited into A and accepted.
+# Neither organisation's admin may see or change anything of the other membership.
+DUAL_CALLS = [
+    ("PATCH", "/api/v1/admin/members/{dual}", {"role": "client"}),
+    ("PATCH", "/api/v1/admin/members/{dual}", {"disabled": True}),
+    ("POST", "/api/v1/admin/members/{dual}/revoke-sessions", None),
+]
+
+
+async def _membership_of(http: httpx.AsyncClient, admin: Persona, dual: Persona) -> Any:
+    got = await http.get(f"/api/v1/admin/members/{dual.account_id}", headers=admin.auth)
+    assert got.status_code == 200, got.text
+    return got.json()
+
+
+async def _last_seen_in(http: httpx.AsyncClient, admin: Persona, dual: Persona) -> Any:
+    return (await _membership_of(http, admin, dual))["last_seen_at"]
+
+
+@pytest.mark.parametrize("acting", ["a", "b"])
+async def test_a_person_in_two_organisations_is_two_separate_memberships(
+    server: RunningServer, http: httpx.AsyncClient, world: World, other_world: World, acting: str
+) -> None:
+    in_b = other_world["sam"]
+    in_a = await join_by_invitation(
+        server.base_url, world["admin"], in_b, name="S. Dual", role=Role.STAFF, slug=world.slug
+    )
+    here, there = (world, other_world) if acting == "a" else (other_world, world)
+    dual_here, dual_there = (in_a, in_b) if acting == "a" else (in_b, in_a)
+    # Seen in the other organisation only: last seen and presence there, not here.
+    async with connect(server.ws_url, dual_there.token):
+        for _ in range(50):
+            presence = await http.get(
+                "/api/v1/presence",
+                params={"account_id": [str(dual_here.account_id)]},
+                headers=here["admin"].auth,
+            )
+            assert presence.json()["presence"][str(dual_here.account_id)] == "offline"
+            other = await http.get(
+                "/api/v1/presence",
+                params={"account_id": [str(dual_there.account_id)]},
+                headers=there["admin"].auth,
+            )
+            if other.json()["presence"][str(dual_there.account_id)] == "online":
+                break
+            await asyncio.sleep(0.05)
+        assert other.json()["presence"][str(dual_there.account_id)] == "online"
+    for _ in range(100):
+        if await _last_seen_in(http, there["admin"], dual_there) is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert await _last_seen_in(http, there["admin"], dual_there) is not None
+    seen_here = await _membership_of(http, here["admin"], dual_here)
+    assert seen_here["last_seen_at"] is None, seen_here
+    # Each admin sees their own organisation's name for the person, never the other's.
+    assert seen_here["display_name"] == dual_here.name
+    assert dual_there.name not in str(seen_here)
+    before_there = await _membership_of(http, there["admin"], dual_there)
+
+    for method, path, body in DUAL_CALLS:
+        response = await http.request(
+            method,
+            path.format(dual=dual_here.account_id),
+            json=body,
+            headers=here["admin"].auth,
+        )
+        assert response.status_code == 200, f"{method} {path}: {response.text}"
+        if path.endswith("revoke-sessions"):
+            assert response.json() == {"revoked": 0}  # only this membership's sessions
+    # The other membership: same role, enabled, its session alive, its name unchanged.
+    assert await _membership_of(http, there["admin"], dual_there) == before_there
+    still = await http.get("/api/v1/me", headers=dual_there.auth)
+    assert still.status_code == 200, still.text
+    assert (still.json()["role"], still.json()["display_name"]) == (
+        dual_there.role.value,
+        dual_there.name,
+    )
+    listed = (await http.get("/api/v1/members", headers=dual_there.auth)).json()["items"]
+    assert {m["account_id"] for m in listed} >= {str(there["admin"].account_id)}
+    # And the person renaming themselves in one organisation renames nothing in the other.
+    renamed = await http.patch(
+        "/api/v1/me", json={"display_name": "Renamed There"}, headers=dual_there.auth
+    )
+    assert renamed.status_code == 204, renamed.text
+    assert (await _membership_of(http, here["admin"], dual_here))["display_name"] == dual_here.name

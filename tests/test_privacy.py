@@ -49,6 +49,21 @@ async def test_message_text_never_appears_in_any_log(
         assert r.status_code == 422
     await http.post("/api/v1/auth/token", json={"email": f"{marker}@x.test", "password": marker})
     await http.get(f"/api/v1/{marker}", headers=sam)
+    # An invitation: the name the admin types, and what the invitee types on the page.
+    invited = await http.post(
+        "/api/v1/admin/members",
+        json={"email": f"{marker}@x.test", "display_name": marker, "role": "client"},
+        headers=world["admin"].auth,
+    )
+    assert invited.status_code == 201, invited.text
+    token = invited.json()["link"].partition("#")[2]
+    await http.post("/api/v1/invitations/preview", json={"token": marker})
+    await http.post("/api/v1/invitations/accept", json={"token": token, "password": marker})
+    accepted = await http.post(
+        "/api/v1/invitations/accept",
+        json={"token": token, "password": marker + marker, "display_name": marker},
+    )
+    assert accepted.status_code == 200, accepted.text
     async with connect(server.ws_url, world["lily"].token) as lily:
         await lily.request(
             "message.send", conversation_id=conversation_id, client_msg_id="w1", text=marker

@@ -75,10 +75,8 @@ def _read(signed: SignedIn, *, csrf: str | None) -> dict[str, object]:
     }
 
 
-@router.post("/login", response_model=SignedInRead)
-async def sign_in(body: SignIn, request: Request, response: Response) -> dict[str, object]:
-    """Sign in from a browser: sets the HttpOnly session cookie and returns the CSRF token."""
-    signed = await auth_service.do_sign_in(_credentials(request, body))
+def start_browser_session(response: Response, signed: SignedIn) -> dict[str, object]:
+    """Set the session and device cookies of a new browser session; its reply body."""
     settings = config.current()
     response.set_cookie(
         SESSION_COOKIE,
@@ -99,6 +97,13 @@ async def sign_in(body: SignIn, request: Request, response: Response) -> dict[st
         path="/api/v1/auth",
     )
     return _read(signed, csrf=auth_service.csrf_token(signed.token))
+
+
+@router.post("/login", response_model=SignedInRead)
+async def sign_in(body: SignIn, request: Request, response: Response) -> dict[str, object]:
+    """Sign in from a browser: sets the HttpOnly session cookie and returns the CSRF token."""
+    signed = await auth_service.do_sign_in(_credentials(request, body))
+    return start_browser_session(response, signed)
 
 
 @router.post("/token", response_model=TokenRead)

@@ -26,6 +26,7 @@ from careline.kit.errors import Conflict, Forbidden, NotFound, RateLimited, Unau
 from careline.kit.events import Event
 from careline.kit.ids import new_id
 from careline.tenants import service as tenant_service
+from careline.tenants.records import LoginIdentity, Tenant
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +100,10 @@ async def _admit_attempt(keys: list[str]) -> None:
         await store.count_attempt(tx, keys)
 
 
-async def do_sign_in(creds: Credentials) -> SignedIn:
-    """Check the password and open a session. Raises RateLimited (wait), Unauthenticated
-    (wrong e-mail or password, same answer for both), Conflict (several organisations and
-    none chosen) or Forbidden (not a member of the chosen one)."""
+async def check_credentials(creds: Credentials) -> LoginIdentity:
+    """The account behind an e-mail and its password, under the sign-in throttle. Raises
+    RateLimited (wait) or Unauthenticated (wrong e-mail or password, same answer for both,
+    and for a disabled account)."""
     system = Actor.system()
     keys = _throttle_keys(creds)
     await _admit_attempt(keys)
@@ -114,14 +115,22 @@ async def do_sign_in(creds: Credentials) -> SignedIn:
         # Counted already, by _admit_attempt.
         log.info("sign-in failed", extra={"address": creds.address})
         raise Unauthenticated("wrong e-mail or password", code="invalid_credentials")
-
     async with transaction(system) as tx:
         await store.clear_throttles(tx, keys)
-        memberships = await tenant_service.list_active_memberships(tx, identity.account_id)
         if hasher.needs_rehash(identity.password_hash):
             await tenant_service.internal_set_password_hash(
                 tx, identity.account_id, hasher.hash(creds.password)
             )
+    return identity
+
+
+async def do_sign_in(creds: Credentials) -> SignedIn:
+    """Check the password and open a session. Raises what check_credentials raises,
+    Conflict (several organisations and none chosen) or Forbidden (not a member of the
+    chosen one). Only memberships count: an invitation not yet accepted lists nothing."""
+    identity = await check_credentials(creds)
+    async with transaction(Actor.system()) as tx:
+        memberships = await tenant_service.list_active_memberships(tx, identity.account_id)
     if creds.tenant_slug is not None:
         memberships = [m for m in memberships if m[0].slug == creds.tenant_slug]
     if not memberships:
@@ -133,25 +142,33 @@ async def do_sign_in(creds: Credentials) -> SignedIn:
             extra={"tenants": [{"slug": t.slug, "name": t.name} for t, _ in memberships]},
         )
     tenant, role = memberships[0]
+    return await open_session(
+        identity.account_id, tenant, role, email=creds.email, user_agent=creds.user_agent
+    )
+
+
+async def open_session(
+    account_id: uuid.UUID, tenant: Tenant, role: Role, *, email: str, user_agent: str
+) -> SignedIn:
+    """A new session of a member whose identity has just been proved."""
     token = tokens.new_token()
     session_id = new_id()
     settings = config.current()
-    now = clock.now()
     async with transaction(Actor.system(tenant.id)) as tx:
         await store.insert_session(
             tx,
             session_id=session_id,
             token_hash=tokens.token_hash(token),
-            account_id=identity.account_id,
+            account_id=account_id,
             tenant_id=tenant.id,
-            expires_at=now + dt.timedelta(hours=settings.session_absolute_hours),
-            user_agent=creds.user_agent[:200],
+            expires_at=clock.now() + dt.timedelta(hours=settings.session_absolute_hours),
+            user_agent=user_agent[:200],
         )
-    actor = Actor(identity.account_id, tenant.id, role, session_id)
+    actor = Actor(account_id, tenant.id, role, session_id)
     log.info(
         "signed in", extra={"account_id": str(actor.account_id), "session_id": str(session_id)}
     )
-    return SignedIn(token, actor, tenant, _new_device_cookie(creds.email))
+    return SignedIn(token, actor, tenant, _new_device_cookie(email))
 
 
 async def authenticate(token: str) -> Actor | None:
@@ -202,7 +219,9 @@ async def do_sign_out(tx: Tx) -> None:
 
 
 async def do_revoke_own_session(tx: Tx, session_id: uuid.UUID) -> None:
-    revoked = await store.revoke_sessions(tx, account_id=tx.actor.account, session_id=session_id)
+    revoked = await store.revoke_sessions(
+        tx, account_id=tx.actor.account, session_id=session_id, tenant_id=tx.actor.tenant
+    )
     if not revoked:
         raise NotFound("no such session")
     _revoked_event(tx, tx.actor.account, revoked)
@@ -213,10 +232,13 @@ async def do_revoke_sessions(tx: Tx, account_id: uuid.UUID) -> int:
     within a second. Emits session.revoked. Returns how many sessions ended."""
     tenant_service.require_admin(tx)
     await tenant_service.get_member(tx, account_id)  # NotFound outside the organisation
-    revoked = await store.revoke_sessions(tx, account_id=account_id)
+    # This organisation's sessions only (RLS agrees): the person's sessions in their
+    # other organisations are none of this admin's business.
+    revoked = await store.revoke_sessions(tx, account_id=account_id, tenant_id=tx.actor.tenant)
     _revoked_event(tx, account_id, revoked)
     return len(revoked)
 
 
 async def list_own_sessions(tx: Tx) -> list[Session]:
-    return await store.list_sessions(tx, tx.actor.account)
+    """Your sessions in the acting organisation."""
+    return await store.list_sessions(tx, tx.actor.account, tx.actor.tenant)

@@ -66,23 +66,30 @@ async def touch_session(tx: Tx, session_id: uuid.UUID) -> None:
     await tx.conn.execute("UPDATE sessions SET last_used_at = now() WHERE id = $1", session_id)
 
 
-async def list_sessions(tx: Tx, account_id: uuid.UUID) -> list[Session]:
+async def list_sessions(tx: Tx, account_id: uuid.UUID, tenant_id: uuid.UUID) -> list[Session]:
     rows = await tx.conn.fetch(
-        f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE account_id = $1 "  # noqa: S608 - constant
+        f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE account_id = $1 AND tenant_id = $2 "  # noqa: S608 - constant
         "AND revoked_at IS NULL AND expires_at > now() ORDER BY last_used_at DESC",
         account_id,
+        tenant_id,
     )
     return [_session(r) for r in rows]
 
 
 async def revoke_sessions(
-    tx: Tx, *, account_id: uuid.UUID, session_id: uuid.UUID | None = None
+    tx: Tx,
+    *,
+    account_id: uuid.UUID,
+    session_id: uuid.UUID | None = None,
+    tenant_id: uuid.UUID | None = None,
 ) -> list[uuid.UUID]:
     rows = await tx.conn.fetch(
         "UPDATE sessions SET revoked_at = now() WHERE account_id = $1 AND revoked_at IS NULL "
-        "AND ($2::uuid IS NULL OR id = $2) RETURNING id",
+        "AND ($2::uuid IS NULL OR id = $2) AND ($3::uuid IS NULL OR tenant_id = $3) "
+        "RETURNING id",
         account_id,
         session_id,
+        tenant_id,
     )
     return [r["id"] for r in rows]
 

@@ -44,7 +44,9 @@ async def summarise(
     members = await tenant_service.members_by_ids(tx, list({p.account_id for p in participants}))
     unread = await message_service.unread_counts(tx, [(c.id, me.read_seq) for c, me in rows])
     last = await message_service.messages_at(tx, [(c.id, c.last_message_seq) for c, _ in rows])
-    presence = request.app.state.hub.presence_of({p.account_id for p in participants})
+    presence = request.app.state.hub.presence_of(
+        tx.actor.tenant, {p.account_id for p in participants}
+    )
     by_conversation: dict[uuid.UUID, list[dict[str, Any]]] = {}
     for p in participants:
         member = members.get(p.account_id)

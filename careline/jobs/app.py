@@ -28,7 +28,7 @@ from careline.kit import clock
 log = logging.getLogger(__name__)
 
 SCHEMA = "procrastinate"
-TASK_MODULES = ["careline.attachments.jobs"]
+TASK_MODULES = ["careline.attachments.jobs", "careline.invitations.jobs"]
 
 app = procrastinate.App(connector=procrastinate.PsycopgConnector(), import_paths=TASK_MODULES)
 

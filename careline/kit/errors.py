@@ -71,6 +71,12 @@ class Conflict(AppError):
     status, code, title = 409, "conflict", "Conflict"
 
 
+class Gone(AppError):
+    """Something that existed and can no longer be used (an expired or used link)."""
+
+    status, code, title = 410, "gone", "Gone"
+
+
 class TooLarge(AppError):
     status, code, title = 413, "too_large", "Too large"
 

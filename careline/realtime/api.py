@@ -29,10 +29,10 @@ async def get_presence(
     """online / away / offline for each account you may see (others are left out)."""
     async with transaction(actor, readonly=True) as tx:
         visible = await tenant_service.members_by_ids(tx, list(set(account_id)))
-    return {"presence": request.app.state.hub.presence_of(set(visible))}
+    return {"presence": request.app.state.hub.presence_of(actor.tenant, set(visible))}
 
 
 async def write_last_seen(tenant_id: uuid.UUID, account_id: uuid.UUID) -> None:
-    """Called when an account's last socket on this node closes."""
+    """Called when a member's last socket (in that organisation) on this node closes."""
     async with transaction(Actor.system(tenant_id)) as tx:
         await tenant_service.internal_touch_last_seen(tx, account_id)

@@ -26,7 +26,7 @@ from careline.conversations.service import (
 from careline.db.tx import Actor, transaction
 from careline.kit.events import Event
 from careline.messages.events import MESSAGE_SENT
-from careline.realtime.presence import OFFLINE, PresenceBook, TypingBook
+from careline.realtime.presence import OFFLINE, MemberKey, PresenceBook, TypingBook
 from careline.realtime.protocol import CloseCode
 from careline.realtime.render import timeline_frames
 
@@ -38,6 +38,9 @@ class Socket(Protocol):
 
     @property
     def account_id(self) -> uuid.UUID: ...
+
+    @property
+    def tenant_id(self) -> uuid.UUID: ...
 
     @property
     def session_id(self) -> uuid.UUID | None: ...
@@ -139,15 +142,13 @@ class Hub:
         self.presence = PresenceBook(self._presence_changed)
         self.typing = TypingBook(typing_ttl, self._typing_changed)
         self._on_offline = on_offline
-        self._tenant_of: dict[uuid.UUID, uuid.UUID] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._order = SeqOrder(self._deliver_timeline, self._spawn)
 
     # registry -------------------------------------------------------------------------
 
-    def attach(self, socket: Socket, tenant_id: uuid.UUID) -> None:
+    def attach(self, socket: Socket) -> None:
         self.by_account.setdefault(socket.account_id, set()).add(socket)
-        self._tenant_of[socket.account_id] = tenant_id
         for conversation_id in socket.conversations:
             self.by_conversation.setdefault(conversation_id, set()).add(socket)
 
@@ -156,7 +157,7 @@ class Hub:
             self._discard(self.by_conversation, conversation_id, socket)
             if conversation_id not in self.by_conversation:
                 self._order.forget(conversation_id)
-        self.presence.set(socket.account_id, socket, None)
+        self.presence.set((socket.tenant_id, socket.account_id), socket, None)
         self._discard(self.by_account, socket.account_id, socket)
 
     @staticmethod
@@ -241,16 +242,16 @@ class Hub:
             targets.update(self.by_conversation.get(conversation_id, ()))
         return targets
 
-    def _presence_changed(self, account_id: uuid.UUID, status: str, socket: Socket) -> None:
+    def _presence_changed(self, member: MemberKey, status: str, socket: Socket) -> None:
+        tenant_id, account_id = member
         frame = orjson.dumps(
             {"op": "presence.updated", "account_id": str(account_id), "status": status}
         ).decode()
+        # The socket's conversations are all of its own organisation.
         for target in self._peers_frame_targets(socket.conversations):
             target.push(frame)
         if status == OFFLINE and self._on_offline is not None:
-            tenant_id = self._tenant_of.pop(account_id, None)
-            if tenant_id is not None:
-                self._spawn(self._on_offline(tenant_id, account_id))
+            self._spawn(self._on_offline(tenant_id, account_id))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -273,8 +274,9 @@ class Hub:
             if socket.account_id != account_id:
                 socket.push(frame)
 
-    def presence_of(self, account_ids: set[uuid.UUID]) -> dict[str, str]:
-        return {str(a): self.presence.status(a) for a in account_ids}
+    def presence_of(self, tenant_id: uuid.UUID, account_ids: set[uuid.UUID]) -> dict[str, str]:
+        """Each account's presence as a member of `tenant_id`, and only there."""
+        return {str(a): self.presence.status((tenant_id, a)) for a in account_ids}
 
     async def close_all(self) -> None:
         self.typing.clear()

@@ -63,6 +63,10 @@ class Connection:
         return self.actor.account
 
     @property
+    def tenant_id(self) -> uuid.UUID:
+        return self.actor.tenant
+
+    @property
     def session_id(self) -> uuid.UUID | None:
         return self.actor.session_id
 
@@ -198,7 +202,7 @@ class Connection:
         return conversation_id in self.conversations
 
     def set_presence(self, status: str) -> None:
-        self.hub.presence.set(self.account_id, self, status)
+        self.hub.presence.set((self.tenant_id, self.account_id), self, status)
 
     def set_typing(self, conversation_id: uuid.UUID, typing: bool) -> None:
         if typing:
@@ -221,7 +225,7 @@ class Connection:
             async with transaction(self.actor, readonly=True) as tx:
                 self.conversations = set(await conversation_service.list_conversation_ids(tx))
             self._move(State.READY)
-            self.hub.attach(self, self.actor.tenant)
+            self.hub.attach(self)
             self.push(protocol.ack(ref, self._ready_payload()))
             self.set_presence(ONLINE)
             self._spawn(self._recheck_session())

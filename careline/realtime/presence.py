@@ -1,7 +1,10 @@
 """Presence (online / away / offline) and typing: ephemeral, never stored as history.
 
-Presence is aggregated over an account's sockets on this node: online if any socket says
-online, away if all say away, offline when none is left (then last_seen is stored).
+Presence is kept per membership, (tenant_id, account_id): a person who belongs to two
+organisations is online in the one they have a socket open for, and nothing of it shows
+in the other. It is aggregated over that membership's sockets on this node: online if
+any socket says online, away if all say away, offline when none is left (then last_seen
+is stored, on the membership).
 Typing expires by itself `typing_ttl_seconds` after the last `typing.start`.
 """
 
@@ -16,30 +19,33 @@ ONLINE, AWAY, OFFLINE = "online", "away", "offline"
 STATUSES = frozenset({ONLINE, AWAY})
 
 
+MemberKey = tuple[uuid.UUID, uuid.UUID]  # (tenant_id, account_id)
+
+
 class PresenceBook:
-    def __init__(self, on_change: Callable[[uuid.UUID, str, Any], None]) -> None:
-        self._by_account: dict[uuid.UUID, dict[Any, str]] = {}
+    def __init__(self, on_change: Callable[[MemberKey, str, Any], None]) -> None:
+        self._by_member: dict[MemberKey, dict[Any, str]] = {}
         self._on_change = on_change
 
-    def status(self, account_id: uuid.UUID) -> str:
-        statuses = self._by_account.get(account_id)
+    def status(self, member: MemberKey) -> str:
+        statuses = self._by_member.get(member)
         if not statuses:
             return OFFLINE
         return ONLINE if ONLINE in statuses.values() else AWAY
 
-    def set(self, account_id: uuid.UUID, conn: Any, status: str | None) -> None:
+    def set(self, member: MemberKey, conn: Any, status: str | None) -> None:
         """Set (or, with None, drop) one socket's status; reports aggregate changes."""
-        before = self.status(account_id)
-        statuses = self._by_account.setdefault(account_id, {})
+        before = self.status(member)
+        statuses = self._by_member.setdefault(member, {})
         if status is None:
             statuses.pop(conn, None)
             if not statuses:
-                del self._by_account[account_id]
+                del self._by_member[member]
         else:
             statuses[conn] = status
-        after = self.status(account_id)
+        after = self.status(member)
         if after != before:
-            self._on_change(account_id, after, conn)
+            self._on_change(member, after, conn)
 
 
 class TypingBook:

@@ -16,8 +16,6 @@ from careline.kit.pagination import clamp_limit, decode_text_cursor, encode_curs
 from careline.tenants import service as tenant_service
 from careline.tenants.records import Member
 from careline.tenants.schemas import (
-    MemberCreate,
-    MemberCreated,
     MemberPage,
     MemberRead,
     MemberUpdate,
@@ -114,21 +112,6 @@ async def list_members(
 
 
 admin = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=ERRORS)
-
-
-@admin.post("/members", response_model=MemberCreated, status_code=201)
-async def create_member(body: MemberCreate, actor: CurrentActor) -> dict[str, Any]:
-    """Add a person to the organisation (their account is created if the e-mail is new)."""
-    async with transaction(actor) as tx:
-        member, password = await tenant_service.do_add_member(
-            tx,
-            tenant_id=actor.tenant,
-            email=body.email,
-            display_name=body.display_name,
-            role=Role(body.role),
-            password=body.password,
-        )
-    return {"member": member_read(member, show_email=True), "initial_password": password}
 
 
 @admin.get("/members/{account_id}", response_model=MemberRead)

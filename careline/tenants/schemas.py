@@ -27,24 +27,6 @@ class MemberPage(BaseModel):
     next_cursor: str | None
 
 
-class MemberCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    email: str = Field(min_length=3, max_length=limits.EMAIL_MAX_CHARS)
-    display_name: str = Field(min_length=1, max_length=limits.DISPLAY_NAME_MAX_CHARS * 2)
-    role: RoleName
-    password: str | None = Field(
-        None,
-        min_length=limits.PASSWORD_MIN_CHARS,
-        max_length=limits.PASSWORD_MAX_CHARS,
-        description="Initial password; omitted: careline generates one and returns it once.",
-    )
-
-
-class MemberCreated(BaseModel):
-    member: MemberRead
-    initial_password: str | None
-
-
 class MemberUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: RoleName | None = None

@@ -89,6 +89,12 @@ async def get_tenant_by_slug(tx: Tx, slug: str) -> Tenant | None:
     return await store.get_tenant_by_slug(tx, slug)
 
 
+def check_role(role: Role) -> Role:
+    if role is Role.SYSTEM:
+        raise InvalidInput("role must be admin, staff, client or guardian", code="invalid_role")
+    return role
+
+
 async def do_add_member(
     tx: Tx,
     *,
@@ -98,13 +104,16 @@ async def do_add_member(
     role: Role,
     password: str | None,
 ) -> tuple[Member, str | None]:
-    """Add a person to the organisation, creating their account if the e-mail is new.
+    """System only (the CLI, the demo, seeding): make a membership at once, creating the
+    account if the e-mail is new. An admin invites instead (careline/invitations), so
+    that nobody joins an organisation without saying yes.
 
-    Returns the member and, when careline chose the password, that password (shown once).
+    An existing account keeps its own password (`password` is then ignored). Returns
+    the member and, when careline chose the password, that password (shown once).
     """
-    require_admin(tx)
-    if role is Role.SYSTEM:
-        raise InvalidInput("role must be admin, staff, client or guardian", code="invalid_role")
+    if tx.actor.role is not Role.SYSTEM:
+        raise Forbidden("only careline itself adds members directly", code="admin_only")
+    check_role(role)
     email = clean_email(email, max_chars=limits.EMAIL_MAX_CHARS)
     display_name = check_display_name(display_name)
     account_id = await store.get_account_id_by_email(tx, email)
@@ -112,19 +121,54 @@ async def do_add_member(
     if account_id is None:
         if password is None:
             generated = password = secrets.token_urlsafe(12)
-        account_id = new_id()
-        await store.insert_account(
-            tx,
-            account_id=account_id,
-            email=email,
-            display_name=display_name,
-            password_hash=passwords().hash(check_password(password)),
+        account_id = await internal_create_account(
+            tx, email=email, display_name=display_name, password=password
         )
-    if not await store.insert_membership(tx, tenant_id=tenant_id, account_id=account_id, role=role):
+    if not await internal_join(
+        tx, tenant_id=tenant_id, account_id=account_id, role=role, display_name=display_name
+    ):
         raise Conflict("this person is already a member", code="already_member")
     member = await store.get_member(tx, tenant_id, account_id)
     assert member is not None
     return member, generated
+
+
+async def internal_create_account(
+    tx: Tx, *, email: str, display_name: str, password: str
+) -> uuid.UUID:
+    """System: a new account (the e-mail is known to be free)."""
+    account_id = new_id()
+    await store.insert_account(
+        tx,
+        account_id=account_id,
+        email=email,
+        display_name=check_display_name(display_name),
+        password_hash=passwords().hash(check_password(password)),
+    )
+    return account_id
+
+
+async def internal_join(
+    tx: Tx, *, tenant_id: uuid.UUID, account_id: uuid.UUID, role: Role, display_name: str
+) -> bool:
+    """System: the membership itself; False when it exists already."""
+    return await store.insert_membership(
+        tx,
+        tenant_id=tenant_id,
+        account_id=account_id,
+        role=check_role(role),
+        display_name=check_display_name(display_name),
+    )
+
+
+async def internal_account_id_by_email(tx: Tx, email: str) -> uuid.UUID | None:
+    """System: the account behind an e-mail, in any organisation (never shown to admins)."""
+    return await store.get_account_id_by_email(tx, email)
+
+
+async def find_member_by_email(tx: Tx, email: str) -> Member | None:
+    """A member of the acting organisation with this e-mail (RLS keeps it to this one)."""
+    return await store.get_member_by_email(tx, tx.actor.tenant, email)
 
 
 async def get_member(tx: Tx, account_id: uuid.UUID) -> Member:
@@ -151,8 +195,8 @@ async def do_update_member(
     """Change a member's role or disable them. An admin cannot demote or disable
     themselves, so an organisation always keeps someone who can fix things."""
     require_admin(tx)
-    if role is Role.SYSTEM:
-        raise InvalidInput("role must be admin, staff, client or guardian", code="invalid_role")
+    if role is not None:
+        check_role(role)
     member = await get_member(tx, account_id)
     if account_id == tx.actor.account_id and (
         (role is not None and role is not Role.ADMIN) or disabled
@@ -167,19 +211,18 @@ async def do_update_member(
 async def do_update_profile(
     tx: Tx, *, display_name: str | None, password: str | None, current_password: str | None
 ) -> None:
+    """Your name in this organisation (each organisation keeps its own), or your password
+    (the account's, for every organisation; the current one is required)."""
     account_id = tx.actor.account
-    new_hash = None
     if password is not None:
         stored = await store.get_password_hash(tx, account_id)
         if current_password is None or not passwords().verify(stored, current_password):
             raise Forbidden("current password is wrong", code="wrong_password")
-        new_hash = passwords().hash(check_password(password))
-    await store.update_account(
-        tx,
-        account_id,
-        display_name=check_display_name(display_name) if display_name is not None else None,
-        password_hash=new_hash,
-    )
+        await store.update_password_hash(tx, account_id, passwords().hash(check_password(password)))
+    if display_name is not None:
+        await store.update_member_name(
+            tx, tx.actor.tenant, account_id, check_display_name(display_name)
+        )
 
 
 async def get_login_identity(tx: Tx, email: str) -> LoginIdentity | None:
@@ -192,8 +235,9 @@ async def list_active_memberships(tx: Tx, account_id: uuid.UUID) -> list[tuple[T
 
 
 async def internal_set_password_hash(tx: Tx, account_id: uuid.UUID, password_hash: str) -> None:
-    await store.update_account(tx, account_id, password_hash=password_hash)
+    await store.update_password_hash(tx, account_id, password_hash)
 
 
 async def internal_touch_last_seen(tx: Tx, account_id: uuid.UUID) -> None:
-    await store.touch_last_seen(tx, account_id, clock.now())
+    """System, scoped to one organisation: the member was last seen there now."""
+    await store.touch_last_seen(tx, tx.actor.tenant, account_id, clock.now())

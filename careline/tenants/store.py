@@ -10,9 +10,11 @@ from careline.db.tx import Role, Tx
 from careline.tenants.records import LoginIdentity, Member, Tenant
 
 _MEMBER_COLUMNS = """
-    m.account_id, m.tenant_id, m.role, a.email, a.display_name, m.created_at,
-    a.last_seen_at, (m.disabled_at IS NOT NULL OR a.disabled_at IS NOT NULL) AS disabled
+    m.account_id, m.tenant_id, m.role, a.email, m.display_name, m.created_at,
+    m.last_seen_at, (m.disabled_at IS NOT NULL OR a.disabled_at IS NOT NULL) AS disabled
 """
+# Names and last seen come from the membership, never the account: the account is shared
+# with the person's other organisations, and nothing of those may show here.
 
 
 def _member(row: Any) -> Member:
@@ -77,35 +79,44 @@ async def insert_account(
     )
 
 
-async def update_account(
-    tx: Tx,
-    account_id: uuid.UUID,
-    *,
-    display_name: str | None = None,
-    password_hash: str | None = None,
-) -> None:
+async def update_password_hash(tx: Tx, account_id: uuid.UUID, password_hash: str) -> None:
     await tx.conn.execute(
-        "UPDATE accounts SET display_name = coalesce($2, display_name), "
-        "password_hash = coalesce($3, password_hash) WHERE id = $1",
-        account_id,
-        display_name,
-        password_hash,
+        "UPDATE accounts SET password_hash = $2 WHERE id = $1", account_id, password_hash
     )
 
 
-async def touch_last_seen(tx: Tx, account_id: uuid.UUID, when: dt.datetime) -> None:
-    await tx.conn.execute("UPDATE accounts SET last_seen_at = $2 WHERE id = $1", account_id, when)
+async def update_member_name(
+    tx: Tx, tenant_id: uuid.UUID, account_id: uuid.UUID, display_name: str
+) -> None:
+    await tx.conn.execute(
+        "UPDATE memberships SET display_name = $3 WHERE tenant_id = $1 AND account_id = $2",
+        tenant_id,
+        account_id,
+        display_name,
+    )
+
+
+async def touch_last_seen(
+    tx: Tx, tenant_id: uuid.UUID, account_id: uuid.UUID, when: dt.datetime
+) -> None:
+    await tx.conn.execute(
+        "UPDATE memberships SET last_seen_at = $3 WHERE tenant_id = $1 AND account_id = $2",
+        tenant_id,
+        account_id,
+        when,
+    )
 
 
 async def insert_membership(
-    tx: Tx, *, tenant_id: uuid.UUID, account_id: uuid.UUID, role: Role
+    tx: Tx, *, tenant_id: uuid.UUID, account_id: uuid.UUID, role: Role, display_name: str
 ) -> bool:
     status = await tx.conn.execute(
-        "INSERT INTO memberships (tenant_id, account_id, role) VALUES ($1, $2, $3) "
-        "ON CONFLICT DO NOTHING",
+        "INSERT INTO memberships (tenant_id, account_id, role, display_name) "
+        "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
         tenant_id,
         account_id,
         role.value,
+        display_name,
     )
     return bool(status == "INSERT 0 1")
 
@@ -136,6 +147,16 @@ async def get_member(tx: Tx, tenant_id: uuid.UUID, account_id: uuid.UUID) -> Mem
     return _member(row) if row else None
 
 
+async def get_member_by_email(tx: Tx, tenant_id: uuid.UUID, email: str) -> Member | None:
+    row = await tx.conn.fetchrow(
+        f"SELECT {_MEMBER_COLUMNS} FROM memberships m JOIN accounts a ON a.id = m.account_id "  # noqa: S608 - constant column list
+        "WHERE m.tenant_id = $1 AND lower(a.email) = lower($2)",
+        tenant_id,
+        email,
+    )
+    return _member(row) if row else None
+
+
 async def list_members(
     tx: Tx,
     tenant_id: uuid.UUID,
@@ -147,8 +168,8 @@ async def list_members(
     rows = await tx.conn.fetch(
         f"SELECT {_MEMBER_COLUMNS} FROM memberships m JOIN accounts a ON a.id = m.account_id "  # noqa: S608 - constant column list
         "WHERE m.tenant_id = $1 AND ($2::text IS NULL OR m.role = $2) "
-        "AND ($3::text IS NULL OR (lower(a.display_name), a.id) > ($3, $4::uuid)) "
-        "ORDER BY lower(a.display_name), a.id LIMIT $5",
+        "AND ($3::text IS NULL OR (lower(m.display_name), m.account_id) > ($3, $4::uuid)) "
+        "ORDER BY lower(m.display_name), m.account_id LIMIT $5",
         tenant_id,
         role.value if role else None,
         after[0] if after else None,

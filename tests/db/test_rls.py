@@ -109,6 +109,12 @@ async def _fill_tenant_b(http: httpx.AsyncClient, b: World) -> None:
     )
     wrong = {"email": b["tom"].email, "password": "wrong password!!"}
     await http.post("/api/v1/auth/token", json=wrong)
+    invited = await http.post(
+        "/api/v1/admin/members",
+        json={"email": f"invitee@{b.slug}.test", "display_name": "Invitee", "role": "client"},
+        headers=b["admin"].auth,
+    )
+    assert invited.status_code == 201, invited.text
 
 
 @pytest.mark.parametrize("persona", ["admin", "sam", "lily", "grace"])
@@ -120,9 +126,14 @@ async def test_an_actor_of_tenant_a_sees_and_changes_no_row_of_tenant_b(
     b = other_world.tenant_id
     async with db_tx.pool().acquire() as conn:
         columns = await _tenant_columns(conn)
-        assert {"messages", "message_revisions", "events", "participants", "sessions"} <= set(
-            columns
-        )
+        assert {
+            "messages",
+            "message_revisions",
+            "events",
+            "participants",
+            "sessions",
+            "invitations",
+        } <= set(columns)
         for table, column in columns.items():
             async with conn.transaction():
                 # As careline_app, superuser-free: count tenant B's rows in a query that
@@ -157,6 +168,7 @@ async def test_an_actor_of_tenant_a_sees_and_changes_no_row_of_tenant_b(
         await conn.execute("SELECT set_config('careline.role', 'system', true)")
         assert await conn.fetchval("SELECT count(*) FROM messages WHERE tenant_id = $1", b) == 1
         assert await conn.fetchval("SELECT count(*) FROM reactions WHERE tenant_id = $1", b) == 1
+        assert await conn.fetchval("SELECT count(*) FROM invitations WHERE tenant_id = $1", b) == 1
 
 
 async def test_with_no_actor_set_every_table_is_empty(server: RunningServer, world: World) -> None:

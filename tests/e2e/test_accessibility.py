@@ -92,9 +92,27 @@ async def test_main_pages_have_no_serious_accessibility_violations(
     )
     await expect(page.get_by_role("cell", name="Noa Levi")).to_be_visible()
     found["admin people"] = await axe(page)
+    await page.get_by_role("button", name="Add person").click()
+    adding = page.get_by_role("dialog", name="Add a person")
+    await adding.get_by_label("Full name").fill("Riley Ward")
+    await adding.get_by_label("E-mail address").fill("riley@showcase.test")
+    await adding.get_by_role("button", name="Add person").click()
+    invited = page.get_by_role("dialog", name="Riley Ward was invited")
+    await expect(invited).to_be_visible()
+    found["invitation link dialog"] = await axe(page)
+    link = await invited.get_by_label("Invitation link").text_content()
+    assert link
+    await page.keyboard.press("Escape")
+    await expect(page.get_by_role("region", name="Invited, not yet joined")).to_be_visible()
+    found["admin people with invitations"] = await axe(page)
     await page.get_by_role("link", name="Care teams").click()
     await expect(page.get_by_role("group", name="Care team of")).to_be_visible()
     found["admin care teams"] = await axe(page)
+
+    page = watch(await (await new_context(PHONE)).new_page(), page_errors)
+    await page.goto(link.removeprefix(server.base_url))
+    await expect(page.get_by_role("heading", name="Join")).to_be_visible()
+    found["invite page (phone)"] = await axe(page)
 
     problems = {name: violations for name, violations in found.items() if violations}
     assert problems == {}

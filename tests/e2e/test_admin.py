@@ -24,17 +24,31 @@ async def test_admin_adds_a_person_and_changes_a_role(
     await dialog.get_by_label("E-mail address").fill(f"priya@{world.slug}.test")
     await dialog.get_by_label("Role").select_option("staff")
     await dialog.get_by_role("button", name="Add person").click()
-    added = admin.get_by_role("dialog", name="Priya Shah was added")
-    password = await added.locator(".secret").text_content()
-    assert password
-    await added.get_by_role("button", name="Close").click()
-    await expect(admin.locator("tbody tr")).to_have_count(len(world.people) + 1)
+    invited = admin.get_by_role("dialog", name="Priya Shah was invited")
+    link = await invited.get_by_label("Invitation link").text_content()
+    assert link
+    assert "/invite#" in link, link
+    await invited.get_by_role("button", name="Close").click()
+    # Pending, not a member: listed apart, with only what the admin typed.
+    pending = admin.get_by_role("region", name="Invited, not yet joined")
+    await expect(pending.locator("tbody tr")).to_have_count(1)
+    await expect(pending.locator("tbody tr")).to_contain_text("Priya Shah")
+    await expect(pending.locator("tbody tr")).to_contain_text("pending")
+    members = admin.locator(
+        "table", has=admin.locator("caption", has_text="People in the organisation")
+    )
+    await expect(members.locator("tbody tr")).to_have_count(len(world.people))
     async with httpx.AsyncClient(base_url=server.base_url) as http:
-        signed = await http.post(
-            "/api/v1/auth/token", json={"email": f"priya@{world.slug}.test", "password": password}
+        accepted = await http.post(
+            "/api/v1/invitations/accept",
+            json={
+                "token": link.partition("#")[2],
+                "password": "priya's own passphrase",
+                "display_name": "Priya Shah",
+            },
         )
-        assert signed.status_code == 200, signed.text
-        assert signed.json()["role"] == "staff"
+        assert accepted.status_code == 200, accepted.text
+        assert accepted.json()["role"] == "staff"
 
     await admin.get_by_label("Role of Jo Clinician").select_option("admin")
     await expect(

@@ -93,3 +93,30 @@ async def make_world(base_url: str, *, sign_in_all: bool = True) -> World:
         for persona in world.people.values():
             persona.token = await sign_in(base_url, persona.email)
     return world
+
+
+async def join_by_invitation(
+    base_url: str, admin: Persona, person: Persona, *, name: str, role: Role, slug: str
+) -> Persona:
+    """`person` (who has an account elsewhere) invited by `admin` and accepting through
+    the link with their own password: the same account, a second membership."""
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        invited = await client.post(
+            "/api/v1/admin/members",
+            json={"email": person.email, "display_name": name, "role": role.value},
+            headers=admin.auth,
+        )
+        assert invited.status_code == 201, invited.text
+        token = invited.json()["link"].partition("#")[2]
+        accepted = await client.post(
+            "/api/v1/invitations/accept", json={"token": token, "password": PASSWORD}
+        )
+        assert accepted.status_code == 200, accepted.text
+        signed = await client.post(
+            "/api/v1/auth/token",
+            json={"email": person.email, "password": PASSWORD, "tenant": slug},
+        )
+        assert signed.status_code == 200, signed.text
+    joined = Persona(person.key, name, role, person.email, person.account_id, admin.tenant_id)
+    joined.token = signed.json()["token"]
+    return joined

@@ -2,7 +2,7 @@
 // client opens without a network, and stays out of the way of everything else.
 // Never caches the API: health data is not written to the cache.
 
-const CACHE = 'careline-shell-v1';
+const CACHE = 'careline-shell-v2';
 const SHELL = [
   '/',
   '/index.html',
@@ -24,6 +24,7 @@ const SHELL = [
   '/js/views/common.js',
   '/js/views/composer.js',
   '/js/views/inbox.js',
+  '/js/views/invitations.js',
   '/js/views/newchat.js',
   '/js/views/signin.js',
   '/js/views/thread.js',

@@ -11,12 +11,14 @@ import { threadView } from './views/thread.js';
 import { welcomeView } from './views/welcome.js';
 import { adminView } from './views/admin.js';
 import { connectionBanner } from './views/banner.js';
+import { invitePage, invitationsNotice } from './views/invitations.js';
 
 const app = document.getElementById('app');
 let layout = null;
 let page = null;
 let live = false;
 let sessionNotice = null;
+let inviteToken = '';
 
 export function navigate(path, { replace = false } = {}) {
   if (path !== location.pathname + location.search) {
@@ -92,7 +94,7 @@ function ensureLayout() {
       const composer = document.getElementById('composer-input');
       focus(composer || main);
     } }, 'Skip to conversation'),
-    banner, side, main);
+    banner, invitationsNotice(), side, main);
   app.replaceChildren(root);
   layout = { root, main, sidebar: side, banner, view: null, viewId: undefined };
   return layout;
@@ -115,8 +117,24 @@ function showConversation(id) {
   }
 }
 
+function showInvite() {
+  // The token rides in the fragment (never sent to a server); take it out of the address
+  // bar and the history at once.
+  const token = location.hash.slice(1);
+  if (token) {
+    inviteToken = token;
+    history.replaceState({}, '', '/invite');
+  }
+  document.title = 'Invitation · careline';
+  mount(invitePage(inviteToken));
+}
+
 function route() {
   const path = location.pathname;
+  if (path === '/invite') {
+    showInvite();
+    return;
+  }
   if (path === '/signin') {
     if (state.me && !state.ended) {
       navigate('/', { replace: true });

@@ -1,4 +1,4 @@
-// Administration: people and roles (add, change role, disable, sign out everywhere) and
+// Administration: people and roles (invite, change role, disable, sign out everywhere) and
 // care teams (who looks after each client, and who is primary).
 
 import { h, focus, announce } from '../dom.js';
@@ -6,7 +6,8 @@ import { icon } from '../icons.js';
 import { api, listAll } from '../api.js';
 import { relativeMoment } from '../format.js';
 import { state } from '../store.js';
-import { avatar, confirmDialog, openDialog, spinner } from './common.js';
+import { avatar, confirmDialog, spinner } from './common.js';
+import { invitePerson, pendingInvitations } from './invitations.js';
 
 const ROLES = [
   ['admin', 'Admin'],
@@ -48,10 +49,12 @@ function peopleSection(main) {
     type: 'search', class: 'input', id: 'people-filter', placeholder: 'Find by name or e-mail', 'aria-label': 'Find people',
     oninput: () => { filter = filterInput.value.trim().toLowerCase(); render(); },
   });
-  const add = h('button', { type: 'button', class: 'btn btn-primary', onclick: () => addPerson(reload) }, icon('userPlus', { size: 18 }), h('span', {}, 'Add person'));
+  const add = h('button', { type: 'button', class: 'btn btn-primary', onclick: () => invitePerson(reload) }, icon('userPlus', { size: 18 }), h('span', {}, 'Add person'));
 
+  const pending = pendingInvitations();
   main.replaceChildren(
     h('div', { class: 'admin-section-head' }, h('h2', {}, 'People'), add),
+    pending.section,
     h('div', { class: 'admin-toolbar' }, filterInput, summary),
     h('div', { class: 'table-wrap' },
       h('table', { class: 'table' },
@@ -64,6 +67,7 @@ function peopleSection(main) {
   body.replaceChildren(h('tr', {}, h('td', { colspan: '5' }, spinner('Loading people'))));
 
   async function reload() {
+    pending.reload().catch((err) => announce(err.message, { tone: 'error' }));
     try {
       people = await listAll('/members');
       render();
@@ -147,53 +151,6 @@ function peopleSection(main) {
   }
 
   reload();
-}
-
-function addPerson(done) {
-  const name = h('input', { id: 'new-name', class: 'input', required: true, maxlength: 200, autocomplete: 'off' });
-  const email = h('input', { id: 'new-email', class: 'input', type: 'email', required: true, autocomplete: 'off' });
-  const role = h('select', { id: 'new-role', class: 'select' }, ROLES.map(([v, l]) => h('option', { value: v, selected: v === 'client' }, l)));
-  const error = h('p', { class: 'form-error', role: 'alert', hidden: true });
-  const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Add person');
-  const form = h(
-    'form',
-    {
-      class: 'form',
-      onsubmit: async (ev) => {
-        ev.preventDefault();
-        error.hidden = true;
-        submit.disabled = true;
-        try {
-          const created = await api('POST', '/admin/members', { display_name: name.value.trim(), email: email.value.trim(), role: role.value });
-          dlg.close();
-          done();
-          if (created.initial_password) showPassword(created);
-          else announce(`${created.member.display_name} added.`);
-        } catch (err) {
-          submit.disabled = false;
-          const fields = (err.problem.errors || []).map((e) => e.field.split('.').pop()).join(', ');
-          error.textContent = fields ? `Check: ${fields}.` : err.message;
-          error.hidden = false;
-        }
-      },
-    },
-    h('div', { class: 'field' }, h('label', { for: 'new-name' }, 'Full name'), name),
-    h('div', { class: 'field' }, h('label', { for: 'new-email' }, 'E-mail address'), email),
-    h('div', { class: 'field' }, h('label', { for: 'new-role' }, 'Role'), role),
-    error,
-    h('div', { class: 'dialog-actions inline' }, submit),
-  );
-  const dlg = openDialog({ title: 'Add a person', content: form });
-  focus(name);
-}
-
-function showPassword(created) {
-  openDialog({
-    title: `${created.member.display_name} was added`,
-    content: h('div', {},
-      h('p', { class: 'dialog-text' }, 'Give them this first password in person or by phone. It is shown only once.'),
-      h('p', { class: 'secret', tabindex: '0', 'aria-label': `Initial password: ${created.initial_password}` }, created.initial_password)),
-  });
 }
 
 // care teams -----------------------------------------------------------------------------

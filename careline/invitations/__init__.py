@@ -1,0 +1,1 @@
+"""Invitations: how a person comes to belong to an organisation, by saying yes."""
