@@ -85,7 +85,7 @@ async def test_demo_then_serve_works_like_make_run(tmp_path: Path) -> None:
             assert history[-1]["text"] == "Hello from a new user"
             assert len(history) >= 3  # the demo's history is there
             # The database goes away: alive, but not ready.
-            EmbeddedPostgres(tmp_path / "data" / "pgdata", started_here=True).stop()
+            EmbeddedPostgres(tmp_path / "data" / "pgdata", managed=True).stop()
             assert (await http.get("/health")).status_code == 200
             down = await http.get("/health/ready")
             assert down.status_code == 503
