@@ -7,6 +7,7 @@ without a restart of careline."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 
 from tests.support import files
 from tests.support.process import DEMO_PASSWORD, CarelineProcess
@@ -119,6 +121,12 @@ async def test_outage_is_a_retryable_503_then_everything_works_again(
                 await _socket_send(ws, sam, "ws-outage-1")
             assert socket_error.value.code == "database_unavailable"
             assert socket_error.value.frame["retry_after"] == 2
+            # A socket opened now is told to come back later (1013), not left hanging.
+            async with websockets.connect(careline.ws_url) as fresh:
+                await fresh.send(json.dumps({"op": "auth", "ref": "1", "token": sam.token}))
+                with pytest.raises(websockets.ConnectionClosed):
+                    await asyncio.wait_for(fresh.recv(), 10)
+                assert fresh.close_code == 1013
             ready = await http.get("/health/ready")
             assert ready.status_code == 503
             assert ready.json()["code"] == "database_unavailable"
@@ -154,6 +162,10 @@ async def _refused(response: Any) -> httpx.Response | None:
     return answered if answered.status_code == 503 else None
 
 
+async def _unready(http: httpx.AsyncClient) -> bool:
+    return (await http.get("/health/ready")).status_code == 503
+
+
 async def _in_log(careline: CarelineProcess, mark: int, text: str) -> bool:
     return text in careline.log(mark)
 
@@ -178,10 +190,7 @@ async def test_a_scan_pending_during_the_outage_finishes_after_it(
         await _until("the scan postponed", lambda: _in_log(careline, mark, "scan postponed"))
         frozen = await careline.crash_postgres()
         try:
-            await _until(
-                "the job worker stopping",
-                lambda: _in_log(careline, mark, "job worker stopped"),
-            )
+            await _until("readiness to say so", lambda: _unready(http))
             careline.clamd.start()
         finally:
             frozen.release()
@@ -194,4 +203,5 @@ async def test_a_scan_pending_during_the_outage_finishes_after_it(
         await _until("the scan to finish", scanned, within=60)
     log = careline.log(mark)
     assert log.count("database unreachable") == 1, log[-4000:]
+    assert "job worker stopped; starting a new one" in log
     _assert_clean(log)
