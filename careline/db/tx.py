@@ -131,6 +131,13 @@ def _set_actor(actor: Actor) -> str:
     )
 
 
+def _is_closed(conn: Any) -> bool:
+    try:
+        return bool(conn.is_closed())
+    except asyncpg.InterfaceError:
+        return True  # the pool let go of a connection that went away under it
+
+
 @asynccontextmanager
 async def _connection() -> AsyncIterator[Any]:
     """A pooled connection, and the one place a lost database becomes
@@ -146,7 +153,7 @@ async def _connection() -> AsyncIterator[Any]:
             except AppError:
                 raise
             except Exception as exc:
-                if is_outage(exc, connecting=False, connection_closed=conn.is_closed()):
+                if is_outage(exc, connecting=False, connection_closed=_is_closed(conn)):
                     raise DatabaseUnavailable() from exc
                 raise
     except DatabaseUnavailable as exc:
