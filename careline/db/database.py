@@ -35,6 +35,7 @@ class Database:
         self.embedded: EmbeddedPostgres | None = None
         self.pool: asyncpg.Pool | None = None
         self._supervisor: asyncio.Task[None] | None = None
+        self._restarting: asyncio.Future[None] | None = None
 
     @property
     def owner_dsn(self) -> str:
@@ -102,8 +103,11 @@ class Database:
         delay, cap = RESTART_BACKOFF
         attempt = 1
         while True:
+            # Shielded: pg_ctl runs on in its thread if the supervisor is cancelled, and
+            # stop() waits for it before stopping the server.
+            self._restarting = asyncio.ensure_future(asyncio.to_thread(server.start))
             try:
-                await asyncio.to_thread(server.start)
+                await asyncio.shield(self._restarting)
             except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
                 log.warning(
                     "embedded PostgreSQL did not start; trying again",
@@ -121,6 +125,10 @@ class Database:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._supervisor
             self._supervisor = None
+        if self._restarting is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._restarting, 90)
+            self._restarting = None
         if self.pool is not None:
             try:
                 # Graceful first; a server that is already gone must not hold up shutdown.

@@ -12,6 +12,8 @@ import logging
 
 import asyncpg
 
+from careline.kit import clock
+
 log = logging.getLogger("careline.db")
 
 # SQLSTATEs that mean "not now" rather than "wrong": the server shutting down, crashed,
@@ -39,19 +41,29 @@ def is_outage(exc: BaseException, *, connecting: bool, connection_closed: bool) 
 
 
 class Reachability:
-    """Whether the last attempt reached the database: one log line when it stops, one
-    when it answers again, however many requests fail in between."""
+    """Whether the database answers: one log line when it stops, one when it answers
+    again, however many requests fail in between.
+
+    "Again" means a success at least SETTLE_SECONDS after the last failure: right
+    after a postmaster dies, its backends serve a few more queries until they notice,
+    and the first seconds of a restart can mix answers and refusals. One outage is one
+    pair of lines, not a flutter of them.
+    """
+
+    SETTLE_SECONDS = 1.0
 
     def __init__(self) -> None:
         self.down = False
+        self._last_failure = 0.0
 
     def lost(self, exc: BaseException) -> None:
+        self._last_failure = clock.monotonic()
         if not self.down:
             self.down = True
             log.error("database unreachable", extra={"reason": type(exc).__name__})
 
     def answered(self) -> None:
-        if self.down:
+        if self.down and clock.monotonic() - self._last_failure >= self.SETTLE_SECONDS:
             self.down = False
             log.warning("database reachable again")
 

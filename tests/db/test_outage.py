@@ -148,8 +148,14 @@ async def test_outage_is_a_retryable_503_then_everything_works_again(
         assert again["duplicate"] is True
         assert (await _send(http, sam, "after")).status_code == 201
     # Closing the socket frees its tasks: one that died unseen would be reported now.
+    # careline says the database is back once it has answered for a second.
     async with httpx.AsyncClient(base_url=careline.base_url, timeout=10) as http:
-        assert (await http.get("/health/ready")).status_code == 200
+
+        async def back() -> bool:
+            assert (await http.get("/health/ready")).status_code == 200
+            return "database reachable again" in careline.log(mark)
+
+        await _until("the database said to be back", back, within=10)
     log = careline.log(mark)
     assert log.count("database unreachable") == 1, log[-4000:]
     assert log.count("database reachable again") == 1, log[-4000:]
