@@ -29,7 +29,7 @@ from careline.jobs import app as jobs
 from careline.keys import service as key_service
 from careline.kit import limits
 from careline.kit.crypto import MasterKeyFile
-from careline.kit.errors import AppError
+from careline.kit.errors import AppError, DatabaseUnavailable
 from careline.messages import api as messages_api
 from careline.realtime import api as realtime_api
 from careline.realtime.bus import InProcessBus
@@ -60,6 +60,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     file_storage.configure(file_storage.from_settings(settings))
     database = Database(settings)
     pool = await database.start()
+    database.supervise()
     hub = Hub(typing_ttl=settings.typing_ttl_seconds, on_offline=realtime_api.write_last_seen)
     bus = InProcessBus()
     await bus.start(hub.deliver)
@@ -160,16 +161,18 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
         responses={503: http.ERRORS[409] | {"description": "Not ready"}},
     )
     async def ready() -> JSONResponse:
-        """Ready: the database answers and its schema is the one this code expects."""
+        """Ready: the database answers (503 `database_unavailable` while it does not, e.g.
+        while careline restarts its embedded server) and its schema is the one this code
+        expects (503 `not_ready`)."""
         try:
             current = await tx.fetch_value("SELECT version_num FROM alembic_version")
-        except Exception:
-            current = None
+        except DatabaseUnavailable as exc:
+            return http.problem_response(exc)
         expected = migrate.head_revision()
         if current != expected:
             return http.problem_response(
                 AppError(
-                    "database unreachable or schema not current",
+                    "the database schema is not the one this code expects",
                     code="not_ready",
                     status=503,
                     title="Not ready",

@@ -87,6 +87,13 @@ class Settings(BaseSettings):
     ws_heartbeat_seconds: float = Field(
         20.0, gt=0, le=300, description="Server ping interval; a peer silent for two is dead."
     )
+    ws_session_recheck_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="How often an open socket re-checks (and touches) its session, so a "
+        "session that expires or is revoked while the socket is idle ends there too.",
+    )
     ws_send_queue_max: int = Field(
         1000,
         ge=10,

@@ -24,9 +24,25 @@ class KeyValueFormatter(logging.Formatter):
         return line
 
 
+_POOLS = ("asyncpg.pool", "psycopg.pool")
+_QUEUE_ACTIONS = {"listener_error", "side_task_failed"}
+
+
+class OutageEchoes(logging.Filter):
+    """Drops what libraries log, per reconnect attempt and often with a traceback, when
+    PostgreSQL goes away: careline says it once itself ("database unreachable", "job
+    worker stopped; starting a new one", "database reachable again")."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name in _POOLS and record.levelno < logging.ERROR:
+            return False  # "Failed to restore the pool connection floor", "error connecting"
+        return getattr(record, "action", None) not in _QUEUE_ACTIONS  # procrastinate's
+
+
 def configure(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(KeyValueFormatter())
+    handler.addFilter(OutageEchoes())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -9,12 +9,11 @@ file over its limits) leaves the file pending and runs again after
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import uuid
 
-from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
 
 from careline import config
 from careline.attachments import scanner, scanning
@@ -62,11 +61,17 @@ async def scan_attachment(attachment_id: str, tenant_id: str) -> None:
 
 
 async def defer_scan(attachment_id: uuid.UUID, tenant_id: uuid.UUID) -> None:
-    """Queue the scan of a committed upload (once: a scan already queued stands)."""
-    with contextlib.suppress(AlreadyEnqueued):
+    """Queue the scan of a committed upload (once: a scan already queued stands). With
+    the database gone just after the commit, the upload still stands: the sweep below
+    queues its scan once the database is back."""
+    try:
         await scan_attachment.configure(queueing_lock=f"scan:{attachment_id}").defer_async(
             attachment_id=str(attachment_id), tenant_id=str(tenant_id)
         )
+    except AlreadyEnqueued:
+        pass
+    except ConnectorException:
+        log.warning("scan left to the sweep", extra={"attachment_id": str(attachment_id)})
 
 
 @app.periodic(cron="* * * * *", periodic_id="attachments.requeue")

@@ -121,7 +121,7 @@ class ServerProcess:
             from careline.db.embedded import EmbeddedPostgres
 
             with contextlib.suppress(Exception):
-                EmbeddedPostgres(self.pgdata, started_here=True).stop()
+                EmbeddedPostgres(self.pgdata, managed=True).stop()
         if self._log is not None:
             self._log.close()
         self.proc = None

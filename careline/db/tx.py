@@ -17,7 +17,9 @@ from typing import Any
 
 import asyncpg
 
+from careline.db.outage import is_outage, reachability
 from careline.db.pool import send_with_next_begin
+from careline.kit.errors import AppError, DatabaseUnavailable
 from careline.kit.events import Event
 
 
@@ -129,9 +131,47 @@ def _set_actor(actor: Actor) -> str:
     )
 
 
+def _is_closed(conn: Any) -> bool:
+    try:
+        return bool(conn.is_closed())
+    except asyncpg.InterfaceError:
+        return True  # the pool let go of a connection that went away under it
+
+
+@asynccontextmanager
+async def _connection() -> AsyncIterator[Any]:
+    """A pooled connection, and the one place a lost database becomes
+    DatabaseUnavailable (503, retryable). A failure at COMMIT lands here too: its fate is
+    unknown, so nothing is acknowledged and the client retries (sends are idempotent by
+    client_msg_id)."""
+    acquired = False
+    try:
+        async with pool().acquire() as conn:
+            acquired = True
+            try:
+                yield conn
+            except AppError:
+                raise
+            except Exception as exc:
+                if is_outage(exc, connecting=False, connection_closed=_is_closed(conn)):
+                    raise DatabaseUnavailable() from exc
+                raise
+    except DatabaseUnavailable as exc:
+        reachability.lost(exc.__cause__ or exc)
+        raise
+    except AppError:
+        raise
+    except Exception as exc:
+        if is_outage(exc, connecting=not acquired, connection_closed=False):
+            reachability.lost(exc)
+            raise DatabaseUnavailable() from exc
+        raise
+    reachability.answered()
+
+
 @asynccontextmanager
 async def transaction(actor: Actor, *, readonly: bool = False) -> AsyncIterator[Tx]:
-    async with pool().acquire() as conn:
+    async with _connection() as conn:
         send_with_next_begin(conn, _set_actor(actor))
         async with conn.transaction(readonly=readonly):
             tx = Tx(conn=conn, actor=actor)
@@ -142,5 +182,5 @@ async def transaction(actor: Actor, *, readonly: bool = False) -> AsyncIterator[
 
 async def fetch_value(sql: str, *args: Any) -> Any:
     """A one-off read outside any actor (health checks, catalog facts)."""
-    async with pool().acquire() as conn:
+    async with _connection() as conn:
         return await conn.fetchval(sql, *args)

@@ -90,3 +90,23 @@ class RateLimited(AppError):
             extra={"retry_after": retry_after},
             headers={"Retry-After": str(retry_after)},
         )
+
+
+DATABASE_RETRY_AFTER_SECONDS = 2
+
+
+class DatabaseUnavailable(AppError):
+    """PostgreSQL cannot be reached right now (down, restarting, out of connections):
+    nothing was changed, or nothing is known to have been, and the same request may be
+    sent again after `retry_after` seconds. Raised by careline/db/tx.py alone, which
+    tells a lost connection from a bug (careline/db/outage.py)."""
+
+    status, code, title = 503, "database_unavailable", "Database unavailable"
+
+    def __init__(self, detail: str = "the database is unavailable; try again shortly") -> None:
+        retry_after = DATABASE_RETRY_AFTER_SECONDS
+        super().__init__(
+            detail,
+            extra={"retry_after": retry_after},
+            headers={"Retry-After": str(retry_after)},
+        )

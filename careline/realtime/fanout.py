@@ -24,6 +24,7 @@ from careline.conversations.service import (
     PARTICIPANT_REMOVED,
 )
 from careline.db.tx import Actor, transaction
+from careline.kit import tasks
 from careline.kit.events import Event
 from careline.messages.events import MESSAGE_SENT
 from careline.realtime.presence import OFFLINE, MemberKey, PresenceBook, TypingBook
@@ -254,9 +255,8 @@ class Hub:
             self._spawn(self._on_offline(tenant_id, account_id))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        # Last-seen is best effort: during a database outage it is skipped, and said so.
+        tasks.spawn(coro, into=self._background, name="hub.on_offline")
 
     def _typing_changed(
         self, conversation_id: uuid.UUID, account_id: uuid.UUID, typing: bool

@@ -16,8 +16,8 @@ from careline.auth import service as auth_service
 from careline.config import Settings
 from careline.conversations import service as conversation_service
 from careline.db.tx import Actor, transaction
-from careline.kit import limits
-from careline.kit.errors import AppError, NotFound
+from careline.kit import limits, tasks
+from careline.kit.errors import AppError, DatabaseUnavailable, NotFound
 from careline.realtime import protocol
 from careline.realtime.fanout import Hub
 from careline.realtime.presence import ONLINE
@@ -27,7 +27,7 @@ from careline.realtime.render import timeline_frames
 log = logging.getLogger(__name__)
 
 _CATCH_UP_PAGE = 200
-_SESSION_RECHECK_SECONDS = 60.0
+_CATCH_UP_RETRY_SECONDS = (0.5, 10.0)  # first wait and cap, doubling, while the db is down
 
 
 class Connection:
@@ -114,7 +114,7 @@ class Connection:
         self._close_code, self._close_reason = code, reason
         with contextlib.suppress(asyncio.QueueFull):
             self.queue.put_nowait(None)
-        self._closing = self._spawn(self._close_soon())
+        self._closing = self._spawn(self._close_soon(), "socket.close")
 
     async def _close_soon(self) -> None:
         # A slow consumer's writer may be stuck on a full TCP buffer: close regardless.
@@ -122,11 +122,8 @@ class Connection:
         with contextlib.suppress(Exception):
             await self.ws.close(code=self._close_code, reason=self._close_reason)
 
-    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
+        return tasks.spawn(coro, into=self._tasks, name=name)
 
     async def _write_loop(self) -> None:
         while True:
@@ -139,18 +136,28 @@ class Connection:
 
     def _start_catch_up(self, conversation_id: uuid.UUID) -> None:
         if conversation_id not in self._catching:
-            self._catching[conversation_id] = self._spawn(self._catch_up(conversation_id))
+            self._catching[conversation_id] = self._spawn(
+                self._catch_up(conversation_id), "socket.catch_up"
+            )
 
     async def _catch_up(self, conversation_id: uuid.UUID) -> None:
+        retry, cap = _CATCH_UP_RETRY_SECONDS
         try:
             while conversation_id in self.cursors and self.state is State.READY:
                 self._missed.discard(conversation_id)
                 after = self.cursors[conversation_id]
-                async with transaction(self.actor, readonly=True) as tx:
-                    events = await conversation_service.timeline(
-                        tx, conversation_id, after_seq=after, limit=_CATCH_UP_PAGE
-                    )
-                    frames = await timeline_frames(tx, events)
+                try:
+                    async with transaction(self.actor, readonly=True) as tx:
+                        events = await conversation_service.timeline(
+                            tx, conversation_id, after_seq=after, limit=_CATCH_UP_PAGE
+                        )
+                        frames = await timeline_frames(tx, events)
+                except DatabaseUnavailable:
+                    # The events wait in PostgreSQL: fetch them once it answers again.
+                    self._missed.add(conversation_id)
+                    await asyncio.sleep(retry)
+                    retry = min(retry * 2, cap)
+                    continue
                 for seq, frame in frames:
                     if seq > self.cursors.get(conversation_id, seq):
                         self.cursors[conversation_id] = seq
@@ -213,7 +220,7 @@ class Connection:
     # lifecycle ------------------------------------------------------------------------
 
     async def run(self) -> None:
-        writer = self._spawn(self._write_loop())
+        writer = self._spawn(self._write_loop(), "socket.write")
         try:
             try:
                 ref = await asyncio.wait_for(self._authenticate(), protocol.AUTH_TIMEOUT_SECONDS)
@@ -228,10 +235,14 @@ class Connection:
             self.hub.attach(self)
             self.push(protocol.ack(ref, self._ready_payload()))
             self.set_presence(ONLINE)
-            self._spawn(self._recheck_session())
+            self._spawn(self._recheck_session(), "socket.recheck_session")
             await self._read_loop()
         except WebSocketDisconnect:
             pass
+        except DatabaseUnavailable:
+            # Only before READY (ops answer errors themselves): the client retries.
+            with contextlib.suppress(Exception):
+                await self.ws.close(CloseCode.TRY_AGAIN_LATER, "database unavailable")
         finally:
             if self.state is State.READY:
                 self.hub.detach(self)
@@ -310,14 +321,18 @@ class Connection:
         The first wait is a random part of the period: sockets that connected together
         (after a restart, or a network blip) would otherwise all recheck in the same
         instant, every minute - two transactions each, queued ahead of people's sends."""
-        delay = _SESSION_RECHECK_SECONDS * (1.0 - random.random())  # noqa: S311 - spreading
+        period = self.settings.ws_session_recheck_seconds
+        delay = period * (1.0 - random.random())  # noqa: S311 - spreading
         while self.state is State.READY:
             await asyncio.sleep(delay)
-            delay = _SESSION_RECHECK_SECONDS
-            if await auth_service.authenticate(self._token) is None:
-                self.abort(CloseCode.UNAUTHENTICATED, "session ended")
-                return
-            await auth_service.touch(self.actor)
+            delay = period
+            try:
+                if await auth_service.authenticate(self._token) is None:
+                    self.abort(CloseCode.UNAUTHENTICATED, "session ended")
+                    return
+                await auth_service.touch(self.actor)
+            except DatabaseUnavailable:
+                continue  # check again next period; the socket stays up meanwhile
 
     async def _read_loop(self) -> None:
         bad_frames = 0

@@ -24,6 +24,7 @@ class CloseCode(enum.IntEnum):
     NORMAL = 1000
     GOING_AWAY = 1001  # the server is shutting down: reconnect and resume
     TOO_BIG = 1009  # a frame over WS_FRAME_MAX_BYTES
+    TRY_AGAIN_LATER = 1013  # the database is unavailable: reconnect after a short wait
     PROTOCOL_ERROR = 4000  # too many malformed frames
     UNAUTHENTICATED = 4001  # bad token, or the session ended (signed out, revoked, expired)
     AUTH_TIMEOUT = 4002  # no auth frame in time

@@ -54,6 +54,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     413: _problem_ref("Request body too large"),
     422: _problem_ref("Invalid input"),
     429: _problem_ref("Too many attempts; see Retry-After"),
+    503: _problem_ref("The database is unavailable for now; retry after Retry-After"),
 }
 
 
