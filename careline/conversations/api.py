@@ -25,6 +25,7 @@ from careline.conversations.schemas import (
 from careline.db.tx import Tx, transaction
 from careline.kit import limits
 from careline.kit.errors import InvalidInput
+from careline.kit.fields import SeqParam
 from careline.kit.pagination import clamp_limit, decode_cursor, encode_cursor
 from careline.messages import service as message_service
 from careline.messages.events import message_wire
@@ -191,7 +192,7 @@ async def remove_participant(
 async def list_events(
     conversation_id: uuid.UUID,
     actor: CurrentActor,
-    after_seq: int = Query(0, ge=0, le=2**62),
+    after_seq: SeqParam = 0,
     limit: int | None = Query(None, ge=1, le=limits.PAGE_MAX),
 ) -> dict[str, Any]:
     """The timeline after `after_seq`, as the same event frames the socket sends: a

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from careline.kit import limits
+from careline.kit.fields import TeamMembers, TitleText
 from careline.messages.schemas import MessageRead
 
 
@@ -50,8 +50,8 @@ class ConversationCreate(BaseModel):
     kind: Literal["care", "team", "support"]
     client_id: uuid.UUID | None = None
     staff_id: uuid.UUID | None = None
-    member_ids: list[uuid.UUID] = Field(default_factory=list, max_length=limits.TEAM_MAX_MEMBERS)
-    title: str | None = Field(None, max_length=limits.TITLE_MAX_CHARS * 2)
+    member_ids: TeamMembers = Field(default_factory=list)
+    title: TitleText | None = None
 
 
 class MySettings(BaseModel):

@@ -142,6 +142,10 @@ class Hub:
         self._tenant_of: dict[uuid.UUID, uuid.UUID] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._order = SeqOrder(self._deliver_timeline, self._spawn)
+        # Every open socket of this node, authenticated or not (for graceful shutdown),
+        # and whether that shutdown has begun.
+        self.sockets: set[object] = set()
+        self.draining = False
 
     # registry -------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from careline.kit import limits
+from careline.kit.fields import DisplayName, Email, NewPassword
 
 RoleName = Literal["admin", "staff", "client", "guardian"]
 
@@ -29,13 +30,11 @@ class MemberPage(BaseModel):
 
 class MemberCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    email: str = Field(min_length=3, max_length=limits.EMAIL_MAX_CHARS)
-    display_name: str = Field(min_length=1, max_length=limits.DISPLAY_NAME_MAX_CHARS * 2)
+    email: Email
+    display_name: DisplayName
     role: RoleName
-    password: str | None = Field(
+    password: NewPassword | None = Field(
         None,
-        min_length=limits.PASSWORD_MIN_CHARS,
-        max_length=limits.PASSWORD_MAX_CHARS,
         description="Initial password; omitted: careline generates one and returns it once.",
     )
 
@@ -66,9 +65,7 @@ class MeRead(BaseModel):
 
 class MeUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    display_name: str | None = Field(
-        None, min_length=1, max_length=limits.DISPLAY_NAME_MAX_CHARS * 2
-    )
+    display_name: DisplayName | None = None
     password: str | None = Field(None, min_length=1, max_length=limits.PASSWORD_MAX_CHARS)
     current_password: str | None = Field(None, max_length=limits.PASSWORD_MAX_CHARS)
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from careline.kit import limits
+from careline.kit import fields, limits
 from careline.kit.crypto import DecryptionError
 from careline.kit.errors import AppError, TooLarge
 
@@ -74,9 +74,10 @@ async def validation_error_handler(request: Request, exc: Exception) -> JSONResp
         {"field": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", "")}
         for e in exc.errors()
     ]
+    code, extra = fields.error_code(exc.errors())
     return problem_response(
         AppError(
-            "the request is not valid", code="invalid_input", status=422, extra={"errors": errors}
+            "the request is not valid", code=code, status=422, extra={"errors": errors, **extra}
         )
     )
 
