@@ -78,5 +78,10 @@ class TimelineEventRead(BaseModel):
 
 
 class TimelinePage(BaseModel):
-    items: list[dict[str, Any]]
-    last_seq: int
+    items: list[dict[str, Any]] = Field(description="Event frames, ascending by seq.")
+    last_seq: int = Field(description="The conversation's newest seq when this page was read.")
+    next_after_seq: int = Field(
+        description="Ask for the next page with after_seq set to this (an event without "
+        "a frame for you still moves it on)."
+    )
+    has_more: bool = Field(description="Events lie after next_after_seq: ask again.")

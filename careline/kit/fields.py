@@ -90,6 +90,12 @@ TeamMembers = Annotated[
     Field(max_length=limits.TEAM_MAX_MEMBERS),
     _recode("too_many_members", limits.TEAM_MAX_MEMBERS),
 ]
+# Files sent with one message.
+AttachmentIds = Annotated[
+    list[uuid.UUID],
+    Field(max_length=limits.MESSAGE_MAX_ATTACHMENTS),
+    _recode("too_many_attachments", limits.MESSAGE_MAX_ATTACHMENTS),
+]
 # A position in a conversation's timeline: 0 is "before the first event".
 Seq = Annotated[StrictInt, Field(ge=0, le=SEQ_MAX), _recode("invalid_seq", None)]
 # Query parameters arrive as text, so they cannot be strict.

@@ -8,8 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from careline.db.tx import transaction
-from careline.kit import limits
-from careline.kit.fields import ClientMsgId, Emoji, MessageText
+from careline.kit.fields import AttachmentIds, ClientMsgId, Emoji, MessageText
 from careline.messages import sending
 from careline.messages import service as message_service
 from careline.messages.events import message_wire
@@ -21,9 +20,7 @@ class SendArgs(OpArgs):
     client_msg_id: ClientMsgId
     text: MessageText
     reply_to_id: uuid.UUID | None = None
-    attachment_ids: list[uuid.UUID] = Field(
-        default_factory=list, max_length=limits.MESSAGE_MAX_ATTACHMENTS
-    )
+    attachment_ids: AttachmentIds = Field(default_factory=list)
 
 
 class EditArgs(OpArgs):

@@ -8,8 +8,7 @@ import uuid
 from pydantic import BaseModel, ConfigDict, Field
 
 from careline.attachments.schemas import AttachmentSummary
-from careline.kit import limits
-from careline.kit.fields import ClientMsgId, MessageText
+from careline.kit.fields import AttachmentIds, ClientMsgId, MessageText
 
 
 class ReactionRead(BaseModel):
@@ -42,9 +41,8 @@ class MessageSend(BaseModel):
     client_msg_id: ClientMsgId
     text: MessageText
     reply_to_id: uuid.UUID | None = None
-    attachment_ids: list[uuid.UUID] = Field(
+    attachment_ids: AttachmentIds = Field(
         default_factory=list,
-        max_length=limits.MESSAGE_MAX_ATTACHMENTS,
         description="Your uploads to send with it (available ones); then text may be empty.",
     )
 

@@ -270,7 +270,8 @@ class Hub:
                 "conversation_id": str(conversation_id),
                 "account_id": str(account_id),
                 "typing": typing,
-                "expires_in": self.typing.ttl if typing else 0,
+                # Seconds, always a float: the TTL while typing, 0.0 once stopped.
+                "expires_in": float(self.typing.ttl) if typing else 0.0,
             }
         ).decode()
         for socket in list(self.by_conversation.get(conversation_id, ())):

@@ -64,6 +64,7 @@ class Connection:
         self._idle = asyncio.Event()
         self._idle.set()
         self._writer: asyncio.Task[None] | None = None
+        self._done = asyncio.Event()
         self._close_code = CloseCode.NORMAL
         self._close_reason = ""
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -339,6 +340,7 @@ class Connection:
             pass
         finally:
             self.hub.sockets.discard(self)
+            self._done.set()
             if self.state is State.READY:
                 self.hub.detach(self)
             for conversation_id in list(self._catching):
@@ -363,9 +365,11 @@ class Connection:
             "tenant_id": str(actor.tenant_id),
             "role": actor.role.value,
             "session_id": str(actor.session_id),
-            "heartbeat_seconds": self.settings.ws_heartbeat_seconds,
-            "typing_ttl_seconds": self.settings.typing_ttl_seconds,
-            "away_after_seconds": self.settings.away_after_seconds,
+            # Durations are always JSON floats (seconds, may have a fraction); sizes and
+            # counts are always integers (docs/protocol.md#connecting-and-authenticating).
+            "heartbeat_seconds": float(self.settings.ws_heartbeat_seconds),
+            "typing_ttl_seconds": float(self.settings.typing_ttl_seconds),
+            "away_after_seconds": float(self.settings.away_after_seconds),
             "limits": {
                 "frame_bytes": limits.WS_FRAME_MAX_BYTES,
                 "message_chars": limits.MESSAGE_TEXT_MAX_CHARS,
@@ -427,7 +431,9 @@ class Connection:
 
     async def _read_loop(self) -> None:
         bad_frames = 0
-        while self.state is State.READY:
+        # A draining socket reads on until the client answers the close frame (what it
+        # still sends is refused with shutting_down, and goes nowhere).
+        while self.state is State.READY or self._draining:
             raw = await self._receive()
             if raw is None:
                 return
@@ -489,6 +495,10 @@ class Connection:
                     )
         with contextlib.suppress(Exception):
             await self.ws.close(code=CloseCode.GOING_AWAY, reason="server shutting down")
+        # Wait for the client's half of the closing handshake: closing the TCP connection
+        # while the client still sends makes its kernel drop the unread close frame.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._done.wait(), max(1.0, deadline - loop.time()))
 
 
 async def drain(hub: Hub, grace_seconds: float) -> None:

@@ -24,6 +24,7 @@ class WsClient:
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
         self.events: list[dict[str, Any]] = []
+        self.arrived: list[dict[str, Any]] = []  # every event, in arrival order, kept
         self._arrived = asyncio.Event()
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._refs = itertools.count(1)
@@ -40,6 +41,7 @@ class WsClient:
                     self._pending.pop(ref).set_result(frame)
                 else:
                     self.events.append(frame)
+                    self.arrived.append(frame)
                     self._arrived.set()
 
     async def request(self, op: str, timeout: float = 10, **args: Any) -> dict[str, Any]:
