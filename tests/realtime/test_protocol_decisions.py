@@ -66,20 +66,23 @@ async def test_a_sender_gets_its_own_message_sent_before_its_ack(
     server: RunningServer, http: httpx.AsyncClient, world: World
 ) -> None:
     conversation_id = await open_care(http, world)
-    # Two people sending into one conversation at once: their events are published in
-    # whichever order their commits resume, so an ack can overtake its own event.
-    async with (
-        websockets.connect(server.ws_url) as sam,
-        websockets.connect(server.ws_url) as lily,
-    ):
-        for ws, who in ((sam, "sam"), (lily, "lily")):
+    # Six devices of two people sending into one conversation at once: events are
+    # published in whichever order their commits resume, so an ack could overtake its
+    # own event (the hub holds a later seq until the earlier one is out).
+    devices = ["sam", "lily"] * 3
+    sockets = [await websockets.connect(server.ws_url) for _ in devices]
+    try:
+        for ws, who in zip(sockets, devices, strict=True):
             await ws.send(json.dumps({"op": "auth", "ref": "a", "token": world[who].token}))
             assert json.loads(await ws.recv())["op"] == "ack"
         orders = await asyncio.gather(
-            raw_send_order(sam, conversation_id, "s", 150),
-            raw_send_order(lily, conversation_id, "l", 150),
+            *(raw_send_order(ws, conversation_id, f"d{n}", 100) for n, ws in enumerate(sockets))
         )
-    assert orders[0] + orders[1] == ["event"] * 300
+    finally:
+        for ws in sockets:
+            await ws.close()
+    firsts = [first for order in orders for first in order]
+    assert firsts == ["event"] * len(firsts)
 
 
 async def test_auth_ack_durations_are_floats_and_limits_integers(
