@@ -167,3 +167,26 @@ async def test_events_page_to_the_end_with_next_after_seq(
     assert seqs == list(range(1, 9))
     assert after == page["last_seq"] == 8
     assert pages == 3
+
+
+async def test_a_later_resume_never_repeats_a_seq_and_resets_what_it_cannot_fill(
+    server: RunningServer, http: httpx.AsyncClient, world: World
+) -> None:
+    conversation_id = await open_care(http, world)
+    async with connect(server.ws_url, world["lily"].token) as lily:  # streams live from here
+        for i in range(3):
+            r = await http.post(
+                f"/api/v1/conversations/{conversation_id}/messages",
+                json={"client_msg_id": f"r{i}", "text": "x"},
+                headers=world["sam"].auth,
+            )
+            assert r.status_code == 201
+            await lily.next_event("message.sent")
+        # This socket sent 2..4; asking again from 2 replays nothing it already sent.
+        again = await lily.request("resume", conversations={conversation_id: 2})
+        assert again["conversations"][conversation_id] == {"status": "ok", "last_seq": 4}
+        # From before where this socket's stream began: the gap cannot come in order.
+        older = await lily.request("resume", conversations={conversation_id: 0})
+        assert older["conversations"][conversation_id] == {"status": "reset", "last_seq": 4}
+    seqs = [f["seq"] for f in lily.arrived if f.get("conversation_id") == conversation_id]
+    assert seqs == [2, 3, 4]
