@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+import math
+import socket
+from collections.abc import AsyncIterator, Generator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -32,6 +36,7 @@ from careline.kit.crypto import MasterKeyFile
 from careline.kit.errors import AppError, DatabaseUnavailable
 from careline.messages import api as messages_api
 from careline.realtime import api as realtime_api
+from careline.realtime import gateway
 from careline.realtime.bus import InProcessBus
 from careline.realtime.fanout import Hub
 from careline.realtime.gateway import websocket_endpoint
@@ -92,6 +97,45 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         )
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+class Server(uvicorn.Server):
+    """uvicorn, with careline's graceful shutdown. uvicorn's own closes every socket
+    with 1012 the moment it begins; careline first stops listening, lets each socket's
+    op in flight finish and send its reply, and closes with the documented 1001
+    (docs/protocol.md#close-codes), all within `shutdown_grace_seconds`."""
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI, grace_seconds: float) -> None:
+        super().__init__(config)
+        self.app = app
+        self.grace_seconds = grace_seconds
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.grace_seconds
+        for server in self.servers:
+            server.close()  # no new connections
+        hub: Hub | None = getattr(self.app.state, "hub", None)
+        if hub is not None:
+            await gateway.drain(hub, self.grace_seconds)
+        # What is left of the bound is for HTTP requests still running.
+        self.config.timeout_graceful_shutdown = max(1, math.ceil(deadline - loop.time()))
+        await super().shutdown(sockets)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        with super().capture_signals():
+            yield
+            # uvicorn re-raises the signal once it has stopped, so the process would end
+            # "killed by SIGTERM"; a graceful stop is a clean exit (status 0).
+            self._captured_signals.clear()
+
+
+def server(settings: config.Settings) -> Server:
+    """The server `careline serve` runs (the tests run it too)."""
+    cfg = server_config(settings)
+    assert isinstance(cfg.app, FastAPI)
+    return Server(cfg, cfg.app, settings.shutdown_grace_seconds)
 
 
 def server_config(settings: config.Settings) -> uvicorn.Config:

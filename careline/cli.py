@@ -58,9 +58,7 @@ def main() -> None:
 @click.option("--port", type=int, default=None, help="Override CARELINE_PORT.")
 def serve(host: str | None, port: int | None) -> None:
     """Run the server (migrates the database first)."""
-    import uvicorn
-
-    from careline.app import server_config
+    from careline.app import server
 
     settings = _settings()
     if host is not None or port is not None:
@@ -68,7 +66,7 @@ def serve(host: str | None, port: int | None) -> None:
         settings = settings.model_copy(update=overrides)
         config.use(settings)
     click.echo(f"careline serving at {settings.base_url}")
-    uvicorn.Server(server_config(settings)).run()
+    server(settings).run()
 
 
 @main.command()

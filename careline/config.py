@@ -101,6 +101,13 @@ class Settings(BaseSettings):
         description="Frames waiting for one socket before it counts as too slow and is "
         "closed with 4008 (the client resumes).",
     )
+    shutdown_grace_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=300,
+        description="On SIGTERM: how long requests and socket ops already running may take "
+        "to finish (their replies are sent) before the server closes what is left.",
+    )
     typing_ttl_seconds: float = Field(
         6.0, gt=0, le=60, description="A typing indicator expires unless renewed this often."
     )

@@ -178,6 +178,7 @@ async def test_outsiders_get_not_found_everywhere_and_change_nothing(
     # The only change is the message sam sent at the end.
     after[0][1]["items"] = after[0][1]["items"][:-1]
     after[0][1]["last_seq"] -= 1
+    after[0][1]["next_after_seq"] -= 1
     after[0][2]["items"] = after[0][2]["items"][:-1]
     after[0][0]["last_seq"] -= 1
     after[0][0].pop("last_activity_at")

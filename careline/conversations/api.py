@@ -23,6 +23,7 @@ from careline.conversations.schemas import (
 )
 from careline.db.tx import Tx, transaction
 from careline.kit import limits
+from careline.kit.fields import SeqParam
 from careline.kit.pagination import clamp_limit, decode_time_cursor, encode_cursor
 from careline.messages import service as message_service
 from careline.messages.events import message_wire
@@ -185,15 +186,22 @@ async def remove_participant(
 async def list_events(
     conversation_id: uuid.UUID,
     actor: CurrentActor,
-    after_seq: int = Query(0, ge=0, le=2**62),
+    after_seq: SeqParam = 0,
     limit: int | None = Query(None, ge=1, le=limits.PAGE_MAX),
 ) -> dict[str, Any]:
     """The timeline after `after_seq`, as the same event frames the socket sends: a
-    client without a socket catches up with this."""
+    client without a socket catches up with this. To read to the end, ask again with
+    `after_seq=next_after_seq` while `has_more`."""
     async with transaction(actor, readonly=True) as tx:
         events = await conversation_service.timeline(
             tx, conversation_id, after_seq=after_seq, limit=clamp_limit(limit)
         )
         frames = await timeline_frames(tx, events)
         last = (await conversation_service.last_seqs(tx, [conversation_id]))[conversation_id]
-    return {"items": [orjson.loads(f) for _, f in frames], "last_seq": last}
+    next_after = events[-1].seq if events else after_seq
+    return {
+        "items": [orjson.loads(f) for _, f in frames],
+        "last_seq": last,
+        "next_after_seq": next_after,
+        "has_more": next_after < last,
+    }

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from careline.kit import limits
+from careline.kit.fields import TeamMembers, TitleText
 from careline.messages.schemas import MessageRead
 
 
@@ -50,8 +50,8 @@ class ConversationCreate(BaseModel):
     kind: Literal["care", "team", "support"]
     client_id: uuid.UUID | None = None
     staff_id: uuid.UUID | None = None
-    member_ids: list[uuid.UUID] = Field(default_factory=list, max_length=limits.TEAM_MAX_MEMBERS)
-    title: str | None = Field(None, max_length=limits.TITLE_MAX_CHARS * 2)
+    member_ids: TeamMembers = Field(default_factory=list)
+    title: TitleText | None = None
 
 
 class MySettings(BaseModel):
@@ -78,5 +78,10 @@ class TimelineEventRead(BaseModel):
 
 
 class TimelinePage(BaseModel):
-    items: list[dict[str, Any]]
-    last_seq: int
+    items: list[dict[str, Any]] = Field(description="Event frames, ascending by seq.")
+    last_seq: int = Field(description="The conversation's newest seq when this page was read.")
+    next_after_seq: int = Field(
+        description="Ask for the next page with after_seq set to this (an event without "
+        "a frame for you still moves it on)."
+    )
+    has_more: bool = Field(description="Events lie after next_after_seq: ask again.")

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from careline.kit import limits
+from careline.kit.fields import DisplayName, Email
 from careline.tenants.schemas import RoleName
 
 _TOKEN_MAX_CHARS = 200
@@ -18,8 +19,8 @@ class InvitationCreate(BaseModel):
     """No password: the person chooses their own when they accept."""
 
     model_config = ConfigDict(extra="forbid")
-    email: str = Field(min_length=3, max_length=limits.EMAIL_MAX_CHARS)
-    display_name: str = Field(min_length=1, max_length=limits.DISPLAY_NAME_MAX_CHARS * 2)
+    email: Email
+    display_name: DisplayName
     role: RoleName
 
 
@@ -77,10 +78,8 @@ class TokenBody(BaseModel):
 
 class TokenAccept(TokenBody):
     password: str = Field(min_length=1, max_length=limits.PASSWORD_MAX_CHARS)
-    display_name: str | None = Field(
+    display_name: DisplayName | None = Field(
         None,
-        min_length=1,
-        max_length=limits.DISPLAY_NAME_MAX_CHARS * 2,
         description="Only for a new account: your name. Omit it to sign in with the "
         "account the e-mail already has.",
     )

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from careline.auth.api import CurrentActor
 from careline.db.tx import transaction
 from careline.kit import limits
 from careline.kit.errors import InvalidInput
+from careline.kit.fields import Emoji, SeqParam
 from careline.kit.pagination import clamp_limit
 from careline.messages import sending
 from careline.messages import service as message_service
@@ -32,8 +33,8 @@ router = APIRouter(prefix="/api/v1", tags=["messages"], responses=ERRORS)
 async def list_messages(
     conversation_id: uuid.UUID,
     actor: CurrentActor,
-    before_seq: int | None = Query(None, ge=1, le=2**62),
-    after_seq: int | None = Query(None, ge=0, le=2**62),
+    before_seq: SeqParam | None = None,
+    after_seq: SeqParam | None = None,
     limit: int | None = Query(None, ge=1, le=limits.PAGE_MAX),
 ) -> dict[str, Any]:
     """A page of history, ascending by seq: the newest messages (or those before
@@ -106,13 +107,8 @@ async def list_revisions(message_id: uuid.UUID, actor: CurrentActor) -> list[dic
     return [{"revision": r.revision, "text": r.text, "created_at": r.created_at} for r in revisions]
 
 
-Emoji = Path(min_length=1, max_length=limits.REACTION_MAX_CHARS * 4)
-
-
 @router.put("/messages/{message_id}/reactions/{emoji}", response_model=ReactionResult)
-async def add_reaction(
-    message_id: uuid.UUID, actor: CurrentActor, emoji: str = Emoji
-) -> dict[str, Any]:
+async def add_reaction(message_id: uuid.UUID, actor: CurrentActor, emoji: Emoji) -> dict[str, Any]:
     async with transaction(actor) as tx:
         seq = await message_service.do_react(tx, message_id, emoji=emoji, add=True)
     return {"seq": seq}
@@ -120,7 +116,7 @@ async def add_reaction(
 
 @router.delete("/messages/{message_id}/reactions/{emoji}", response_model=ReactionResult)
 async def remove_reaction(
-    message_id: uuid.UUID, actor: CurrentActor, emoji: str = Emoji
+    message_id: uuid.UUID, actor: CurrentActor, emoji: Emoji
 ) -> dict[str, Any]:
     async with transaction(actor) as tx:
         seq = await message_service.do_react(tx, message_id, emoji=emoji, add=False)

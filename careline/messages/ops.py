@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from careline.db.tx import transaction
-from careline.kit import limits
+from careline.kit.fields import AttachmentIds, ClientMsgId, Emoji, MessageText
 from careline.messages import sending
 from careline.messages import service as message_service
 from careline.messages.events import message_wire
@@ -17,17 +17,15 @@ from careline.realtime.protocol import OpArgs, Session, op
 
 class SendArgs(OpArgs):
     conversation_id: uuid.UUID
-    client_msg_id: str = Field(min_length=1, max_length=limits.CLIENT_MSG_ID_MAX_CHARS)
-    text: str = Field(max_length=limits.MESSAGE_TEXT_MAX_CHARS * 2)
+    client_msg_id: ClientMsgId
+    text: MessageText
     reply_to_id: uuid.UUID | None = None
-    attachment_ids: list[uuid.UUID] = Field(
-        default_factory=list, max_length=limits.MESSAGE_MAX_ATTACHMENTS
-    )
+    attachment_ids: AttachmentIds = Field(default_factory=list)
 
 
 class EditArgs(OpArgs):
     message_id: uuid.UUID
-    text: str = Field(max_length=limits.MESSAGE_TEXT_MAX_CHARS * 2)
+    text: MessageText
 
 
 class MessageArgs(OpArgs):
@@ -36,7 +34,7 @@ class MessageArgs(OpArgs):
 
 class ReactionArgs(OpArgs):
     message_id: uuid.UUID
-    emoji: str = Field(min_length=1, max_length=limits.REACTION_MAX_CHARS * 2)
+    emoji: Emoji
 
 
 @op("message.send", SendArgs)
@@ -51,6 +49,10 @@ async def send(session: Session, args: SendArgs) -> dict[str, Any]:
         reply_to_id=args.reply_to_id,
         attachment_ids=args.attachment_ids,
     )
+    if created:
+        # The sender's own message.sent reaches this socket before the ack
+        # (docs/protocol.md#sending-exactly-once).
+        await session.caught_up(args.conversation_id, message.seq)
     return {"message": message_wire(message), "duplicate": not created}
 
 

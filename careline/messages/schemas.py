@@ -8,7 +8,7 @@ import uuid
 from pydantic import BaseModel, ConfigDict, Field
 
 from careline.attachments.schemas import AttachmentSummary
-from careline.kit import limits
+from careline.kit.fields import AttachmentIds, ClientMsgId, MessageText
 
 
 class ReactionRead(BaseModel):
@@ -38,23 +38,18 @@ class MessageRead(BaseModel):
 
 class MessageSend(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    client_msg_id: str = Field(
-        min_length=1,
-        max_length=limits.CLIENT_MSG_ID_MAX_CHARS,
-        description="Your id for this send; a retry with the same id returns the original.",
-    )
-    text: str = Field(max_length=limits.MESSAGE_TEXT_MAX_CHARS * 2)
+    client_msg_id: ClientMsgId
+    text: MessageText
     reply_to_id: uuid.UUID | None = None
-    attachment_ids: list[uuid.UUID] = Field(
+    attachment_ids: AttachmentIds = Field(
         default_factory=list,
-        max_length=limits.MESSAGE_MAX_ATTACHMENTS,
         description="Your uploads to send with it (available ones); then text may be empty.",
     )
 
 
 class MessageEdit(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(max_length=limits.MESSAGE_TEXT_MAX_CHARS * 2)
+    text: MessageText
 
 
 class MessagePage(BaseModel):

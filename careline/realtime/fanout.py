@@ -145,6 +145,10 @@ class Hub:
         self._on_offline = on_offline
         self._background: set[asyncio.Task[None]] = set()
         self._order = SeqOrder(self._deliver_timeline, self._spawn)
+        # Every open socket of this node, authenticated or not (for graceful shutdown),
+        # and whether that shutdown has begun.
+        self.sockets: set[object] = set()
+        self.draining = False
 
     # registry -------------------------------------------------------------------------
 
@@ -267,7 +271,8 @@ class Hub:
                 "conversation_id": str(conversation_id),
                 "account_id": str(account_id),
                 "typing": typing,
-                "expires_in": self.typing.ttl if typing else 0,
+                # Seconds, always a float: the TTL while typing, 0.0 once stopped.
+                "expires_in": float(self.typing.ttl) if typing else 0.0,
             }
         ).decode()
         for socket in list(self.by_conversation.get(conversation_id, ())):

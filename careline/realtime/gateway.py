@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 _CATCH_UP_PAGE = 200
 _CATCH_UP_RETRY_SECONDS = (0.5, 10.0)  # first wait and cap, doubling, while the db is down
+# How long a sender's ack waits for its own message.sent: the live event first, then a
+# read from PostgreSQL.
+_CAUGHT_UP_WAIT_SECONDS = (1.0, 4.0)
 
 
 class Connection:
@@ -43,9 +46,25 @@ class Connection:
         self._actor: Actor | None = None
         self._token = ""
         self.conversations: set[uuid.UUID] = set()
+        # Per conversation: the highest seq this socket has sent. It only moves forward,
+        # and a timeline frame goes out only above it: seq strictly increases.
         self.cursors: dict[uuid.UUID, int] = {}
+        # Live timeline frames held back, per conversation, while it catches up (or until
+        # the first request after auth says where the client is); bounded by the queue.
+        self._held: dict[uuid.UUID, dict[int, str]] = {}
+        self._held_count = 0
+        # Per conversation: the seq this socket's stream started after (the client had
+        # everything up to it, or the socket's first frame was the next one).
+        self._start: dict[uuid.UUID, int] = {}
+        self._holding: set[uuid.UUID] = set()
+        self._before_first_request = True
         self._catching: dict[uuid.UUID, asyncio.Task[None]] = {}
-        self._missed: set[uuid.UUID] = set()
+        self._waiters: dict[uuid.UUID, list[tuple[int, asyncio.Future[None]]]] = {}
+        self._draining = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._writer: asyncio.Task[None] | None = None
+        self._done = asyncio.Event()
         self._close_code = CloseCode.NORMAL
         self._close_reason = ""
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -86,20 +105,90 @@ class Connection:
             self.abort(CloseCode.SLOW_CONSUMER, "too slow: reconnect and resume")
 
     def push_timeline(self, conversation_id: uuid.UUID, seq: int, frame: str) -> None:
-        """Send a timeline event in seq order. A client that resumed a conversation gets
-        every seq exactly once; a gap (events published out of order, or a missed bus
+        """Send a live timeline event in seq order. While the conversation catches up
+        (or before the first request after auth) it is held, and sent after the replay
+        unless the replay had it; a gap (events published out of order, or a missed bus
         message) is filled from PostgreSQL before anything later is sent."""
+        if self._before_first_request or conversation_id in self._holding:
+            self._hold(conversation_id, seq, frame)
+            return
         cursor = self.cursors.get(conversation_id)
-        if cursor is None or (seq == cursor + 1 and conversation_id not in self._catching):
-            self.cursors[conversation_id] = seq
-            self.push(frame)
+        if cursor is None or seq == cursor + 1:
+            self._send_timeline(conversation_id, seq, frame)
         elif seq > cursor:
-            # Out of order, or a catch-up is running: let the catch-up fetch it in order.
-            self._missed.add(conversation_id)
+            self._hold(conversation_id, seq, frame)
             self._start_catch_up(conversation_id)
+
+    def _send_timeline(self, conversation_id: uuid.UUID, seq: int, frame: str) -> None:
+        if conversation_id not in self.cursors:
+            self._start[conversation_id] = seq - 1
+        if seq > self.cursors.get(conversation_id, -1):
+            self.push(frame)
+            self._advance(conversation_id, seq)
+
+    def _advance(self, conversation_id: uuid.UUID, seq: int) -> None:
+        self.cursors[conversation_id] = seq
+        waiters = self._waiters.get(conversation_id)
+        if waiters:
+            for target, future in [w for w in waiters if w[0] <= seq]:
+                waiters.remove((target, future))
+                if not future.done():
+                    future.set_result(None)
+
+    def _hold(self, conversation_id: uuid.UUID, seq: int, frame: str) -> None:
+        if self._held_count >= self.settings.ws_send_queue_max:
+            self.abort(CloseCode.SLOW_CONSUMER, "too slow: reconnect and resume")
+            return
+        held = self._held.setdefault(conversation_id, {})
+        if seq not in held:
+            held[seq] = frame
+            self._held_count += 1
+
+    def _release_held(self, conversation_id: uuid.UUID) -> bool:
+        """Send the held frames that continue the cursor; drop those the replay sent.
+        True when none is left (no gap to fill from PostgreSQL)."""
+        held = self._held.pop(conversation_id, {})
+        self._held_count -= len(held)
+        for seq in sorted(held):
+            cursor = self.cursors.get(conversation_id, seq - 1)
+            if seq <= cursor:
+                continue
+            if seq != cursor + 1:
+                rest = {s: f for s, f in held.items() if s >= seq}
+                self._held[conversation_id] = rest
+                self._held_count += len(rest)
+                return False
+            self._send_timeline(conversation_id, seq, held[seq])
+        return True
+
+    def _release_first(self) -> None:
+        """The first request after auth: what nobody resumes streams live from here."""
+        if not self._before_first_request:
+            return
+        self._before_first_request = False
+        for conversation_id in list(self._held):
+            if conversation_id not in self._holding and not self._release_held(conversation_id):
+                self._start_catch_up(conversation_id)
+
+    async def caught_up(self, conversation_id: uuid.UUID, seq: int) -> None:
+        """Return once this socket has sent the conversation's events up to `seq` (a
+        sender's own message.sent goes out before its ack). Bounded: on one node the
+        event is normally out already; a late one is fetched from PostgreSQL."""
+        for attempt in range(2):
+            if self.cursors.get(conversation_id, -1) >= seq or self.state is not State.READY:
+                return
+            future = asyncio.get_running_loop().create_future()
+            self._waiters.setdefault(conversation_id, []).append((seq, future))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(future, _CAUGHT_UP_WAIT_SECONDS[attempt])
+            if conversation_id in self.cursors and conversation_id not in self._holding:
+                self._start_catch_up(conversation_id)
 
     def forget(self, conversation_id: uuid.UUID) -> None:
         self.cursors.pop(conversation_id, None)
+        self._start.pop(conversation_id, None)
+        self._holding.discard(conversation_id)
+        self._held_count -= len(self._held.pop(conversation_id, {}))
         task = self._catching.pop(conversation_id, None)
         if task is not None:
             task.cancel()
@@ -135,70 +224,92 @@ class Connection:
     # catch-up -------------------------------------------------------------------------
 
     def _start_catch_up(self, conversation_id: uuid.UUID) -> None:
+        self._holding.add(conversation_id)
         if conversation_id not in self._catching:
             self._catching[conversation_id] = self._spawn(
                 self._catch_up(conversation_id), "socket.catch_up"
             )
 
     async def _catch_up(self, conversation_id: uuid.UUID) -> None:
+        """Replay from PostgreSQL after the cursor, then the held live frames. Every held
+        seq has committed, and so has everything before it: when the held frames do not
+        continue the replay, one more read fills the gap. While the database is down the
+        live frames stay held (bounded by the send queue) and the read is retried."""
         retry, cap = _CATCH_UP_RETRY_SECONDS
         try:
-            while conversation_id in self.cursors and self.state is State.READY:
-                self._missed.discard(conversation_id)
-                after = self.cursors[conversation_id]
+            while self.state is State.READY:
+                # Without a cursor (the resume's read failed) the held frames go first.
                 try:
-                    async with transaction(self.actor, readonly=True) as tx:
-                        events = await conversation_service.timeline(
-                            tx, conversation_id, after_seq=after, limit=_CATCH_UP_PAGE
-                        )
-                        frames = await timeline_frames(tx, events)
+                    full = conversation_id in self.cursors and await self._replay_page(
+                        conversation_id
+                    )
                 except DatabaseUnavailable:
                     # The events wait in PostgreSQL: fetch them once it answers again.
-                    self._missed.add(conversation_id)
                     await asyncio.sleep(retry)
                     retry = min(retry * 2, cap)
                     continue
-                for seq, frame in frames:
-                    if seq > self.cursors.get(conversation_id, seq):
-                        self.cursors[conversation_id] = seq
-                        # Replay waits for room: only live traffic a client cannot keep
-                        # up with counts as slow.
-                        await self.queue.put(frame)
-                if events:
-                    self.cursors[conversation_id] = max(
-                        self.cursors[conversation_id], events[-1].seq
-                    )
-                if len(events) < _CATCH_UP_PAGE and conversation_id not in self._missed:
+                # No await between this check and leaving _holding: a live frame arrives
+                # either before (held, released here) or after (sent directly).
+                if not full and self._release_held(conversation_id):
                     return
         except NotFound:
             self.forget(conversation_id)
         finally:
             if self._catching.get(conversation_id) is asyncio.current_task():
                 del self._catching[conversation_id]
+                self._holding.discard(conversation_id)
+
+    async def _replay_page(self, conversation_id: uuid.UUID) -> bool:
+        """Send one page of stored events after the cursor; True if the page was full."""
+        after = self.cursors[conversation_id]
+        async with transaction(self.actor, readonly=True) as tx:
+            events = await conversation_service.timeline(
+                tx, conversation_id, after_seq=after, limit=_CATCH_UP_PAGE
+            )
+            frames = await timeline_frames(tx, events)
+        for seq, frame in frames:
+            if seq > self.cursors.get(conversation_id, seq):
+                # Replay waits for room: only live traffic a client cannot keep up with
+                # counts as slow. The cursor moves once the frame is queued.
+                await self.queue.put(frame)
+                self._advance(conversation_id, seq)
+        if events and conversation_id in self.cursors:
+            self._advance(conversation_id, max(self.cursors[conversation_id], events[-1].seq))
+        return len(events) >= _CATCH_UP_PAGE
 
     async def resume(self, cursors: dict[uuid.UUID, int]) -> dict[str, Any]:
         """Replay, per conversation, every event after the client's seq, in order; then
-        continue live. Too far behind: status "reset" (refetch history over REST)."""
+        continue live. Too far behind: status "reset" (refetch history over REST).
+        Nothing this socket sent already is sent again: the replay starts after the
+        client's seq or the socket's cursor, whichever is higher."""
         known = [c for c in cursors if c in self.conversations]
-        async with transaction(self.actor, readonly=True) as tx:
-            last = await conversation_service.last_seqs(tx, known)
+        self._holding.update(known)  # before any await: live frames wait from here
+        self._release_first()
+        try:
+            async with transaction(self.actor, readonly=True) as tx:
+                last = await conversation_service.last_seqs(tx, known)
+        finally:
+            for conversation_id in known:
+                if conversation_id not in self._catching:
+                    self._start_catch_up(conversation_id)
         result: dict[str, Any] = {}
-        waits = []
         for conversation_id, after in cursors.items():
             if conversation_id not in last:
                 result[str(conversation_id)] = {"status": "not_found"}
                 continue
             last_seq = last[conversation_id]
-            if after > last_seq or last_seq - after > limits.RESUME_MAX_EVENTS:
-                self.forget(conversation_id)
-                self.cursors[conversation_id] = last_seq
-                result[str(conversation_id)] = {"status": "reset", "last_seq": last_seq}
-                continue
-            self.forget(conversation_id)
-            self.cursors[conversation_id] = after
-            self._start_catch_up(conversation_id)
-            waits.append(self._catching[conversation_id])
-            result[str(conversation_id)] = {"status": "ok", "last_seq": last_seq}
+            sent = self.cursors.get(conversation_id)
+            # A socket that streamed this conversation from later than `after` cannot
+            # send what came before without breaking seq order: that is a reset too.
+            behind = sent is not None and after < self._start.get(conversation_id, 0)
+            status, start = "ok", after
+            if behind or after > last_seq or last_seq - after > limits.RESUME_MAX_EVENTS:
+                status, start = "reset", last_seq
+            if sent is None:
+                self._start[conversation_id] = start
+            self._advance(conversation_id, max(start, -1 if sent is None else sent))
+            result[str(conversation_id)] = {"status": status, "last_seq": last_seq}
+        waits = [self._catching[c] for c in known if c in self._catching]
         if waits:
             await asyncio.gather(*waits, return_exceptions=True)
         return {"conversations": result}
@@ -220,14 +331,15 @@ class Connection:
     # lifecycle ------------------------------------------------------------------------
 
     async def run(self) -> None:
-        writer = self._spawn(self._write_loop(), "socket.write")
+        writer = self._writer = self._spawn(self._write_loop(), "socket.write")
+        self.hub.sockets.add(self)
         try:
             try:
                 ref = await asyncio.wait_for(self._authenticate(), protocol.AUTH_TIMEOUT_SECONDS)
             except TimeoutError:
                 await self.ws.close(CloseCode.AUTH_TIMEOUT, "no auth frame in time")
                 return
-            if ref is None:
+            if ref is None or self._draining:
                 return
             async with transaction(self.actor, readonly=True) as tx:
                 self.conversations = set(await conversation_service.list_conversation_ids(tx))
@@ -244,6 +356,8 @@ class Connection:
             with contextlib.suppress(Exception):
                 await self.ws.close(CloseCode.TRY_AGAIN_LATER, "database unavailable")
         finally:
+            self.hub.sockets.discard(self)
+            self._done.set()
             if self.state is State.READY:
                 self.hub.detach(self)
             for conversation_id in list(self._catching):
@@ -268,9 +382,11 @@ class Connection:
             "tenant_id": str(actor.tenant_id),
             "role": actor.role.value,
             "session_id": str(actor.session_id),
-            "heartbeat_seconds": self.settings.ws_heartbeat_seconds,
-            "typing_ttl_seconds": self.settings.typing_ttl_seconds,
-            "away_after_seconds": self.settings.away_after_seconds,
+            # Durations are always JSON floats (seconds, may have a fraction); sizes and
+            # counts are always integers (docs/protocol.md#connecting-and-authenticating).
+            "heartbeat_seconds": float(self.settings.ws_heartbeat_seconds),
+            "typing_ttl_seconds": float(self.settings.typing_ttl_seconds),
+            "away_after_seconds": float(self.settings.away_after_seconds),
             "limits": {
                 "frame_bytes": limits.WS_FRAME_MAX_BYTES,
                 "message_chars": limits.MESSAGE_TEXT_MAX_CHARS,
@@ -292,7 +408,7 @@ class Connection:
         if raw is None:
             return None
         try:
-            frame = protocol.parse_frame(raw)
+            frame = _decode(raw)
         except ProtocolError as exc:
             await self.ws.close(CloseCode.UNAUTHENTICATED, exc.message)
             return None
@@ -336,21 +452,35 @@ class Connection:
 
     async def _read_loop(self) -> None:
         bad_frames = 0
-        while self.state is State.READY:
+        # A draining socket reads on until the client answers the close frame (what it
+        # still sends is refused with shutting_down, and goes nowhere).
+        while self.state is State.READY or self._draining:
             raw = await self._receive()
             if raw is None:
                 return
+            self._idle.clear()  # an op is in flight: shutdown waits for its reply
             try:
-                frame = protocol.parse_frame(raw)
-                reply = await self._dispatch(frame)
-            except ProtocolError as exc:
-                bad_frames += 1
-                reply = protocol.error(exc.ref, exc.code, exc.message, **exc.extra)
-                if bad_frames > protocol.MAX_BAD_FRAMES:
-                    self.abort(CloseCode.PROTOCOL_ERROR, "too many malformed frames")
-            self.push(reply)
+                try:
+                    frame = _decode(raw)
+                    if frame.op != "resume":
+                        self._release_first()
+                    reply = await self._dispatch(frame)
+                except ProtocolError as exc:
+                    bad_frames += 1
+                    reply = protocol.error(exc.ref, exc.code, exc.message, **exc.extra)
+                    if bad_frames > protocol.MAX_BAD_FRAMES:
+                        self.abort(CloseCode.PROTOCOL_ERROR, "too many malformed frames")
+                self.push(reply)
+            finally:
+                self._release_first()
+                self._idle.set()
 
     async def _dispatch(self, frame: Frame) -> str:
+        if self._draining:
+            # Nothing new starts once shutdown began; the client retries after resuming.
+            return protocol.error(
+                frame.ref, "shutting_down", "the server is restarting: reconnect and retry"
+            )
         spec = protocol.OPS.get(frame.op)
         if spec is None:
             raise ProtocolError("unknown_op", f"unknown op {frame.op!r}", ref=frame.ref)
@@ -364,6 +494,50 @@ class Connection:
             return protocol.error(frame.ref, "internal_error", "something went wrong")
         return protocol.ack(frame.ref, result)
 
+    # shutdown -------------------------------------------------------------------------
+
+    async def shut_down(self, deadline: float) -> None:
+        """Graceful shutdown of this socket: no new ops; the op in flight finishes (until
+        `deadline`, loop time) and its reply is written; then close with 1001."""
+        self._draining = True
+        loop = asyncio.get_running_loop()
+        if self.state is State.READY:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), max(0.0, deadline - loop.time()))
+            self._move(State.CLOSING)
+            self.hub.detach(self)
+            with contextlib.suppress(asyncio.QueueFull):
+                self.queue.put_nowait(None)
+            if self._writer is not None:
+                # Every reply queued so far goes out before the close frame.
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(
+                        asyncio.shield(self._writer), max(0.0, deadline - loop.time())
+                    )
+        with contextlib.suppress(Exception):
+            await self.ws.close(code=CloseCode.GOING_AWAY, reason="server shutting down")
+        # Wait for the client's half of the closing handshake: closing the TCP connection
+        # while the client still sends makes its kernel drop the unread close frame.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._done.wait(), max(1.0, deadline - loop.time()))
+
+
+async def drain(hub: Hub, grace_seconds: float) -> None:
+    """Graceful shutdown of every socket on this node, within `grace_seconds`."""
+    hub.draining = True
+    deadline = asyncio.get_running_loop().time() + grace_seconds
+    sockets = [s for s in hub.sockets if isinstance(s, Connection)]
+    if sockets:
+        log.info("closing sockets for shutdown", extra={"sockets": len(sockets)})
+        await asyncio.gather(*(s.shut_down(deadline) for s in sockets), return_exceptions=True)
+
+
+def _decode(raw: str | bytes) -> Frame:
+    if isinstance(raw, bytes):
+        # Frames are text (docs/protocol.md#frames): a binary frame is refused, not guessed.
+        raise ProtocolError("bad_frame", "frames are UTF-8 JSON sent as text frames")
+    return protocol.parse_frame(raw)
+
 
 async def websocket_endpoint(ws: WebSocket) -> None:
     settings: Settings = ws.app.state.settings
@@ -373,5 +547,9 @@ async def websocket_endpoint(ws: WebSocket) -> None:
     if origin is not None and origin not in settings.allowed_origins:
         await ws.close(code=CloseCode.FORBIDDEN_ORIGIN)
         return
+    hub: Hub = ws.app.state.hub
     await ws.accept()
-    await Connection(ws, ws.app.state.hub, settings).run()
+    if hub.draining:
+        await ws.close(code=CloseCode.GOING_AWAY, reason="server shutting down")
+        return
+    await Connection(ws, hub, settings).run()

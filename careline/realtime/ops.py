@@ -9,6 +9,7 @@ from pydantic import Field
 
 from careline.kit import limits
 from careline.kit.errors import InvalidInput, NotFound
+from careline.kit.fields import Seq
 from careline.realtime.presence import STATUSES
 from careline.realtime.protocol import OpArgs, Session, op
 
@@ -18,7 +19,7 @@ class NoArgs(OpArgs):
 
 
 class ResumeArgs(OpArgs):
-    conversations: dict[uuid.UUID, int] = Field(max_length=limits.RESUME_MAX_CONVERSATIONS)
+    conversations: dict[uuid.UUID, Seq] = Field(max_length=limits.RESUME_MAX_CONVERSATIONS)
 
 
 class TypingArgs(OpArgs):
@@ -37,8 +38,6 @@ async def ping(session: Session, args: NoArgs) -> dict[str, Any]:
 @op("resume", ResumeArgs)
 async def resume(session: Session, args: ResumeArgs) -> dict[str, Any]:
     """Replays what was missed, in seq order, before this op's ack."""
-    if any(seq < 0 for seq in args.conversations.values()):
-        raise InvalidInput("seq values are never negative", code="invalid_seq")
     return await session.resume(dict(args.conversations))
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from careline.kit import limits, text
+from careline.kit import fields, limits, text
 
 if TYPE_CHECKING:
     from careline.db.tx import Actor
@@ -140,6 +140,8 @@ class Session(Protocol):
 
     async def resume(self, cursors: dict[uuid.UUID, int]) -> dict[str, Any]: ...
 
+    async def caught_up(self, conversation_id: uuid.UUID, seq: int) -> None: ...
+
     def set_presence(self, status: str) -> None: ...
 
     def set_typing(self, conversation_id: uuid.UUID, typing: bool) -> None: ...
@@ -174,13 +176,14 @@ def validate_args(spec: OpSpec, frame: Frame) -> OpArgs:
     try:
         return spec.args.model_validate(frame.args)
     except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False)
         details = [
-            {"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]}
-            for e in exc.errors(include_url=False, include_input=False)
+            {"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in errors
         ]
+        code, extra = fields.error_code(errors)
         raise ProtocolError(
-            "invalid_input",
+            code,
             f"invalid arguments for {spec.name}",
             ref=frame.ref,
-            extra={"errors": details},
+            extra={"errors": details, **extra},
         ) from exc

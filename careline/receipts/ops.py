@@ -5,17 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pydantic import Field, StrictInt
-
 from careline.db.tx import transaction
+from careline.kit.fields import Seq
 from careline.realtime.protocol import OpArgs, Session, op
 from careline.receipts import service as receipt_service
 
 
 class ReceiptArgs(OpArgs):
     conversation_id: uuid.UUID
-    delivered_seq: StrictInt | None = Field(None, ge=0, le=2**62)
-    read_seq: StrictInt | None = Field(None, ge=0, le=2**62)
+    delivered_seq: Seq | None = None
+    read_seq: Seq | None = None
 
 
 @op("receipt.update", ReceiptArgs)

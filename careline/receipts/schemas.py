@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict
+
+from careline.kit.fields import Seq
 
 
 class ReceiptWrite(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    delivered_seq: StrictInt | None = Field(None, ge=0, le=2**62)
-    read_seq: StrictInt | None = Field(None, ge=0, le=2**62)
+    delivered_seq: Seq | None = None
+    read_seq: Seq | None = None
 
 
 class ReceiptRead(BaseModel):

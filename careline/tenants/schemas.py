@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from careline.kit import limits
+from careline.kit.fields import DisplayName
 
 RoleName = Literal["admin", "staff", "client", "guardian"]
 
@@ -48,9 +49,7 @@ class MeRead(BaseModel):
 
 class MeUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    display_name: str | None = Field(
-        None, min_length=1, max_length=limits.DISPLAY_NAME_MAX_CHARS * 2
-    )
+    display_name: DisplayName | None = None
     password: str | None = Field(None, min_length=1, max_length=limits.PASSWORD_MAX_CHARS)
     current_password: str | None = Field(None, max_length=limits.PASSWORD_MAX_CHARS)
 

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from careline.config import Settings
-from careline.kit import limits, text
+from careline.kit import fields, limits, text
 from careline.kit.crypto import DecryptionError
 from careline.kit.errors import AppError, BadRequest, InvalidInput, TooLarge
 
@@ -78,9 +78,10 @@ async def validation_error_handler(request: Request, exc: Exception) -> JSONResp
         {"field": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", "")}
         for e in exc.errors()
     ]
+    code, extra = fields.error_code(exc.errors())
     return problem_response(
         AppError(
-            "the request is not valid", code="invalid_input", status=422, extra={"errors": errors}
+            "the request is not valid", code=code, status=422, extra={"errors": errors, **extra}
         )
     )
 

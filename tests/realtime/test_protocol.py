@@ -169,7 +169,7 @@ async def test_malformed_frames_get_error_frames_and_change_nothing(
                         "read_seq": -1,
                     }
                 ),
-                "invalid_input",
+                "invalid_seq",
                 "h",
             ),
             (

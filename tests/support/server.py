@@ -12,7 +12,7 @@ from pathlib import Path
 import uvicorn
 
 from careline import config
-from careline.app import server_config
+from careline.app import server as careline_server
 
 
 def free_port() -> int:
@@ -65,7 +65,7 @@ class RunningServer:
 
 async def start_server(settings: config.Settings) -> RunningServer:
     config.use(settings)
-    server = uvicorn.Server(server_config(settings))
+    server = careline_server(settings)
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     task = asyncio.get_running_loop().create_task(server.serve())
     for _ in range(600):

@@ -24,10 +24,12 @@ class WsClient:
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
         self.events: list[dict[str, Any]] = []
+        self.arrived: list[dict[str, Any]] = []  # every event, in arrival order, kept
         self._arrived = asyncio.Event()
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._refs = itertools.count(1)
         self.ready: dict[str, Any] = {}
+        self.resumed: dict[str, Any] = {}
         self._reader = asyncio.get_running_loop().create_task(self._read())
 
     async def _read(self) -> None:
@@ -39,6 +41,7 @@ class WsClient:
                     self._pending.pop(ref).set_result(frame)
                 else:
                     self.events.append(frame)
+                    self.arrived.append(frame)
                     self._arrived.set()
 
     async def request(self, op: str, timeout: float = 10, **args: Any) -> dict[str, Any]:
@@ -94,10 +97,16 @@ class WsClient:
 
 
 @contextlib.asynccontextmanager
-async def connect(ws_url: str, token: str, **kwargs: Any) -> AsyncIterator[WsClient]:
+async def connect(
+    ws_url: str, token: str, *, resume: dict[str, int] | None = None, **kwargs: Any
+) -> AsyncIterator[WsClient]:
+    """A socket that authenticated and then resumed, as docs/protocol.md asks of every
+    client (live timeline events start at the first request after auth): with `resume`,
+    those conversations from those seqs; without, nothing to catch up."""
     async with websockets.connect(ws_url, **kwargs) as ws:
         client = WsClient(ws)
         client.ready = await client.request("auth", token=token)
+        client.resumed = await client.request("resume", conversations=resume or {})
         try:
             yield client
         finally:
