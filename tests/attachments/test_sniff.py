@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from careline.attachments import sniff
+from careline.attachments import sniff, structure
 from careline.kit import limits
 from careline.kit.errors import AppError, InvalidInput
 from tests.support import files
@@ -114,13 +114,13 @@ def test_a_name_claiming_other_content_is_refused(name: str, found: sniff.FileTy
 
 
 def test_office_documents_are_told_apart_and_checked() -> None:
-    assert sniff.check_archive(io.BytesIO(files.docx()), 1000) == sniff.DOCX
+    assert structure.check_archive(io.BytesIO(files.docx()), 1000) == sniff.DOCX
     odt = files.plain_zip(
         {"mimetype": b"application/vnd.oasis.opendocument.text", "content.xml": b"<office/>"}
     )
-    assert sniff.check_archive(io.BytesIO(odt), len(odt)) == sniff.ODT
+    assert structure.check_archive(io.BytesIO(odt), len(odt)) == sniff.ODT
     with pytest.raises(sniff.Unsafe, match="macros"):
-        sniff.check_archive(
+        structure.check_archive(
             io.BytesIO(
                 files.plain_zip(
                     {
@@ -133,10 +133,10 @@ def test_office_documents_are_told_apart_and_checked() -> None:
         )
     ratio_bomb = files.zip_bomb_docx(unpacked_mib=40)
     with pytest.raises(sniff.Unsafe, match="times its size") as bomb:
-        sniff.check_archive(io.BytesIO(ratio_bomb), len(ratio_bomb))
+        structure.check_archive(io.BytesIO(ratio_bomb), len(ratio_bomb))
     assert bomb.value.code == "archive_bomb"
     with pytest.raises(sniff.Corrupt):
-        sniff.check_archive(io.BytesIO(files.docx()[:-30]), 1000)
+        structure.check_archive(io.BytesIO(files.docx()[:-30]), 1000)
 
 
 def test_a_zip_whose_directory_lies_is_caught_while_unpacking() -> None:
@@ -146,13 +146,13 @@ def test_a_zip_whose_directory_lies_is_caught_while_unpacking() -> None:
     entry = document.rfind(b"PK\x01\x02", 0, document.find(b"PK\x05\x06"))
     document[entry + 24 : entry + 28] = (100).to_bytes(4, "little")
     with pytest.raises(sniff.Corrupt):
-        sniff.check_archive(io.BytesIO(bytes(document)), len(document))
+        structure.check_archive(io.BytesIO(bytes(document)), len(document))
 
 
 def test_image_headers_are_checked_without_decoding() -> None:
-    assert sniff.check_image(io.BytesIO(files.photo_with_gps(64, 48)), sniff.JPEG) == (64, 48)
+    assert structure.check_image(io.BytesIO(files.photo_with_gps(64, 48)), sniff.JPEG) == (64, 48)
     with pytest.raises(sniff.Unsafe) as bomb:
-        sniff.check_image(io.BytesIO(files.png_bomb()), sniff.PNG)
+        structure.check_image(io.BytesIO(files.png_bomb()), sniff.PNG)
     assert bomb.value.code == "image_too_large"
     with pytest.raises(sniff.Corrupt):
-        sniff.check_image(io.BytesIO(files.photo_with_gps(64, 48)), sniff.PNG)
+        structure.check_image(io.BytesIO(files.photo_with_gps(64, 48)), sniff.PNG)
