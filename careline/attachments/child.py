@@ -5,7 +5,7 @@ what the file's author wants it to cost. The server never does it itself: it run
 of careline's own modules (`examine`, `render`) as `python -I -m ...`, writes a JSON
 header line and then the file's bytes to its stdin, and reads its answer from stdout.
 The child caps its own address space, CPU time and file writes before it reads a byte
-(`limit_self`); the parent bounds the wall time and the size of the answer and kills the
+(rlimits.py); the parent bounds the wall time and the size of the answer and kills the
 child when either runs out. A child that crashes or is killed costs only its answer.
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import resource
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -29,13 +28,6 @@ class ChildTimeout(Exception):
 class Finished:
     code: int  # exit status; negative: killed by that signal (SIGXCPU, SIGKILL, ...)
     output: bytes  # at most output_max + 1 bytes: more means the answer is refused
-
-
-def limit_self(*, memory_bytes: int, cpu_seconds: int) -> None:
-    """In the child, first thing: the limits the kernel enforces on this process."""
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))  # no file is ever written
 
 
 async def _feed(

@@ -19,7 +19,7 @@ import json
 import sys
 from typing import Any
 
-from careline.attachments import child, sniff, structure
+from careline.attachments import rlimits, sniff, structure
 from careline.attachments.records import Kind
 from careline.kit import limits
 from careline.kit.errors import AppError
@@ -47,7 +47,7 @@ def examine(media_type: str, data: bytes) -> dict[str, Any]:
 
 
 def main() -> int:
-    child.limit_self(
+    rlimits.limit_self(
         memory_bytes=limits.FILE_CHECK_MEMORY_BYTES, cpu_seconds=limits.FILE_CHECK_CPU_SECONDS
     )
     header = json.loads(sys.stdin.buffer.readline(4096))

@@ -22,7 +22,7 @@ import json
 import sys
 from typing import Any
 
-from careline.attachments import child
+from careline.attachments import rlimits
 from careline.kit import limits
 
 MEMORY_BYTES = 2 * 1024 * 1024 * 1024
@@ -97,7 +97,7 @@ def render(kind: str, data: bytes) -> list[tuple[dict[str, Any], bytes]]:
 
 def main() -> int:
     header = json.loads(sys.stdin.buffer.readline(4096))
-    child.limit_self(memory_bytes=MEMORY_BYTES, cpu_seconds=int(header.get("cpu_seconds", 30)))
+    rlimits.limit_self(memory_bytes=MEMORY_BYTES, cpu_seconds=int(header.get("cpu_seconds", 30)))
     data = sys.stdin.buffer.read()
     try:
         variants = render(str(header["kind"]), data)

@@ -123,14 +123,22 @@ class _Receiver:
         self.found: FileType | None = None
         self.text: sniff.TextCheck | None = None
 
+    def _seal_and_write(self, data: bytes) -> None:
+        for sealed in self.sealer.feed(data):
+            self.writer.write(sealed)
+
     async def _pass_on(self, data: bytes) -> None:
         if self.text is not None:
             self.text.feed(data)
-        for sealed in self.sealer.feed(data):
-            await asyncio.to_thread(self.writer.write, sealed)
+        if self.sealer.buffered + len(data) > self.sealer.chunk_bytes:
+            # A chunk to encrypt and write: off the event loop, which serves every socket.
+            await asyncio.to_thread(self._seal_and_write, data)
+        else:
+            self.sealer.feed(data)  # only buffers
 
     async def _decide(self) -> None:
-        self.found = sniff.sniff(bytes(self.head))
+        # Only the first SNIFF_BYTES are looked at here, however much has arrived.
+        self.found = sniff.sniff(bytes(self.head[: sniff.SNIFF_BYTES]))
         if self.found == sniff.TEXT:
             self.text = sniff.TextCheck()
         head, self.head = bytes(self.head), bytearray()

@@ -181,6 +181,7 @@ def _bomb(why: str) -> Unsafe:
 
 # --- images ---------------------------------------------------------------------------
 
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_IMAGE_DATA = (b"IDAT", b"IEND")
 
 
@@ -188,7 +189,9 @@ def check_png_chunks(fileobj: IO[bytes]) -> None:
     """A PNG's chunks before its image data, counted up to PNG_MAX_CHUNKS_BEFORE_IMAGE and
     PNG_MAX_HEADER_BYTES: millions of empty chunks are a valid PNG that takes any
     decoder seconds of CPU to get through."""
-    fileobj.seek(8)  # the signature
+    fileobj.seek(0)
+    if fileobj.read(8) != _PNG_SIGNATURE:
+        raise Corrupt("the image is damaged or not what its first bytes say")
     chunks, total = 0, 8
     while True:
         head = fileobj.read(8)

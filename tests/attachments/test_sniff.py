@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 
 import pytest
 
@@ -156,3 +157,42 @@ def test_image_headers_are_checked_without_decoding() -> None:
     assert bomb.value.code == "image_too_large"
     with pytest.raises(sniff.Corrupt):
         structure.check_image(io.BytesIO(files.photo_with_gps(64, 48)), sniff.PNG)
+
+
+def test_a_zip_directory_is_counted_before_zipfile_reads_it() -> None:
+    """The end record's count can lie (zipfile ignores it): the entries are counted."""
+    over = limits.ARCHIVE_MAX_MEMBERS + 1
+    for declared in (2, over):
+        bomb = files.zip_directory_bomb(over, declared=declared)
+        with pytest.raises(sniff.Unsafe, match="5000 parts") as refused:
+            structure.check_members(io.BytesIO(bomb))
+        assert refused.value.code == "archive_bomb"
+    structure.check_members(io.BytesIO(files.zip_directory_bomb(limits.ARCHIVE_MAX_MEMBERS)))
+    many = files.plain_zip({f"word/media/{i}.bin": b"" for i in range(over)})
+    with pytest.raises(sniff.Unsafe, match="5000 parts"):
+        structure.check_members(io.BytesIO(many))
+    with pytest.raises(sniff.Corrupt):
+        structure.check_members(io.BytesIO(files.docx()[:-30]))
+
+
+def test_a_zip64_document_is_counted_from_its_zip64_record() -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        with zf.open("word/document.xml", "w", force_zip64=True) as member:
+            member.write(b"<w:document/>")
+    structure.check_members(io.BytesIO(out.getvalue()))
+
+
+def test_png_chunks_before_the_pixels_are_capped() -> None:
+    ok = files.png_chunk_bomb(limits.PNG_MAX_CHUNKS_BEFORE_IMAGE - 1)  # plus IHDR
+    assert structure.check_image(io.BytesIO(ok), sniff.PNG) == (1, 1)
+    for bomb in (
+        files.png_chunk_bomb(limits.PNG_MAX_CHUNKS_BEFORE_IMAGE),
+        files.png_with_metadata(limits.PNG_MAX_HEADER_BYTES),
+    ):
+        with pytest.raises(sniff.Unsafe) as refused:
+            structure.check_png_chunks(io.BytesIO(bomb))
+        assert refused.value.code == "image_bomb"
+    with pytest.raises(sniff.Corrupt):
+        structure.check_png_chunks(io.BytesIO(files.png_chunk_bomb(10)[:100]))

@@ -139,6 +139,13 @@ def png_chunk_bomb(chunks: int = 2_000_000) -> bytes:
     )
 
 
+def png_with_metadata(size: int) -> bytes:
+    """A valid 1x1 PNG carrying `size` bytes of text metadata before its pixels."""
+    plain = png_chunk_bomb(0)
+    at = plain.index(b"IDAT") - 4
+    return plain[:at] + _png_chunk(b"tEXt", b"Comment\0" + b"x" * size) + plain[at:]
+
+
 def windows_exe() -> bytes:
     """The start of a Windows program: an MZ header and its DOS stub."""
     stub = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00"
