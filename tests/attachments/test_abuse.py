@@ -20,6 +20,7 @@ import psutil
 import pytest
 from PIL import PngImagePlugin
 
+from careline import config
 from tests.attachments.conftest import objects_of, rows_of
 from tests.support import files
 from tests.support.server import RunningServer
@@ -172,6 +173,42 @@ async def test_a_png_chunk_bomb_is_refused_by_the_checking_child(
     assert 1 <= children <= server.settings.file_checks_concurrency
     assert latencies, "the ordinary user's messages were acknowledged"
     _report("PNG chunk bomb x3", latencies)
+    assert await rows_of(world.tenant_id) == 0
+    assert objects_of(world.tenant_id) == []
+
+
+def _checking_children() -> list[psutil.Process]:
+    return [
+        c
+        for c in psutil.Process().children()
+        if "careline.attachments.examine" in " ".join(c.cmdline())
+    ]
+
+
+async def test_a_file_that_outlasts_the_checker_is_refused_when_its_time_is_up(
+    server: RunningServer,
+    http: httpx.AsyncClient,
+    world: World,
+    care: str,
+    parsed_here: Counter[str],
+) -> None:
+    """What no cap counts (a JPEG with 6 million empty segments before its frame, which
+    Pillow walks one by one) meets the child's limits: it is killed at its wall time
+    (3 s here, CARELINE_FILE_CHECK_TIMEOUT_SECONDS) and the upload refused."""
+    settings = config.current()
+    config.use(settings.model_copy(update={"file_check_timeout_seconds": 3.0}))
+    try:
+        async with ordinary_user(server, world["sam"], care) as latencies:
+            response = await files.upload(
+                http, world["lily"], care, "photo.jpg", files.jpeg_segment_bomb()
+            )
+    finally:
+        config.use(settings)
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "file_too_complex"
+    assert _checking_children() == [], "the child was killed, not left running"
+    assert latencies, "the ordinary user's messages were acknowledged"
+    _report("JPEG segment bomb, killed at its wall time", latencies)
     assert await rows_of(world.tenant_id) == 0
     assert objects_of(world.tenant_id) == []
 

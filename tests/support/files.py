@@ -139,6 +139,14 @@ def png_chunk_bomb(chunks: int = 2_000_000) -> bytes:
     )
 
 
+def jpeg_segment_bomb(segments: int = 6_000_000) -> bytes:
+    """A small valid JPEG with `segments` empty APP15 segments (4 bytes each, 24 MB for
+    6 million) before its frame header: no count cap applies, and Pillow walks them one
+    by one for many seconds of CPU."""
+    photo = photo_with_gps(64, 48)
+    return photo[:2] + b"\xff\xef\x00\x02" * segments + photo[2:]
+
+
 def png_with_metadata(size: int) -> bytes:
     """A valid 1x1 PNG carrying `size` bytes of text metadata before its pixels."""
     plain = png_chunk_bomb(0)
