@@ -132,7 +132,7 @@ class Settings(BaseSettings):
         30.0, gt=0, le=600, description="Making one file's previews may take this long."
     )
     file_check_timeout_seconds: float = Field(
-        10.0,
+        30.0,
         gt=0,
         le=600,
         description="Checking an upload's structure (an office document's parts, an "

@@ -58,11 +58,6 @@ class Sealer:
         self._index += 1
         return self._key.seal(plaintext, context=context)
 
-    @property
-    def buffered(self) -> int:
-        """Plaintext bytes held back, not yet sealed."""
-        return len(self._buffer)
-
     def feed(self, data: bytes) -> list[bytes]:
         self._buffer += data
         out = []

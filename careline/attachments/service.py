@@ -122,19 +122,29 @@ class _Receiver:
         self.head = bytearray()
         self.found: FileType | None = None
         self.text: sniff.TextCheck | None = None
+        self.pending: list[bytes] = []
+        self.pending_bytes = 0
 
-    def _seal_and_write(self, data: bytes) -> None:
-        for sealed in self.sealer.feed(data):
-            self.writer.write(sealed)
+    def _process(self, pieces: list[bytes]) -> None:
+        """Hash, check, seal and write, in a worker thread: hashing and encrypting a MiB
+        takes milliseconds the event loop owes every socket."""
+        for data in pieces:
+            self.digest.update(data)
+            if self.text is not None:
+                self.text.feed(data)
+            for sealed in self.sealer.feed(data):
+                self.writer.write(sealed)
+
+    async def _flush(self) -> None:
+        pieces, self.pending, self.pending_bytes = self.pending, [], 0
+        if pieces:
+            await asyncio.to_thread(self._process, pieces)
 
     async def _pass_on(self, data: bytes) -> None:
-        if self.text is not None:
-            self.text.feed(data)
-        if self.sealer.buffered + len(data) > self.sealer.chunk_bytes:
-            # A chunk to encrypt and write: off the event loop, which serves every socket.
-            await asyncio.to_thread(self._seal_and_write, data)
-        else:
-            self.sealer.feed(data)  # only buffers
+        self.pending.append(data)
+        self.pending_bytes += len(data)
+        if self.pending_bytes >= limits.FILE_CHUNK_BYTES:
+            await self._flush()
 
     async def _decide(self) -> None:
         # Only the first SNIFF_BYTES are looked at here, however much has arrived.
@@ -149,7 +159,6 @@ class _Receiver:
             self.size += len(data)
             if self.size > self.plan.max_bytes:
                 raise _too_large(self.plan.max_bytes)
-            self.digest.update(data)
             if self.found is None:
                 self.head += data
                 if len(self.head) >= sniff.SNIFF_BYTES:
@@ -158,6 +167,7 @@ class _Receiver:
                 await self._pass_on(data)
         if self.found is None:
             await self._decide()
+        await self._flush()
         if self.text is not None:
             self.text.finish()
         await asyncio.to_thread(self.writer.write, self.sealer.finish())
