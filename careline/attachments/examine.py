@@ -1,11 +1,13 @@
 """Checks one upload's structure in a child process: `python -m careline.attachments.examine`.
 
 The server process reads only an upload's first bytes (sniff.py); everything that walks
-a file's structure runs here, under limits set before the first byte is read
-(FILE_CHECK_MEMORY_BYTES of address space, FILE_CHECK_CPU_SECONDS of CPU, no file
-writes) and the parent's wall time. See examining.py for the parent side.
+a file's structure runs here, under limits set before the file's first byte is read
+(FILE_CHECK_MEMORY_BYTES of address space beyond the file itself, which it holds in
+memory; FILE_CHECK_CPU_SECONDS of CPU; no file writes) and the parent's wall time. See
+examining.py for the parent side.
 
-stdin:  one JSON line {"media_type": "<what sniff found>"}, then the file's bytes.
+stdin:  one JSON line {"media_type": "<what sniff found>", "size": <bytes>}, then the
+        file's bytes.
 stdout: one JSON line, exit status 0:
         {"media_type": "...", "width": int | null, "height": int | null}  accepted, or
         {"refused": {"code": "...", "detail": "..."}}                     with a reason.
@@ -47,11 +49,15 @@ def examine(media_type: str, data: bytes) -> dict[str, Any]:
 
 
 def main() -> int:
-    rlimits.limit_self(
-        memory_bytes=limits.FILE_CHECK_MEMORY_BYTES, cpu_seconds=limits.FILE_CHECK_CPU_SECONDS
-    )
     header = json.loads(sys.stdin.buffer.readline(4096))
-    data = sys.stdin.buffer.read()
+    size = int(header["size"])
+    rlimits.limit_self(
+        memory_bytes=limits.FILE_CHECK_MEMORY_BYTES + size,
+        cpu_seconds=limits.FILE_CHECK_CPU_SECONDS,
+    )
+    data = sys.stdin.buffer.read(size + 1)
+    if len(data) != size:
+        return 4  # not the bytes announced: the parent refuses
     answer = examine(str(header["media_type"]), data)
     sys.stdout.buffer.write(json.dumps(answer).encode() + b"\n")
     sys.stdout.buffer.flush()

@@ -76,7 +76,7 @@ def _semaphore() -> asyncio.Semaphore:
     return _slots[loop]
 
 
-async def examine(found: FileType, body: AsyncIterator[bytes]) -> Examined:
+async def examine(found: FileType, body: AsyncIterator[bytes], *, size: int) -> Examined:
     """The child's verdict on a zip or an image: its real type and pixel size, or the
     refusal it found (sniff's errors), TooComplex, or ChecksBusy."""
     wall = config.current().file_check_timeout_seconds
@@ -92,7 +92,7 @@ async def examine(found: FileType, body: AsyncIterator[bytes]) -> Examined:
     try:
         finished = await child.run(
             _MODULE,
-            {"media_type": found.media_type},
+            {"media_type": found.media_type, "size": size},
             body,
             wall_seconds=wall,
             output_max=_OUTPUT_MAX,
@@ -110,7 +110,8 @@ def _too_complex() -> TooComplex:
     return TooComplex(
         f"the file could not be checked within careline's limits "
         f"({limits.FILE_CHECK_CPU_SECONDS} s of CPU, "
-        f"{limits.FILE_CHECK_MEMORY_BYTES >> 20} MiB): save it again, simpler or smaller"
+        f"{limits.FILE_CHECK_MEMORY_BYTES >> 20} MiB beyond the file): save it again, "
+        "simpler or smaller"
     )
 
 

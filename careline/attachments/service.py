@@ -203,7 +203,7 @@ async def _check_content(
         Variant(VariantName.ORIGINAL, found.media_type, size),
         limits.FILE_CHUNK_BYTES,
     )
-    examined = await examining.examine(found, iter_plaintext(reader, 0, size))
+    examined = await examining.examine(found, iter_plaintext(reader, 0, size), size=size)
     return examined.file_type, examined.width, examined.height
 
 

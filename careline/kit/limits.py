@@ -52,7 +52,8 @@ ARCHIVE_MAX_RATIO = 100
 PNG_MAX_CHUNKS_BEFORE_IMAGE = 1_000
 PNG_MAX_HEADER_BYTES = 8 * 1024 * 1024
 # The child process that checks an upload's structure (zip directory, image header):
-# its address space and CPU time. Its wall time and how many run at once are settings.
+# its address space beyond the file (which it holds in memory) and its CPU time. Its
+# wall time and how many run at once are settings.
 FILE_CHECK_MEMORY_BYTES = 512 * 1024 * 1024
 FILE_CHECK_CPU_SECONDS = 5
 # Unattached uploads are removed this long after they were made.
