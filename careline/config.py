@@ -158,6 +158,22 @@ class Settings(BaseSettings):
     preview_timeout_seconds: float = Field(
         30.0, gt=0, le=600, description="Making one file's previews may take this long."
     )
+    file_check_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=600,
+        description="Checking an upload's structure (an office document's parts, an "
+        "image's header) in its limited child process may take this long, and an upload "
+        "waits at most this long for a free checker; over it: 422 `file_too_complex`, "
+        "503 `checks_busy`.",
+    )
+    file_checks_concurrency: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="Upload checking child processes run at once on this node; further "
+        "uploads wait for one to finish.",
+    )
     storage_backend: Literal["local", "s3"] = Field(
         "local", description="Where encrypted files are kept: a local directory or S3."
     )

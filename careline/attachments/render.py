@@ -19,20 +19,14 @@ from __future__ import annotations
 
 import io
 import json
-import resource
 import sys
 from typing import Any
 
+from careline.attachments import rlimits
 from careline.kit import limits
 
 MEMORY_BYTES = 2 * 1024 * 1024 * 1024
 JPEG_QUALITY = 85
-
-
-def _limit_self(cpu_seconds: int) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))  # no file is ever written
 
 
 def _fresh(image: Any) -> Any:
@@ -103,7 +97,7 @@ def render(kind: str, data: bytes) -> list[tuple[dict[str, Any], bytes]]:
 
 def main() -> int:
     header = json.loads(sys.stdin.buffer.readline(4096))
-    _limit_self(int(header.get("cpu_seconds", 30)))
+    rlimits.limit_self(memory_bytes=MEMORY_BYTES, cpu_seconds=int(header.get("cpu_seconds", 30)))
     data = sys.stdin.buffer.read()
     try:
         variants = render(str(header["kind"]), data)

@@ -1,15 +1,18 @@
 """Uploading, attaching, finding and serving files; the scan steps the jobs run.
 
 An upload is streamed: its first bytes decide its type (sniff.py) before anything is
-stored, every 1 MiB is sealed (chunks.py) and written to the file store as it arrives,
-and only then is a row inserted, in one transaction with the quota check. A refused or
+stored, every 1 MiB is sealed (chunks.py) and written to the file store as it arrives;
+office documents and images are then checked whole in a limited child process
+(examining.py), never in this one; and only then is a row inserted, in one transaction
+with the quota check. A refused or
 failed upload removes what it stored and inserts nothing. A new file is `pending` and
 its uploader's alone until the scan job marks it `available`; only available files are
 attached to messages and served. Names are encrypted like message text.
 
 Errors: NotFound (no such file or conversation for this actor), TooLarge (file over the
 limit, organisation over its quota), sniff.Refused / sniff.TypeMismatch (415),
-sniff.Unsafe / sniff.Corrupt / InvalidInput (422), Conflict (a sent file), and
+sniff.Unsafe / sniff.Corrupt / examining.TooComplex / InvalidInput (422),
+examining.ChecksBusy (503), Conflict (a sent file), and
 links.LinkInvalid / links.LinkExpired (403).
 """
 
@@ -17,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from careline import config
-from careline.attachments import sniff, store
+from careline.attachments import examining, sniff, store
 from careline.attachments import storage as file_storage
 from careline.attachments.chunks import ChunkReader, Sealer, object_key
 from careline.attachments.links import check_link, make_link
@@ -120,15 +122,33 @@ class _Receiver:
         self.head = bytearray()
         self.found: FileType | None = None
         self.text: sniff.TextCheck | None = None
+        self.pending: list[bytes] = []
+        self.pending_bytes = 0
+
+    def _process(self, pieces: list[bytes]) -> None:
+        """Hash, check, seal and write, in a worker thread: hashing and encrypting a MiB
+        takes milliseconds the event loop owes every socket."""
+        for data in pieces:
+            self.digest.update(data)
+            if self.text is not None:
+                self.text.feed(data)
+            for sealed in self.sealer.feed(data):
+                self.writer.write(sealed)
+
+    async def _flush(self) -> None:
+        pieces, self.pending, self.pending_bytes = self.pending, [], 0
+        if pieces:
+            await asyncio.to_thread(self._process, pieces)
 
     async def _pass_on(self, data: bytes) -> None:
-        if self.text is not None:
-            self.text.feed(data)
-        for sealed in self.sealer.feed(data):
-            await asyncio.to_thread(self.writer.write, sealed)
+        self.pending.append(data)
+        self.pending_bytes += len(data)
+        if self.pending_bytes >= limits.FILE_CHUNK_BYTES:
+            await self._flush()
 
     async def _decide(self) -> None:
-        self.found = sniff.sniff(bytes(self.head))
+        # Only the first SNIFF_BYTES are looked at here, however much has arrived.
+        self.found = sniff.sniff(bytes(self.head[: sniff.SNIFF_BYTES]))
         if self.found == sniff.TEXT:
             self.text = sniff.TextCheck()
         head, self.head = bytes(self.head), bytearray()
@@ -139,7 +159,6 @@ class _Receiver:
             self.size += len(data)
             if self.size > self.plan.max_bytes:
                 raise _too_large(self.plan.max_bytes)
-            self.digest.update(data)
             if self.found is None:
                 self.head += data
                 if len(self.head) >= sniff.SNIFF_BYTES:
@@ -148,6 +167,7 @@ class _Receiver:
                 await self._pass_on(data)
         if self.found is None:
             await self._decide()
+        await self._flush()
         if self.text is not None:
             self.text.finish()
         await asyncio.to_thread(self.writer.write, self.sealer.finish())
@@ -172,23 +192,19 @@ def reader_for(
 async def _check_content(
     plan: UploadPlan, found: FileType, size: int
 ) -> tuple[FileType, int | None, int | None]:
-    """The checks that need the whole file (read back from the store, decrypted)."""
+    """The checks that need the whole file: read back from the store, decrypted, and
+    streamed to the limited checking child (examining.py); this process parses none of
+    it. Other types were decided by their first bytes."""
+    if not examining.needs_child(found):
+        return found, None, None
     reader = reader_for(
         plan.key,
         plan.attachment_id,
         Variant(VariantName.ORIGINAL, found.media_type, size),
         limits.FILE_CHUNK_BYTES,
     )
-    if found == sniff.ZIP:
-        return (
-            await asyncio.to_thread(sniff.check_archive, io.BufferedReader(reader), size),
-            None,
-            None,
-        )
-    if found.kind is Kind.IMAGE:
-        width, height = await asyncio.to_thread(sniff.check_image, io.BufferedReader(reader), found)
-        return found, width, height
-    return found, None, None
+    examined = await examining.examine(found, iter_plaintext(reader, 0, size), size=size)
+    return examined.file_type, examined.width, examined.height
 
 
 async def stage_upload(plan: UploadPlan, body: AsyncIterator[bytes]) -> Staged:

@@ -1,7 +1,11 @@
-"""What a file is, decided from its bytes against an allow-list; and what it may be called.
+"""What a file is, decided from its first bytes against an allow-list; and what it may be
+called.
 
-No I/O here: callers hand in the first bytes, a seekable reader, or a name. Refusals are
-AppErrors with stable codes (docs/files.md), so the uploader learns exactly why.
+No I/O here, and nothing that walks a file's structure: callers hand in the first
+SNIFF_BYTES or a name, and the server process runs this on every upload. What needs
+the whole file (a zip's directory, an image's header chunks) is in structure.py, which
+only the checking child runs. Refusals are AppErrors with stable codes (docs/files.md),
+so the uploader learns exactly why.
 """
 
 from __future__ import annotations
@@ -9,8 +13,6 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
-import zipfile
-from typing import IO
 
 from careline.attachments.records import FileType, Kind
 from careline.kit import limits
@@ -198,7 +200,7 @@ def _refuse_markup(head: bytes) -> None:
 def sniff(head: bytes) -> FileType:
     """The type the first bytes show, or Refused. TEXT and ZIP are provisional: the
     whole text must decode (TextCheck), and a zip must be an office document
-    (check_archive)."""
+    (structure.check_archive, in the checking child)."""
     if not head:
         raise InvalidInput("the file is empty", code="file_empty")
     _refuse_known_dangers(head)
@@ -246,84 +248,6 @@ class TextCheck:
             self._decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             raise Refused("text files must be UTF-8 (save the file as UTF-8)") from None
-
-
-_OOXML_MAIN = {"word/document.xml": DOCX, "xl/workbook.xml": XLSX, "ppt/presentation.xml": PPTX}
-_ODF_TYPES = {
-    b"application/vnd.oasis.opendocument.text": ODT,
-    b"application/vnd.oasis.opendocument.spreadsheet": ODS,
-    b"application/vnd.oasis.opendocument.presentation": ODP,
-}
-_SMALL_PART = 1024 * 1024  # [Content_Types].xml and mimetype are tiny
-_RATIO_FLOOR = 16 * 1024 * 1024  # below this much unpacked, any ratio is fine
-
-
-def _archive_type(zf: zipfile.ZipFile, names: set[str]) -> FileType:
-    def small(name: str) -> bytes:
-        info = zf.getinfo(name)
-        if info.file_size > _SMALL_PART:
-            raise Corrupt("the document's structure is not valid")
-        return zf.read(info)
-
-    if "[Content_Types].xml" in names:
-        types = small("[Content_Types].xml").lower()
-        if b"macroenabled" in types or any(n.lower().endswith("vbaproject.bin") for n in names):
-            raise Unsafe(
-                "documents with macros can't be attached: save it without macros (.docx, "
-                ".xlsx, .pptx)",
-                code="macros_refused",
-            )
-        for part, file_type in _OOXML_MAIN.items():
-            if part in names:
-                return file_type
-    elif "mimetype" in names:
-        found = _ODF_TYPES.get(small("mimetype").strip())
-        if found is not None:
-            if any(n.startswith(("Basic/", "Scripts/")) for n in names):
-                raise Unsafe("documents with macros can't be attached", code="macros_refused")
-            return found
-    raise Refused("zip archives can't be attached: attach the files themselves")
-
-
-def check_archive(fileobj: IO[bytes], packed_size: int) -> FileType:
-    """An office document (a zip) checked for what it is and against zip bombs: the
-    members, their unpacked total and the ratio are bounded by what the directory
-    claims, and every member is then unpacked (and its CRC checked) so a directory that
-    lies is caught too. Blocking: run in a thread."""
-    try:
-        with zipfile.ZipFile(fileobj) as zf:
-            infos = zf.infolist()
-            if len(infos) > limits.ARCHIVE_MAX_MEMBERS:
-                raise _bomb(f"it holds more than {limits.ARCHIVE_MAX_MEMBERS} parts")
-            if any(info.flag_bits & 0x1 for info in infos):
-                raise Unsafe(
-                    "password-protected documents can't be virus-scanned: remove the "
-                    "password and attach it again",
-                    code="encrypted_refused",
-                )
-            total = sum(info.file_size for info in infos)
-            _check_unpacked(total, packed_size)
-            file_type = _archive_type(zf, {info.filename for info in infos})
-            unpacked = 0
-            for info in infos:
-                with zf.open(info) as member:
-                    while block := member.read(64 * 1024):
-                        unpacked += len(block)
-                        _check_unpacked(unpacked, packed_size)
-            return file_type
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError):
-        raise Corrupt("the document is damaged or not a valid office file") from None
-
-
-def _check_unpacked(total: int, packed_size: int) -> None:
-    if total > limits.ARCHIVE_MAX_UNPACKED_BYTES:
-        raise _bomb(f"it unpacks to more than {limits.ARCHIVE_MAX_UNPACKED_BYTES >> 20} MiB")
-    if total > _RATIO_FLOOR and total > limits.ARCHIVE_MAX_RATIO * max(packed_size, 1):
-        raise _bomb(f"it unpacks to over {limits.ARCHIVE_MAX_RATIO} times its size")
-
-
-def _bomb(why: str) -> Unsafe:
-    return Unsafe(f"the document looks like a zip bomb: {why}", code="archive_bomb")
 
 
 # --- names ----------------------------------------------------------------------------
@@ -395,30 +319,3 @@ def _describe(found: FileType) -> str:
         Kind.AUDIO: "audio",
         Kind.VIDEO: "video",
     }[found.kind]
-
-
-def check_image(fileobj: IO[bytes], found: FileType) -> tuple[int, int]:
-    """An image's size from its header alone (nothing is decoded here), refused above
-    the pixel limits: a 60000x60000 image of one colour compresses to almost nothing
-    and would take gigabytes to decode. Blocking: run in a thread."""
-    from PIL import Image, UnidentifiedImageError
-
-    # Pillow's own bomb check warns or raises at its limits, not ours; this process only
-    # ever reads headers, and our limit is checked right below, before any decoding.
-    Image.MAX_IMAGE_PIXELS = None
-    formats = {JPEG: "JPEG", PNG: "PNG", GIF: "GIF", WEBP: "WEBP"}
-    try:
-        with Image.open(fileobj, formats=[formats[found]]) as image:
-            width, height = image.size
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise Corrupt("the image is damaged or not what its first bytes say") from None
-    if width < 1 or height < 1:
-        raise Corrupt("the image has no pixels")
-    if width * height > limits.IMAGE_MAX_PIXELS or max(width, height) > limits.IMAGE_MAX_SIDE:
-        raise Unsafe(
-            f"the image is {width}x{height} pixels; the limit is "
-            f"{limits.IMAGE_MAX_PIXELS // 1_000_000} megapixels and "
-            f"{limits.IMAGE_MAX_SIDE} pixels a side",
-            code="image_too_large",
-        )
-    return width, height

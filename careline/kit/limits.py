@@ -48,5 +48,13 @@ PREVIEW_MAX_SIDE = 2048
 ARCHIVE_MAX_MEMBERS = 5_000
 ARCHIVE_MAX_UNPACKED_BYTES = 256 * 1024 * 1024
 ARCHIVE_MAX_RATIO = 100
+# PNG: chunks (and their bytes) before the image data; real files have a few dozen.
+PNG_MAX_CHUNKS_BEFORE_IMAGE = 1_000
+PNG_MAX_HEADER_BYTES = 8 * 1024 * 1024
+# The child process that checks an upload's structure (zip directory, image header):
+# its address space beyond the file (which it holds in memory) and its CPU time. Its
+# wall time and how many run at once are settings.
+FILE_CHECK_MEMORY_BYTES = 512 * 1024 * 1024
+FILE_CHECK_CPU_SECONDS = 5
 # Unattached uploads are removed this long after they were made.
 UNATTACHED_UPLOAD_HOURS = 24

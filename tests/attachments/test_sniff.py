@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
+import zipfile
 
 import pytest
 
-from careline.attachments import sniff
+from careline.attachments import sniff, structure
 from careline.kit import limits
 from careline.kit.errors import AppError, InvalidInput
 from tests.support import files
@@ -114,13 +115,13 @@ def test_a_name_claiming_other_content_is_refused(name: str, found: sniff.FileTy
 
 
 def test_office_documents_are_told_apart_and_checked() -> None:
-    assert sniff.check_archive(io.BytesIO(files.docx()), 1000) == sniff.DOCX
+    assert structure.check_archive(io.BytesIO(files.docx()), 1000) == sniff.DOCX
     odt = files.plain_zip(
         {"mimetype": b"application/vnd.oasis.opendocument.text", "content.xml": b"<office/>"}
     )
-    assert sniff.check_archive(io.BytesIO(odt), len(odt)) == sniff.ODT
+    assert structure.check_archive(io.BytesIO(odt), len(odt)) == sniff.ODT
     with pytest.raises(sniff.Unsafe, match="macros"):
-        sniff.check_archive(
+        structure.check_archive(
             io.BytesIO(
                 files.plain_zip(
                     {
@@ -133,10 +134,10 @@ def test_office_documents_are_told_apart_and_checked() -> None:
         )
     ratio_bomb = files.zip_bomb_docx(unpacked_mib=40)
     with pytest.raises(sniff.Unsafe, match="times its size") as bomb:
-        sniff.check_archive(io.BytesIO(ratio_bomb), len(ratio_bomb))
+        structure.check_archive(io.BytesIO(ratio_bomb), len(ratio_bomb))
     assert bomb.value.code == "archive_bomb"
     with pytest.raises(sniff.Corrupt):
-        sniff.check_archive(io.BytesIO(files.docx()[:-30]), 1000)
+        structure.check_archive(io.BytesIO(files.docx()[:-30]), 1000)
 
 
 def test_a_zip_whose_directory_lies_is_caught_while_unpacking() -> None:
@@ -146,13 +147,52 @@ def test_a_zip_whose_directory_lies_is_caught_while_unpacking() -> None:
     entry = document.rfind(b"PK\x01\x02", 0, document.find(b"PK\x05\x06"))
     document[entry + 24 : entry + 28] = (100).to_bytes(4, "little")
     with pytest.raises(sniff.Corrupt):
-        sniff.check_archive(io.BytesIO(bytes(document)), len(document))
+        structure.check_archive(io.BytesIO(bytes(document)), len(document))
 
 
 def test_image_headers_are_checked_without_decoding() -> None:
-    assert sniff.check_image(io.BytesIO(files.photo_with_gps(64, 48)), sniff.JPEG) == (64, 48)
+    assert structure.check_image(io.BytesIO(files.photo_with_gps(64, 48)), sniff.JPEG) == (64, 48)
     with pytest.raises(sniff.Unsafe) as bomb:
-        sniff.check_image(io.BytesIO(files.png_bomb()), sniff.PNG)
+        structure.check_image(io.BytesIO(files.png_bomb()), sniff.PNG)
     assert bomb.value.code == "image_too_large"
     with pytest.raises(sniff.Corrupt):
-        sniff.check_image(io.BytesIO(files.photo_with_gps(64, 48)), sniff.PNG)
+        structure.check_image(io.BytesIO(files.photo_with_gps(64, 48)), sniff.PNG)
+
+
+def test_a_zip_directory_is_counted_before_zipfile_reads_it() -> None:
+    """The end record's count can lie (zipfile ignores it): the entries are counted."""
+    over = limits.ARCHIVE_MAX_MEMBERS + 1
+    for declared in (2, over):
+        bomb = files.zip_directory_bomb(over, declared=declared)
+        with pytest.raises(sniff.Unsafe, match="5000 parts") as refused:
+            structure.check_members(io.BytesIO(bomb))
+        assert refused.value.code == "archive_bomb"
+    structure.check_members(io.BytesIO(files.zip_directory_bomb(limits.ARCHIVE_MAX_MEMBERS)))
+    many = files.plain_zip({f"word/media/{i}.bin": b"" for i in range(over)})
+    with pytest.raises(sniff.Unsafe, match="5000 parts"):
+        structure.check_members(io.BytesIO(many))
+    with pytest.raises(sniff.Corrupt):
+        structure.check_members(io.BytesIO(files.docx()[:-30]))
+
+
+def test_a_zip64_document_is_counted_from_its_zip64_record() -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        with zf.open("word/document.xml", "w", force_zip64=True) as member:
+            member.write(b"<w:document/>")
+    structure.check_members(io.BytesIO(out.getvalue()))
+
+
+def test_png_chunks_before_the_pixels_are_capped() -> None:
+    ok = files.png_chunk_bomb(limits.PNG_MAX_CHUNKS_BEFORE_IMAGE - 1)  # plus IHDR
+    assert structure.check_image(io.BytesIO(ok), sniff.PNG) == (1, 1)
+    for bomb in (
+        files.png_chunk_bomb(limits.PNG_MAX_CHUNKS_BEFORE_IMAGE),
+        files.png_with_metadata(limits.PNG_MAX_HEADER_BYTES),
+    ):
+        with pytest.raises(sniff.Unsafe) as refused:
+            structure.check_png_chunks(io.BytesIO(bomb))
+        assert refused.value.code == "image_bomb"
+    with pytest.raises(sniff.Corrupt):
+        structure.check_png_chunks(io.BytesIO(files.png_chunk_bomb(10)[:100]))

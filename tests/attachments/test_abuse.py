@@ -1,0 +1,228 @@
+"""Hostile files are refused without the server process walking their structure, and an
+ordinary user's messages are acknowledged meanwhile (issue 16: the zip directory and
+PNG chunk bombs). The server runs in this test process, so whatever parses a file here
+would run in this process: a pass-through counter on zipfile's directory reader and
+Pillow's PNG opener shows that neither ran here (they do run, in the checking child)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+import zipfile
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import psutil
+import pytest
+from PIL import PngImagePlugin
+
+from careline import config
+from tests.attachments.conftest import objects_of, rows_of
+from tests.support import files
+from tests.support.server import RunningServer
+from tests.support.world import Persona, World
+from tests.support.ws import connect
+
+SEND_EVERY = 0.2  # the ordinary user of the issue sends a message every 200 ms
+
+
+@pytest.fixture
+def parsed_here(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """How often this process entered a zip directory walk or a PNG chunk walk."""
+    entered: Counter[str] = Counter()
+
+    def counting(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            entered[name] += 1
+            return original(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(
+        zipfile.ZipFile,
+        "_RealGetContents",
+        counting("zip directory", zipfile.ZipFile._RealGetContents),  # type: ignore[attr-defined]
+    )
+    monkeypatch.setattr(
+        PngImagePlugin.PngImageFile,
+        "_open",
+        counting("png chunks", PngImagePlugin.PngImageFile._open),
+    )
+    return entered
+
+
+@contextlib.asynccontextmanager
+async def ordinary_user(
+    server: RunningServer, who: Persona, conversation_id: str
+) -> AsyncIterator[list[float]]:
+    """Sends a message every 200 ms over a real socket until the block ends; yields the
+    ack latencies (seconds). Every send must be acknowledged: an error or no ack within
+    the request timeout fails the test."""
+    latencies: list[float] = []
+    stop = asyncio.Event()
+    async with connect(server.ws_url, who.token) as ws:
+
+        async def send_forever() -> None:
+            while not stop.is_set():
+                started = time.perf_counter()
+                await ws.request(
+                    "message.send",
+                    timeout=30,
+                    conversation_id=conversation_id,
+                    client_msg_id=uuid.uuid4().hex,
+                    text="still here",
+                )
+                latencies.append(time.perf_counter() - started)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), SEND_EVERY)
+
+        sender = asyncio.get_running_loop().create_task(send_forever())
+        try:
+            yield latencies
+        finally:
+            stop.set()
+            await sender  # re-raises a send that failed or was never acknowledged
+
+
+def _report(what: str, latencies: list[float]) -> None:
+    ordered = sorted(latencies)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    # Figures for the reader, not asserted: performance budgets live in `careline bench`.
+    print(
+        f"\n{what}: {len(ordered)} sends acked, median {ordered[len(ordered) // 2] * 1000:.1f} ms,"
+        f" p99 {p99 * 1000:.1f} ms, max {ordered[-1] * 1000:.1f} ms"
+    )
+
+
+async def _max_checking_children(stop: asyncio.Event, seen: list[int]) -> None:
+    """The most file-checking children this (server) process ran at once."""
+    me = psutil.Process()
+    while not stop.is_set():
+        with contextlib.suppress(psutil.Error):
+            running = [
+                c for c in me.children() if "careline.attachments.examine" in " ".join(c.cmdline())
+            ]
+            seen.append(len(running))
+        await asyncio.sleep(0.02)
+
+
+async def _upload_in_parallel(
+    server: RunningServer,
+    http: httpx.AsyncClient,
+    world: World,
+    care: str,
+    name: str,
+    bomb: bytes,
+) -> tuple[list[httpx.Response], list[float], int]:
+    stop, seen = asyncio.Event(), [0]
+    watcher = asyncio.get_running_loop().create_task(_max_checking_children(stop, seen))
+    async with ordinary_user(server, world["sam"], care) as latencies:
+        responses = await asyncio.gather(
+            *(files.upload(http, world["lily"], care, f"{i} {name}", bomb) for i in range(3))
+        )
+    stop.set()
+    await watcher
+    return list(responses), latencies, max(seen)
+
+
+async def test_a_zip_directory_bomb_is_refused_by_the_checking_child(
+    server: RunningServer,
+    http: httpx.AsyncClient,
+    world: World,
+    care: str,
+    parsed_here: Counter[str],
+) -> None:
+    """Finding 1: a 26 MB .docx whose directory lists 490,000 parts (its end record
+    claiming two), three at once."""
+    responses, latencies, children = await _upload_in_parallel(
+        server, http, world, care, "notes.docx", files.zip_directory_bomb()
+    )
+    for response in responses:
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["code"] == "archive_bomb"
+        assert "5000 parts" in response.json()["detail"]
+    assert parsed_here["zip directory"] == 0, "the server process walked a zip directory"
+    assert 1 <= children <= server.settings.file_checks_concurrency
+    assert latencies, "the ordinary user's messages were acknowledged"
+    _report("zip directory bomb x3", latencies)
+    assert await rows_of(world.tenant_id) == 0
+    assert objects_of(world.tenant_id) == []
+
+
+async def test_a_png_chunk_bomb_is_refused_by_the_checking_child(
+    server: RunningServer,
+    http: httpx.AsyncClient,
+    world: World,
+    care: str,
+    parsed_here: Counter[str],
+) -> None:
+    """Finding 3: a 24 MB PNG with 2 million empty private chunks before its image data,
+    three at once."""
+    responses, latencies, children = await _upload_in_parallel(
+        server, http, world, care, "photo.png", files.png_chunk_bomb()
+    )
+    for response in responses:
+        assert response.status_code == 422, response.text
+        assert response.json()["code"] == "image_bomb"
+    assert parsed_here["png chunks"] == 0, "the server process walked PNG chunks"
+    assert 1 <= children <= server.settings.file_checks_concurrency
+    assert latencies, "the ordinary user's messages were acknowledged"
+    _report("PNG chunk bomb x3", latencies)
+    assert await rows_of(world.tenant_id) == 0
+    assert objects_of(world.tenant_id) == []
+
+
+def _checking_children() -> list[psutil.Process]:
+    return [
+        c
+        for c in psutil.Process().children()
+        if "careline.attachments.examine" in " ".join(c.cmdline())
+    ]
+
+
+async def test_a_file_that_outlasts_the_checker_is_refused_when_its_time_is_up(
+    server: RunningServer,
+    http: httpx.AsyncClient,
+    world: World,
+    care: str,
+    parsed_here: Counter[str],
+) -> None:
+    """What no cap counts (a JPEG with 6 million empty segments before its frame, which
+    Pillow walks one by one) meets the child's limits: it is killed at its wall time
+    (3 s here, CARELINE_FILE_CHECK_TIMEOUT_SECONDS) and the upload refused."""
+    settings = config.current()
+    config.use(settings.model_copy(update={"file_check_timeout_seconds": 3.0}))
+    try:
+        async with ordinary_user(server, world["sam"], care) as latencies:
+            response = await files.upload(
+                http, world["lily"], care, "photo.jpg", files.jpeg_segment_bomb()
+            )
+    finally:
+        config.use(settings)
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "file_too_complex"
+    assert _checking_children() == [], "the child was killed, not left running"
+    assert latencies, "the ordinary user's messages were acknowledged"
+    _report("JPEG segment bomb, killed at its wall time", latencies)
+    assert await rows_of(world.tenant_id) == 0
+    assert objects_of(world.tenant_id) == []
+
+
+async def test_ordinary_images_and_documents_still_pass_the_child(
+    http: httpx.AsyncClient, world: World, care: str, parsed_here: Counter[str]
+) -> None:
+    """The checks moved, not loosened: real files get through with their facts."""
+    photo = await files.upload(
+        http, world["lily"], care, "photo.jpg", files.photo_with_gps(640, 480)
+    )
+    assert photo.status_code == 201, photo.text
+    assert (photo.json()["width"], photo.json()["height"]) == (640, 480)
+    document = await files.upload(http, world["lily"], care, "letter.docx", files.docx())
+    assert document.status_code == 201, document.text
+    assert document.json()["media_type"].endswith("wordprocessingml.document")
+    assert sum(parsed_here.values()) == 0
