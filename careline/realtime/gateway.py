@@ -31,6 +31,9 @@ _CATCH_UP_RETRY_SECONDS = (0.5, 10.0)  # first wait and cap, doubling, while the
 # How long a sender's ack waits for its own message.sent: the live event first, then a
 # read from PostgreSQL.
 _CAUGHT_UP_WAIT_SECONDS = (1.0, 4.0)
+# A client that sends no request this long after its auth ack (a pure listener) gets its
+# live events from then on; held until then, they cannot overtake a prompt resume.
+_FIRST_REQUEST_GRACE_SECONDS = 5.0
 
 
 class Connection:
@@ -169,6 +172,11 @@ class Connection:
         for conversation_id in list(self._held):
             if conversation_id not in self._holding and not self._release_held(conversation_id):
                 self._start_catch_up(conversation_id)
+
+    async def _release_first_later(self) -> None:
+        await asyncio.sleep(_FIRST_REQUEST_GRACE_SECONDS)
+        if self.state is State.READY:
+            self._release_first()
 
     async def caught_up(self, conversation_id: uuid.UUID, seq: int) -> None:
         """Return once this socket has sent the conversation's events up to `seq` (a
@@ -348,6 +356,7 @@ class Connection:
             self.push(protocol.ack(ref, self._ready_payload()))
             self.set_presence(ONLINE)
             self._spawn(self._recheck_session(), "socket.recheck_session")
+            self._spawn(self._release_first_later(), "socket.release_first")
             await self._read_loop()
         except WebSocketDisconnect:
             pass
