@@ -20,6 +20,16 @@
 set -euo pipefail
 set -m  # each step runs in its own process group, so an interrupt can stop all of it
 
+if [ "$(id -u)" -ne 0 ]; then
+  echo "fresh-check needs root: it runs debootstrap, mounts /proc, /sys and /dev into a new" >&2
+  echo "Debian root filesystem and chroots into it. Run: sudo make fresh-check" >&2
+  exit 2
+fi
+if ! command -v debootstrap >/dev/null; then
+  echo "fresh-check needs debootstrap: apt-get install debootstrap" >&2
+  exit 2
+fi
+
 SUITE=bookworm
 # What a new machine has before `make`: the README's "Debian with Python 3.11", git to
 # clone, sudo for a non-root user's `make test`. Nothing else: the rest is careline's job.
@@ -33,15 +43,6 @@ repo=$(git -C "$(dirname "$0")/.." rev-parse --show-toplevel)
 commit=$(git -C "$repo" rev-parse HEAD)
 inside=/root/careline  # where the clone lives in the new system
 
-if [ "$(id -u)" -ne 0 ]; then
-  echo "fresh-check needs root: it runs debootstrap, mounts /proc, /sys and /dev into a new" >&2
-  echo "Debian root filesystem and chroots into it. Run: sudo make fresh-check" >&2
-  exit 2
-fi
-if ! command -v debootstrap >/dev/null; then
-  echo "fresh-check needs debootstrap: apt-get install debootstrap" >&2
-  exit 2
-fi
 for pkg in "${BASE_PACKAGES[@]}"; do
   if [ "$pkg" = "$without" ]; then
     echo "FRESH_CHECK_WITHOUT=$without is a base package, not one careline installs" >&2
@@ -56,6 +57,8 @@ child=""      # the running step's process group
 partial=""    # a base tarball being written
 steps=()      # "name: seconds" of the steps done
 failed=""
+current=""    # the step running, and since when
+current_start=$SECONDS
 started=$SECONDS
 
 # --- cleanup: on every exit ----------------------------------------------------------------
@@ -138,19 +141,26 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
-trap 'failed=${failed:-interrupted}; exit 130' INT
-trap 'failed=${failed:-terminated}; exit 143' TERM
+interrupted() {  # interrupted SIGNAL EXIT-STATUS
+  failed="${current:-fresh-check} (interrupted by $1 after $((SECONDS - current_start)) s)"
+  exit "$2"
+}
+trap 'interrupted SIGINT 130' INT
+trap 'interrupted SIGTERM 143' TERM
 
 # --- steps -----------------------------------------------------------------------------
 
 step() {  # step NAME COMMAND...: runs it in its own process group and times it
   local name=$1 start=$SECONDS rc=0
   shift
+  current=$name
+  current_start=$start
   echo "== fresh-check: $name"
   "$@" &
   child=$!
   wait "$child" || rc=$?
   child=""
+  current=""
   steps+=("$name $((SECONDS - start)) s")
   echo "-- fresh-check: $name took $((SECONDS - start)) s (exit $rc)"
   if [ $rc -ne 0 ]; then
