@@ -72,10 +72,12 @@ for entry in "${programs[@]}"; do
 done
 
 # Every compiled module in the venv: a wheel that links a system library says so here.
+# (ldd heads each file's list with its name only when given two or more: /dev/null is
+# the second for a batch of one.)
 if [ -d "$site" ]; then
   while read -r soname file; do
     report_lib "$soname" "${file#"$site"/}"
-  done < <(find "$site" -type f -name '*.so*' -print0 | xargs -0 -r ldd 2>/dev/null |
+  done < <(find "$site" -type f -name '*.so*' -print0 | xargs -0 -r ldd /dev/null 2>/dev/null |
     awk '/^\// { sub(/:$/, "", $1); f = $1 } /=> not found/ { print $1, f }' | sort -u)
 else
   problems+=("missing: $venv (run make install-dev first)")
