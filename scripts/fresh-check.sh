@@ -104,7 +104,7 @@ unmount_all() {
     umount "${mounts[i]}" 2>/dev/null || umount -l "${mounts[i]}" 2>/dev/null || true
   done
   mounts=()
-  # Whatever was mounted below the root by the steps themselves (none is expected).
+  # What a step's own process mounted (building the base does) and never unmounted.
   while read -r point; do
     [ -n "$point" ] && { umount -R "$point" 2>/dev/null || umount -R -l "$point" || true; }
   done < <(mounted_under "$work")
@@ -120,7 +120,8 @@ summary() {
 
 cleanup() {
   local rc=$?
-  trap - EXIT INT TERM
+  trap - EXIT
+  trap '' INT TERM  # a second Ctrl-C must not cut the unmounting short
   set +e
   stop_child
   stop_root_processes
