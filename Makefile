@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CARELINE := $(BIN)/careline
 
-.PHONY: run test lint format install install-dev system-deps bench clean
+.PHONY: run test lint format install install-dev system-deps check-system fresh-check bench clean
 
 run: install
 	$(CARELINE) demo
@@ -29,6 +29,14 @@ $(VENV)/.dev-installed: pyproject.toml | $(VENV)/bin/python
 system-deps:
 	bash scripts/system-deps.sh
 
+# Every program, library and font the tests load is there; names what is missing.
+check-system: install-dev
+	bash scripts/check-system.sh $(VENV)
+
+# A fresh Debian 12 (debootstrap) runs `make run` and passes `make test`; needs root.
+fresh-check:
+	bash scripts/fresh-check.sh
+
 lint: install-dev
 	$(BIN)/ruff check careline tests
 	$(BIN)/ruff format --check careline tests
@@ -39,7 +47,7 @@ format: install-dev
 	$(BIN)/ruff format careline tests
 	$(BIN)/ruff check --fix careline tests
 
-test: install-dev system-deps lint
+test: install-dev system-deps check-system lint
 	$(BIN)/pytest
 
 bench: install
