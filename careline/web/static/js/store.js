@@ -302,8 +302,10 @@ async function fetchPage(id, t, query, { newest }) {
   try {
     const page = await api('GET', `/conversations/${id}/messages?limit=${PAGE}${query}`);
     if (!landPage(t, fetch, page, { newest })) return null;
-    // The server has these: a send of mine still waiting for its ack is done.
-    for (const m of page.items) if (m.sender_id === state.me.account_id) dropFromOutbox(m.client_msg_id);
+    // The server has these: a send of mine still waiting for its ack is done. (Signed
+    // out meanwhile, there is no outbox left to clear.)
+    const me = state.me && state.me.account_id;
+    for (const m of page.items) if (me && m.sender_id === me) dropFromOutbox(m.client_msg_id);
     return page;
   } finally {
     endFetch(t, fetch);
