@@ -3,6 +3,8 @@ conversations over the API, and reading what a person sees."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 from playwright.async_api import BrowserContext, Locator, Page, expect
 
@@ -10,8 +12,17 @@ from tests.support.server import RunningServer
 from tests.support.world import PASSWORD, Persona
 
 
-async def sign_in(context: BrowserContext, persona: Persona, path: str = "/") -> Page:
+async def sign_in(
+    context: BrowserContext,
+    persona: Persona,
+    path: str = "/",
+    *,
+    before: Callable[[Page], object] | None = None,
+) -> Page:
+    """Sign in through the form; `before` sees the page first (to listen to its socket)."""
     page = await context.new_page()
+    if before is not None:
+        before(page)
     await page.goto(path)
     await page.get_by_label("E-mail address").fill(persona.email)
     await page.get_by_label("Password", exact=True).fill(PASSWORD)

@@ -4,6 +4,7 @@ out once with the same client id when the connection is back: never lost, never 
 from __future__ import annotations
 
 import asyncio
+import re
 
 from playwright.async_api import WebSocketRoute, expect
 
@@ -70,6 +71,14 @@ async def test_queued_message_survives_a_reload_and_is_sent_once(
     await expect(lily.locator("li.msg.pending")).to_contain_text("Please call me back")
     assert await history(server, world["sam"], conversation_id) == ["Hi"]
 
+    # Let the socket through only once the reloaded client has seen it refused and waits
+    # 3 s or more before its own next try: then the connection that follows is the one
+    # "Retry now" makes (let through sooner, the client's first try after the reload or
+    # its next backoff try gets in, the banner goes straight to connected, and the button
+    # never shows).
+    await expect(lily.locator(".conn-text")).to_contain_text(
+        re.compile(r"Reconnecting in ([3-9]|\d\d+) s")
+    )
     socket_allowed.set()
     await lily.locator(".conn-retry").click()
     await expect(lily.locator("li.msg.pending")).to_have_count(0)

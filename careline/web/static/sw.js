@@ -19,6 +19,7 @@ const SHELL = [
   '/js/local.js',
   '/js/socket.js',
   '/js/store.js',
+  '/js/threads.js',
   '/js/views/admin.js',
   '/js/views/banner.js',
   '/js/views/common.js',

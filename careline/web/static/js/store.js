@@ -5,6 +5,9 @@
 import { api, ApiError, configure, listAll } from './api.js';
 import { Socket } from './socket.js';
 import * as local from './local.js';
+import {
+  applyEvent, applyResult, beginFetch, endFetch, landPage, newThread, resetThread, sorted,
+} from './threads.js';
 
 const listeners = new Map();
 
@@ -277,19 +280,36 @@ export async function updateMySettings(id, changes) {
   return item;
 }
 
-// threads ------------------------------------------------------------------------------
+// threads: the fetching (what a thread holds, and how pages and events merge into it,
+// is threads.js) -----------------------------------------------------------------------
 
 export function thread(id) {
   let t = state.threads.get(id);
   if (!t) {
-    t = { messages: new Map(), loaded: false, loading: false, hasMore: false, error: null };
+    t = newThread();
     state.threads.set(id, t);
   }
   return t;
 }
 
 export function messagesOf(id) {
-  return [...thread(id).messages.values()].sort((a, b) => a.seq - b.seq);
+  return sorted(thread(id));
+}
+
+/** Fetch a page into the thread; what came live meanwhile is kept and applied again. */
+async function fetchPage(id, t, query, { newest }) {
+  const fetch = beginFetch(t);
+  try {
+    const page = await api('GET', `/conversations/${id}/messages?limit=${PAGE}${query}`);
+    if (!landPage(t, fetch, page, { newest })) return null;
+    // The server has these: a send of mine still waiting for its ack is done. (Signed
+    // out meanwhile, there is no outbox left to clear.)
+    const me = state.me && state.me.account_id;
+    for (const m of page.items) if (me && m.sender_id === me) dropFromOutbox(m.client_msg_id);
+    return page;
+  } finally {
+    endFetch(t, fetch);
+  }
 }
 
 export async function loadThread(id) {
@@ -297,42 +317,38 @@ export async function loadThread(id) {
   if (t.loading) return;
   t.loading = true;
   t.error = null;
+  const generation = t.generation;
   emit('thread', id);
   try {
     if (!state.conversations.has(id)) await fetchConversation(id);
-    const page = await api('GET', `/conversations/${id}/messages?limit=${PAGE}`);
-    for (const m of page.items) t.messages.set(m.id, m);
-    t.hasMore = page.has_more;
-    t.loaded = true;
+    await fetchPage(id, t, '', { newest: true });
   } catch (err) {
-    t.error = err;
+    if (t.generation === generation) t.error = err;
   } finally {
-    t.loading = false;
+    if (t.generation === generation) t.loading = false;
     emit('thread', id);
   }
 }
 
 async function reloadThread(id) {
   const t = state.threads.get(id);
-  if (!t || !t.loaded) return;
-  t.messages.clear();
-  t.loaded = false;
+  if (!t || !(t.loaded || t.loading)) return;
+  resetThread(t);
   await loadThread(id);
 }
 
 export async function loadOlder(id) {
   const t = thread(id);
-  if (t.loading || !t.hasMore) return false;
+  if (!t.loaded || t.loadingOlder || !t.hasMore) return false;
   const first = messagesOf(id)[0];
   if (!first) return false;
-  t.loading = true;
+  t.loadingOlder = true;
+  const generation = t.generation;
   try {
-    const page = await api('GET', `/conversations/${id}/messages?limit=${PAGE}&before_seq=${first.seq}`);
-    for (const m of page.items) t.messages.set(m.id, m);
-    t.hasMore = page.has_more;
-    return page.items.length > 0;
+    const page = await fetchPage(id, t, `&before_seq=${first.seq}`, { newest: false });
+    return !!page && page.items.length > 0;
   } finally {
-    t.loading = false;
+    if (t.generation === generation) t.loadingOlder = false;
     emit('thread', id);
   }
 }
@@ -460,7 +476,8 @@ function handleEvent(frame) {
   if (id && typeof frame.seq === 'number') advanceCursor(id, frame.seq);
 }
 
-function applyMessage(op, message, seq) {
+/** A message event, or (`result`) the answer to my own send, edit or delete. */
+function applyMessage(op, message, seq, { result = false } = {}) {
   const id = message.conversation_id;
   const conv = state.conversations.get(id);
   if (!conv) {
@@ -468,12 +485,8 @@ function applyMessage(op, message, seq) {
     return;
   }
   const t = state.threads.get(id);
-  if (t && t.loaded) {
-    const first = messagesOf(id)[0];
-    if (t.messages.has(message.id) || !first || message.seq > first.seq || !t.hasMore) {
-      t.messages.set(message.id, message);
-    }
-  }
+  if (t && result) applyResult(t, message);
+  else if (t) applyEvent(t, { message });
   const mine = message.sender_id === state.me.account_id;
   if (mine) dropFromOutbox(message.client_msg_id);
   if (op === 'message.sent') {
@@ -503,22 +516,12 @@ function applyMessage(op, message, seq) {
 
 function applyReaction(frame) {
   const id = frame.conversation_id;
-  const message = messageById(id, frame.message_id);
   const conv = state.conversations.get(id);
   if (conv) conv.last_seq = Math.max(conv.last_seq, frame.seq);
-  if (!message) return;
-  const reactions = message.reactions.map((r) => ({ ...r, account_ids: [...r.account_ids] }));
-  let entry = reactions.find((r) => r.emoji === frame.emoji);
-  if (frame.op === 'reaction.added') {
-    if (!entry) {
-      entry = { emoji: frame.emoji, account_ids: [] };
-      reactions.push(entry);
-    }
-    if (!entry.account_ids.includes(frame.account_id)) entry.account_ids.push(frame.account_id);
-  } else if (entry) {
-    entry.account_ids = entry.account_ids.filter((a) => a !== frame.account_id);
-  }
-  message.reactions = reactions.filter((r) => r.account_ids.length > 0);
+  const t = state.threads.get(id);
+  if (!t) return;
+  const { message_id, emoji, account_id } = frame;
+  applyEvent(t, { message_id, emoji, account_id, added: frame.op === 'reaction.added' });
   emit('thread', id);
 }
 
@@ -661,7 +664,7 @@ export async function flushOutbox() {
           ...(item.reply_to_id ? { reply_to_id: item.reply_to_id } : {}),
           ...(item.attachments && item.attachments.length ? { attachment_ids: item.attachments.map((f) => f.id) } : {}),
         });
-        applyMessage('message.sent', result.message, result.message.seq);
+        applyMessage('message.sent', result.message, result.message.seq, { result: true });
         dropFromOutbox(item.client_msg_id);
       } catch (err) {
         if (err.code === 'disconnected' || err.code === 'timeout') {
@@ -703,13 +706,13 @@ async function call(op, args, method, path, body) {
 export async function edit(message, text) {
   const result = await call('message.edit', { message_id: message.id, text }, 'PATCH', `/messages/${message.id}`, { text });
   const updated = result.message || result;
-  applyMessage('message.edited', updated, updated.seq);
+  applyMessage('message.edited', updated, updated.seq, { result: true });
 }
 
 export async function redact(message) {
   const result = await call('message.redact', { message_id: message.id }, 'DELETE', `/messages/${message.id}`);
   const updated = result.message || result;
-  applyMessage('message.redacted', updated, updated.seq);
+  applyMessage('message.redacted', updated, updated.seq, { result: true });
 }
 
 export async function react(message, emoji, add) {
