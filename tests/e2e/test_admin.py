@@ -3,8 +3,10 @@ and signing someone out everywhere."""
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
-from playwright.async_api import expect
+from playwright.async_api import Route, expect
 
 from tests.e2e.conftest import NewContext, watch
 from tests.e2e.support import sign_in
@@ -99,6 +101,59 @@ async def test_admin_sets_the_primary_clinician_of_a_care_team(
     await team.get_by_role("button", name="Remove Jo Clinician from the care team").click()
     await expect(team.get_by_role("listitem")).to_have_count(1)
     await expect(admin.get_by_role("region", name="Guardians")).to_contain_text("Grace Guardian")
+    assert page_errors == []
+
+
+async def test_a_late_answer_for_an_earlier_client_never_replaces_the_team_shown(
+    server: RunningServer, world: World, new_context: NewContext, page_errors: list[str]
+) -> None:
+    """The admin picks another client while the first one's team is still on its way:
+    the late answer must not replace the form in use, or Add acts on the wrong client."""
+    admin = watch(await sign_in(await new_context(), world["admin"]), page_errors)
+    lily = str(world["lily"].account_id)
+    held: list[Route] = []
+
+    async def hold_lily(route: Route) -> None:
+        if f"client_id={lily}" in route.request.url and not held:
+            held.append(route)  # answered only once Tom's team is drawn
+            return
+        await route.continue_()
+
+    await admin.route("**/api/v1/care-relationships?*", hold_lily)
+    await admin.goto("/admin/care")
+    for _ in range(200):  # the page asks for the first client's team as it opens
+        if held:
+            break
+        await asyncio.sleep(0.05)
+    assert held, "the care page never asked for Lily's team"
+    await admin.get_by_label("Client").select_option(label="Tom Client")
+    tom_team = admin.get_by_role("group", name="Care team of Tom Client")
+    await expect(tom_team.get_by_role("listitem")).to_have_count(1)
+
+    async with admin.expect_response(lambda r: f"client_id={lily}" in r.url) as late:
+        await held[0].continue_()
+    await (await late.value).finished()
+    await admin.evaluate("() => new Promise((done) => setTimeout(done, 0))")
+    await expect(admin.get_by_role("group", name="Care team of Lily Client")).to_have_count(0)
+
+    await admin.get_by_label("Add to the team").select_option(label="Sam Clinician")
+    await admin.get_by_role("button", name="Add", exact=True).click()
+    await expect(tom_team.get_by_role("listitem")).to_have_count(2)
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        teams = {
+            who: {
+                r["staff_id"]
+                for r in (
+                    await http.get(
+                        f"/api/v1/care-relationships?client_id={world[who].account_id}",
+                        headers=world["admin"].auth,
+                    )
+                ).json()
+            }
+            for who in ("lily", "tom")
+        }
+    sam, jo = str(world["sam"].account_id), str(world["jo"].account_id)
+    assert teams == {"lily": {sam}, "tom": {jo, sam}}
     assert page_errors == []
 
 

@@ -175,13 +175,19 @@ function careSection(main) {
     else team.replaceChildren(h('p', { class: 'muted' }, 'There are no clients yet.'));
   }
 
+  // Each show() draws the team of the client picked when it began; an answer to an older
+  // one (picked again meanwhile) is dropped, so a form in use is never replaced by a stale
+  // one and Add always acts on what the admin sees.
+  let showing = 0;
   async function show() {
+    const mine = ++showing;
     const clientId = picker.value;
     team.replaceChildren(spinner('Loading care team'));
     const [relations, links] = await Promise.all([
       api('GET', `/care-relationships?client_id=${clientId}`),
       api('GET', `/guardian-links?client_id=${clientId}`),
     ]);
+    if (mine !== showing) return;
     const byId = new Map(people.map((p) => [p.account_id, p]));
     const staff = people.filter((p) => (p.role === 'staff' || p.role === 'admin') && !p.disabled);
     const inTeam = new Set(relations.map((r) => r.staff_id));
