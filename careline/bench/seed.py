@@ -82,7 +82,7 @@ class Seeder:
             # Seeding signs hundreds of people in from one address, _CONCURRENCY at once.
             # The throttle counts each attempt before its verdict (so a burst of guesses
             # gets only the free number), which would make a burst of this size wait.
-            login_free_failures=100_000,
+            login_free_failures=100,
             log_level="warning",
         )
         self.database = Database(self.settings)

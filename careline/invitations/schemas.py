@@ -12,8 +12,6 @@ from careline.kit import limits
 from careline.kit.fields import DisplayName, Email
 from careline.tenants.schemas import RoleName
 
-_TOKEN_MAX_CHARS = 200
-
 
 class InvitationCreate(BaseModel):
     """No password: the person chooses their own when they accept."""
@@ -73,7 +71,7 @@ class AcceptedRead(BaseModel):
 
 class TokenBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    token: str = Field(min_length=1, max_length=_TOKEN_MAX_CHARS)
+    token: str = Field(min_length=1, max_length=limits.INVITATION_TOKEN_MAX_CHARS)
 
 
 class TokenAccept(TokenBody):

@@ -14,6 +14,7 @@ TITLE_MAX_CHARS = 200
 # Display names and e-mail addresses.
 DISPLAY_NAME_MAX_CHARS = 100
 EMAIL_MAX_CHARS = 254
+INVITATION_TOKEN_MAX_CHARS = 200  # careline's own are 43; anything longer is not one
 PASSWORD_MIN_CHARS = 10
 PASSWORD_MAX_CHARS = 1_000
 # Team conversations.

@@ -10,9 +10,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from tests.support.server import RunningServer
+
+# Waits poll, so a passing test pays nothing for these bounds; they are sized for a
+# 2-core machine whose other core runs PostgreSQL, clamd and the checking children (a
+# PDF preview under that load took over the 5 s Playwright gives an expect by default).
+expect.set_options(timeout=15_000)
 
 # Debian's chromium package; `playwright install` (a download) is never used.
 CHROMIUM = os.environ.get("CARELINE_CHROMIUM", "/usr/bin/chromium")
@@ -59,7 +64,7 @@ async def new_context(browser: Browser, server: RunningServer) -> AsyncIterator[
             service_workers=service_workers,  # type: ignore[arg-type]
             reduced_motion="reduce",
         )
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(20_000)
         contexts.append(context)
         return context
 
