@@ -26,8 +26,10 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 2
 fi
 if ! command -v debootstrap >/dev/null; then
-  echo "fresh-check needs debootstrap: apt-get install debootstrap" >&2
-  exit 2
+  # Root already, so install it rather than send the developer off to do it.
+  echo "installing debootstrap (fresh-check builds the fresh system with it)"
+  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap \
+    || { echo "fresh-check needs debootstrap, and apt-get could not install it" >&2; exit 2; }
 fi
 
 SUITE=bookworm
