@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import httpx
 from playwright.async_api import expect
 
 from tests.e2e.conftest import NewContext, watch
@@ -87,4 +88,29 @@ async def test_a_new_team_conversation_appears_for_its_members_without_a_reload(
     await conversation_link(jo, "Case review").click()
     await expect(message(jo, "review Lily's plan")).to_be_visible()
     await expect(sam.locator(".receipt-line")).to_have_text(re.compile(r"^Seen by Jo"))
+    assert page_errors == []
+
+
+async def test_a_conversation_row_is_not_replaced_while_others_change(
+    server: RunningServer, world: World, new_context: NewContext, page_errors: list[str]
+) -> None:
+    """The list re-renders on every message, presence and typing change; a row that did
+    not change must stay the same element, or a click landing mid-update is lost (the
+    press on the old link, the release on its replacement)."""
+    await open_care(server, world["sam"], world["lily"], (world["lily"], "Hello"))
+    tom_conversation = await open_care(server, world["sam"], world["tom"], (world["tom"], "Hi"))
+    sam = watch(await sign_in(await new_context(), world["sam"]), page_errors)
+    lily_row = await conversation_link(sam, "Lily Client").element_handle()
+
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+        sent = await http.post(
+            f"/api/v1/conversations/{tom_conversation}/messages",
+            json={"client_msg_id": "row-stays", "text": "One more thing"},
+            headers=world["tom"].auth,
+        )
+        assert sent.status_code == 201, sent.text
+    await expect(conversation_link(sam, "Tom Client")).to_contain_text("One more thing")
+    assert await lily_row.evaluate("(link) => link.isConnected")
+    await lily_row.click()
+    await expect(message(sam, "Hello")).to_be_visible()
     assert page_errors == []

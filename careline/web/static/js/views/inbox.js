@@ -162,6 +162,24 @@ export function sidebar({ navigate, signOut }) {
     );
   }
 
+  // One row node per conversation, kept while it looks the same: the list re-renders on
+  // every presence, typing or conversation update, and a link replaced between a
+  // pointer's press and release loses the click.
+  const rows = new Map();
+  function rowFor(conv) {
+    const fresh = row(conv);
+    const kept = rows.get(conv.id);
+    if (kept && kept.outerHTML === fresh.outerHTML) return kept;
+    rows.set(conv.id, fresh);
+    return fresh;
+  }
+
+  function showRows(nodes) {
+    const current = list.children;
+    if (current.length === nodes.length && nodes.every((node, i) => current[i] === node)) return;
+    list.replaceChildren(...nodes);
+  }
+
   function render() {
     archived = location.pathname === '/archived';
     // Clients and families have a handful of conversations: no filter or folders until
@@ -202,8 +220,9 @@ export function sidebar({ navigate, signOut }) {
               })),
       );
     } else {
-      list.replaceChildren(...items.map(row));
+      showRows(items.map(rowFor));
     }
+    for (const id of rows.keys()) if (!state.conversations.has(id)) rows.delete(id);
     const unreadTotal = visibleConversations().reduce((n, c) => n + (c.unread > 0 ? 1 : 0), 0);
     count.textContent = unreadTotal ? `${plural(unreadTotal, 'conversation')} with unread messages` : '';
     // The tab says what is waiting, and where you are.
