@@ -169,7 +169,7 @@ export function sidebar({ navigate, signOut }) {
   function rowFor(conv) {
     const fresh = row(conv);
     const kept = rows.get(conv.id);
-    if (kept && kept.outerHTML === fresh.outerHTML) return kept;
+    if (kept && kept.isEqualNode(fresh)) return kept;
     rows.set(conv.id, fresh);
     return fresh;
   }
