@@ -101,6 +101,15 @@ class Rig:
 
     async def __aenter__(self) -> Rig:
         progress(f"{self.name}: starting careline and {self.options.workers} load generators")
+        try:
+            return await self._start()
+        except BaseException as exc:
+            # `async with` calls __aexit__ only once __aenter__ returned: without this, a
+            # failure while starting (seeding, say) left the server and PostgreSQL running.
+            await self.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+
+    async def _start(self) -> Rig:
         self.workers = Workers(self.options.workers)
         self.server.launch()
         await self.server.wait_ready()
