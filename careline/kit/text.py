@@ -53,6 +53,15 @@ _UNSTORABLE_ESCAPE_BYTES = re.compile(_UNSTORABLE_ESCAPE.pattern.encode())
 UNSTORABLE_PROBLEM = "holds a character that cannot be stored (NUL or a lone surrogate)"
 
 
+def unstorable_problem(field: str) -> tuple[str, dict[str, Any]]:
+    """The detail and extra members of the `invalid_text` error naming `field`: one
+    wording for REST and the socket alike."""
+    return f"{field} {UNSTORABLE_PROBLEM}", {
+        "field": field,
+        "errors": [{"field": field, "problem": UNSTORABLE_PROBLEM}],
+    }
+
+
 def storable(value: str) -> bool:
     return _UNSTORABLE.search(value) is None
 

@@ -107,13 +107,8 @@ def _refuse_unstorable(raw: str | bytes) -> None:
     ref = document.get("ref") if isinstance(document, dict) else None
     if not isinstance(ref, str) or not 0 < len(ref) <= 64 or not text.storable(ref):
         ref = None
-    field = field or "frame"
-    raise ProtocolError(
-        "invalid_text",
-        f"{field} {text.UNSTORABLE_PROBLEM}",
-        ref=ref,
-        extra={"field": field, "errors": [{"field": field, "problem": text.UNSTORABLE_PROBLEM}]},
-    )
+    detail, extra = text.unstorable_problem(field or "frame")
+    raise ProtocolError("invalid_text", detail, ref=ref, extra=extra)
 
 
 def ack(ref: str, result: dict[str, Any] | None = None) -> str:

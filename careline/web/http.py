@@ -150,11 +150,8 @@ _DRAIN_BYTES = 1024 * 1024
 
 
 def _unstorable(field: str) -> InvalidInput:
-    return InvalidInput(
-        f"{field} {text.UNSTORABLE_PROBLEM}",
-        code="invalid_text",
-        extra={"field": field, "errors": [{"field": field, "problem": text.UNSTORABLE_PROBLEM}]},
-    )
+    detail, extra = text.unstorable_problem(field)
+    return InvalidInput(detail, code="invalid_text", extra=extra)
 
 
 def _too_large() -> TooLarge:
