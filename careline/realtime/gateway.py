@@ -55,7 +55,6 @@ class Connection:
         # Live timeline frames held back, per conversation, while it catches up (or until
         # the first request after auth says where the client is); bounded by the queue.
         self._held: dict[uuid.UUID, dict[int, str]] = {}
-        self._held_count = 0
         # Per conversation: the seq this socket's stream started after (the client had
         # everything up to it, or the socket's first frame was the next one).
         self._start: dict[uuid.UUID, int] = {}
@@ -139,19 +138,18 @@ class Connection:
                     future.set_result(None)
 
     def _hold(self, conversation_id: uuid.UUID, seq: int, frame: str) -> None:
-        if self._held_count >= self.settings.ws_send_queue_max:
+        # Few conversations hold frames at once (those catching up), so counting is cheap.
+        if sum(map(len, self._held.values())) >= self.settings.ws_send_queue_max:
             self.abort(CloseCode.SLOW_CONSUMER, "too slow: reconnect and resume")
             return
         held = self._held.setdefault(conversation_id, {})
         if seq not in held:
             held[seq] = frame
-            self._held_count += 1
 
     def _release_held(self, conversation_id: uuid.UUID) -> bool:
         """Send the held frames that continue the cursor; drop those the replay sent.
         True when none is left (no gap to fill from PostgreSQL)."""
         held = self._held.pop(conversation_id, {})
-        self._held_count -= len(held)
         for seq in sorted(held):
             cursor = self.cursors.get(conversation_id, seq - 1)
             if seq <= cursor:
@@ -159,7 +157,6 @@ class Connection:
             if seq != cursor + 1:
                 rest = {s: f for s, f in held.items() if s >= seq}
                 self._held[conversation_id] = rest
-                self._held_count += len(rest)
                 return False
             self._send_timeline(conversation_id, seq, held[seq])
         return True
@@ -196,7 +193,7 @@ class Connection:
         self.cursors.pop(conversation_id, None)
         self._start.pop(conversation_id, None)
         self._holding.discard(conversation_id)
-        self._held_count -= len(self._held.pop(conversation_id, {}))
+        self._held.pop(conversation_id, None)
         task = self._catching.pop(conversation_id, None)
         if task is not None:
             task.cancel()
