@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-import uuid
 import zipfile
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -23,11 +21,9 @@ from PIL import PngImagePlugin
 from careline import config
 from tests.attachments.conftest import objects_of, rows_of
 from tests.support import files
+from tests.support.ordinary import ordinary_user, report
 from tests.support.server import RunningServer
-from tests.support.world import Persona, World
-from tests.support.ws import connect
-
-SEND_EVERY = 0.2  # the ordinary user of the issue sends a message every 200 ms
+from tests.support.world import World
 
 
 @pytest.fixture
@@ -53,49 +49,6 @@ def parsed_here(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
         counting("png chunks", PngImagePlugin.PngImageFile._open),
     )
     return entered
-
-
-@contextlib.asynccontextmanager
-async def ordinary_user(
-    server: RunningServer, who: Persona, conversation_id: str
-) -> AsyncIterator[list[float]]:
-    """Sends a message every 200 ms over a real socket until the block ends; yields the
-    ack latencies (seconds). Every send must be acknowledged: an error or no ack within
-    the request timeout fails the test."""
-    latencies: list[float] = []
-    stop = asyncio.Event()
-    async with connect(server.ws_url, who.token) as ws:
-
-        async def send_forever() -> None:
-            while not stop.is_set():
-                started = time.perf_counter()
-                await ws.request(
-                    "message.send",
-                    timeout=30,
-                    conversation_id=conversation_id,
-                    client_msg_id=uuid.uuid4().hex,
-                    text="still here",
-                )
-                latencies.append(time.perf_counter() - started)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), SEND_EVERY)
-
-        sender = asyncio.get_running_loop().create_task(send_forever())
-        try:
-            yield latencies
-        finally:
-            stop.set()
-            await sender  # re-raises a send that failed or was never acknowledged
-
-
-def _report(what: str, latencies: list[float]) -> None:
-    ordered = sorted(latencies)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    # Figures for the reader, not asserted: performance budgets live in `careline bench`.
-    print(
-        f"\n{what}: {len(ordered)} sends acked, median {ordered[len(ordered) // 2] * 1000:.1f} ms,"
-        f" p99 {p99 * 1000:.1f} ms, max {ordered[-1] * 1000:.1f} ms"
-    )
 
 
 async def _max_checking_children(stop: asyncio.Event, seen: list[int]) -> None:
@@ -149,7 +102,7 @@ async def test_a_zip_directory_bomb_is_refused_by_the_checking_child(
     assert parsed_here["zip directory"] == 0, "the server process walked a zip directory"
     assert 1 <= children <= server.settings.file_checks_concurrency
     assert latencies, "the ordinary user's messages were acknowledged"
-    _report("zip directory bomb x3", latencies)
+    report("zip directory bomb x3", latencies)
     assert await rows_of(world.tenant_id) == 0
     assert objects_of(world.tenant_id) == []
 
@@ -172,7 +125,7 @@ async def test_a_png_chunk_bomb_is_refused_by_the_checking_child(
     assert parsed_here["png chunks"] == 0, "the server process walked PNG chunks"
     assert 1 <= children <= server.settings.file_checks_concurrency
     assert latencies, "the ordinary user's messages were acknowledged"
-    _report("PNG chunk bomb x3", latencies)
+    report("PNG chunk bomb x3", latencies)
     assert await rows_of(world.tenant_id) == 0
     assert objects_of(world.tenant_id) == []
 
@@ -208,7 +161,7 @@ async def test_a_file_that_outlasts_the_checker_is_refused_when_its_time_is_up(
     assert response.json()["code"] == "file_too_complex"
     assert _checking_children() == [], "the child was killed, not left running"
     assert latencies, "the ordinary user's messages were acknowledged"
-    _report("JPEG segment bomb, killed at its wall time", latencies)
+    report("JPEG segment bomb, killed at its wall time", latencies)
     assert await rows_of(world.tenant_id) == 0
     assert objects_of(world.tenant_id) == []
 
