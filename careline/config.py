@@ -229,6 +229,43 @@ class Settings(BaseSettings):
         2, ge=1, le=64, description="Background jobs (virus scans, previews) run at once here."
     )
 
+    # --- Sign-in under load (issue 16: password hashing and sign-in budgets) ---
+    password_hash_workers: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="Threads per node that hash and verify passwords. 0: (CPU cores - 1) "
+        "// 2, at least 1, so the two argon2id lanes of each hash leave a core to the "
+        "event loop.",
+    )
+    password_hash_max_waiting: int = Field(
+        64,
+        ge=0,
+        le=10_000,
+        description="Sign-ins (and password changes) that may wait for a free password "
+        "thread; further ones are answered 503 sign_in_busy with Retry-After.",
+    )
+    login_account_burst: int = Field(
+        20,
+        ge=1,
+        le=100_000,
+        description="Successful sign-ins (each a new session or token) per account at once "
+        "before 429 sign_in_budget; the budget then refills at login_account_per_hour.",
+    )
+    login_account_per_hour: int = Field(
+        20, ge=1, le=1_000_000, description="How fast an account's sign-in budget refills."
+    )
+    login_address_burst: int = Field(
+        600,
+        ge=1,
+        le=1_000_000,
+        description="Successful sign-ins per address at once (a clinic's shared computer "
+        "or NAT) before 429 sign_in_budget; then it refills at login_address_per_hour.",
+    )
+    login_address_per_hour: int = Field(
+        600, ge=1, le=10_000_000, description="How fast an address's sign-in budget refills."
+    )
+
     @field_validator("public_url")
     @classmethod
     def _check_public_url(cls, value: str | None) -> str | None:

@@ -23,8 +23,11 @@ class Session:
 
 @dataclass(frozen=True, slots=True)
 class Throttle:
+    key: str
     failures: int
     last_failure_at: dt.datetime
+    spent: float  # successful sign-ins in the budget's bucket, as of spent_at
+    spent_at: dt.datetime
 
 
 @dataclass(frozen=True, slots=True)

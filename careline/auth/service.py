@@ -1,28 +1,29 @@
 """Sign-in, sessions and their revocation.
 
-Failed sign-ins slow down (exponentially, capped) per address and per account. The
-per-account delay is what stops guessing one password from many addresses; so that an
-attacker cannot use it to keep a person out, a browser that has signed in to the account
-before carries a signed device cookie and is throttled on its own key instead
-(OWASP: "Slow Down Online Guessing Attacks with Device Cookies").
+Failed sign-ins slow down (exponentially, capped) per address and per account, and
+successful ones spend a budget per account and per address (careline/auth/throttle.py,
+whose docstring says what is counted when). The per-account delay is what stops
+guessing one password from many addresses; so that an attacker cannot use it to keep a
+person out, a browser that has signed in to the account before carries a signed device
+cookie and is throttled on its own key instead (OWASP: "Slow Down Online Guessing
+Attacks with Device Cookies").
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import secrets
 import uuid
 from dataclasses import dataclass
 
 from careline import config
-from careline.auth import store
+from careline.auth import store, throttle
 from careline.auth.records import Session, SignedIn
 from careline.db.tx import Actor, Role, Tx, transaction
 from careline.keys import service as key_service
 from careline.kit import clock, tokens
-from careline.kit.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthenticated
+from careline.kit.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from careline.kit.events import Event
 from careline.kit.ids import new_id
 from careline.tenants import service as tenant_service
@@ -30,7 +31,6 @@ from careline.tenants.records import LoginIdentity, Tenant
 
 log = logging.getLogger(__name__)
 
-_THROTTLE_MEMORY = dt.timedelta(hours=24)  # failures older than this are forgotten
 _TOUCH_EVERY = dt.timedelta(seconds=60)  # last_used_at is written at most this often
 SESSION_REVOKED = "session.revoked"
 SESSION_COOKIE = "careline_session"  # HttpOnly; the browser sends it to HTTP and the socket
@@ -63,65 +63,40 @@ def _device_nonce(cookie: str | None, email: str) -> str | None:
     return nonce if tokens.same(mac, _device_mac(nonce, email)) else None
 
 
-def _throttle_keys(creds: Credentials) -> list[str]:
+def _throttle_keys(creds: Credentials) -> throttle.Keys:
     nonce = _device_nonce(creds.device_cookie, creds.email)
-    if nonce is not None:
-        account_key = f"dev:{nonce}"
-    else:
-        account_key = "acct:" + hashlib.sha256(creds.email.lower().encode()).hexdigest()[:32]
-    return [f"addr:{creds.address}", account_key]
-
-
-def _wait_seconds(failures: int, last_failure_at: dt.datetime, now: dt.datetime) -> int:
-    settings = config.current()
-    over = failures - settings.login_free_failures
-    if over < 0:
-        return 0
-    delay = min(settings.login_max_delay_seconds, 2**over)
-    remaining = delay - (now - last_failure_at).total_seconds()
-    return max(0, int(remaining + 0.999))
-
-
-async def _admit_attempt(keys: list[str]) -> None:
-    """Count this attempt against every key before its password is checked, in the same
-    locked step that decides whether it may be checked at all. Deciding and counting in
-    separate steps let a burst of concurrent guesses all pass the check before any was
-    counted; with the rows locked, the burst queues and only the free number get a
-    verdict. An attempt that is refused is not counted, so waiting it out always works.
-    Raises RateLimited."""
-    now = clock.now()
-    async with transaction(Actor.system()) as tx:
-        throttles = await store.lock_throttles(tx, keys, forget_before=now - _THROTTLE_MEMORY)
-        wait = max(
-            (_wait_seconds(t.failures, t.last_failure_at, now) for t in throttles), default=0
-        )
-        if wait:
-            raise RateLimited("too many failed sign-ins; try again later", retry_after=wait)
-        await store.count_attempt(tx, keys)
+    return throttle.keys_for(creds.email, creds.address, nonce)
 
 
 async def check_credentials(creds: Credentials) -> LoginIdentity:
-    """The account behind an e-mail and its password, under the sign-in throttle. Raises
-    RateLimited (wait) or Unauthenticated (wrong e-mail or password, same answer for both,
-    and for a disabled account)."""
+    """The account behind an e-mail and its password, under the sign-in throttle and
+    budget (careline/auth/throttle.py); the password is checked in the password threads.
+    Raises RateLimited (wait: `rate_limited` after failures, `sign_in_budget` after
+    successes), HashingBusy (503 `sign_in_busy`) or Unauthenticated (wrong e-mail or
+    password, same answer for both, and for a disabled account)."""
     system = Actor.system()
     keys = _throttle_keys(creds)
-    await _admit_attempt(keys)
+    await throttle.admit(keys)
     async with transaction(system, readonly=True) as tx:
         identity = await tenant_service.get_login_identity(tx, creds.email)
     hasher = tenant_service.passwords()
-    ok = hasher.verify(identity.password_hash if identity else None, creds.password)
+    ok = await hasher.verify(identity.password_hash if identity else None, creds.password)
     if not ok or identity is None or identity.disabled:
-        # Counted already, by _admit_attempt.
+        await throttle.note_failure(keys)
         log.info("sign-in failed", extra={"address": creds.address})
         raise Unauthenticated("wrong e-mail or password", code="invalid_credentials")
-    async with transaction(system) as tx:
-        await store.clear_throttles(tx, keys)
-        if hasher.needs_rehash(identity.password_hash):
-            await tenant_service.internal_set_password_hash(
-                tx, identity.account_id, hasher.hash(creds.password)
-            )
+    await throttle.note_success(keys)
+    if hasher.needs_rehash(identity.password_hash):
+        new_hash = await hasher.hash(creds.password)
+        async with transaction(system) as tx:
+            await tenant_service.internal_set_password_hash(tx, identity.account_id, new_hash)
     return identity
+
+
+async def spend_sign_in_budget(email: str, address: str) -> None:
+    """For a session opened without a password check (a new account through an
+    invitation): the same budget as a sign-in. Raises RateLimited `sign_in_budget`."""
+    await throttle.spend(throttle.keys_for(email, address, None))
 
 
 async def do_sign_in(creds: Credentials) -> SignedIn:

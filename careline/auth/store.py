@@ -94,7 +94,9 @@ async def revoke_sessions(
     return [r["id"] for r in rows]
 
 
-async def lock_throttles(tx: Tx, keys: list[str], *, forget_before: dt.datetime) -> list[Throttle]:
+async def lock_throttles(
+    tx: Tx, keys: list[str], *, forget_before: dt.datetime
+) -> dict[str, Throttle]:
     """Each key's row, made if missing and locked until the transaction ends, with
     failures older than `forget_before` forgotten. Keys are locked in sorted order, so two
     attempts sharing keys queue instead of deadlocking."""
@@ -103,15 +105,18 @@ async def lock_throttles(tx: Tx, keys: list[str], *, forget_before: dt.datetime)
            SELECT k, 0, now() FROM unnest($1::text[]) AS k ORDER BY k
            ON CONFLICT (key) DO UPDATE SET
              failures = CASE WHEN t.last_failure_at < $2 THEN 0 ELSE t.failures END
-           RETURNING failures, last_failure_at""",
-        sorted(keys),
+           RETURNING key, failures, last_failure_at, spent, spent_at""",
+        sorted(set(keys)),
         forget_before,
     )
-    return [Throttle(r["failures"], r["last_failure_at"]) for r in rows]
+    return {
+        r["key"]: Throttle(r["key"], r["failures"], r["last_failure_at"], r["spent"], r["spent_at"])
+        for r in rows
+    }
 
 
-async def count_attempt(tx: Tx, keys: list[str]) -> None:
-    """Count an attempt as failed until it proves otherwise (rows locked by lock_throttles)."""
+async def count_failure(tx: Tx, keys: list[str]) -> None:
+    """One more failure on each key (rows locked by lock_throttles)."""
     await tx.conn.execute(
         "UPDATE login_throttle SET failures = failures + 1, last_failure_at = now() "
         "WHERE key = ANY($1::text[])",
@@ -119,5 +124,23 @@ async def count_attempt(tx: Tx, keys: list[str]) -> None:
     )
 
 
-async def clear_throttles(tx: Tx, keys: list[str]) -> None:
-    await tx.conn.execute("DELETE FROM login_throttle WHERE key = ANY($1::text[])", keys)
+async def forgive(tx: Tx, *, cleared: list[str], one_less: list[str]) -> None:
+    """Failures forgotten on `cleared` keys, one forgiven on `one_less` keys."""
+    await tx.conn.execute(
+        "UPDATE login_throttle SET failures = CASE WHEN key = ANY($1::text[]) THEN 0 "
+        "ELSE greatest(failures - 1, 0) END "
+        "WHERE key = ANY($1::text[]) OR key = ANY($2::text[])",
+        cleared,
+        one_less,
+    )
+
+
+async def set_spent(tx: Tx, spent: dict[str, float], *, at: dt.datetime) -> None:
+    """The budgets' buckets as of `at` (rows locked by lock_throttles)."""
+    await tx.conn.execute(
+        "UPDATE login_throttle t SET spent = s.spent, spent_at = $3 "
+        "FROM unnest($1::text[], $2::float8[]) AS s(key, spent) WHERE t.key = s.key",
+        list(spent),
+        list(spent.values()),
+        at,
+    )

@@ -52,7 +52,8 @@ async def accept(acceptance: Acceptance) -> SignedIn:
     (invitation_not_found, invitation_expired, ...), Unauthenticated
     `invalid_credentials` (wrong password, or no account to sign in to: one answer),
     Conflict `account_exists` (asked to create an account the e-mail already has),
-    RateLimited, or InvalidInput for a weak password or bad name."""
+    RateLimited (`rate_limited`, `sign_in_budget`), HashingBusy (503 `sign_in_busy`), or
+    InvalidInput for a weak password or bad name."""
     async with transaction(Actor.system()) as tx:
         invitation = await invitation_service.internal_by_token(tx, acceptance.token)
         account_id = await tenant_service.internal_account_id_by_email(tx, invitation.email)
@@ -71,6 +72,10 @@ async def accept(acceptance: Acceptance) -> SignedIn:
         )
     elif acceptance.display_name is None:
         raise Unauthenticated("wrong e-mail or password", code="invalid_credentials")
+    else:
+        # No password to check, but a session all the same: it spends the sign-in budget
+        # (check_credentials did above for an existing account).
+        await auth_service.spend_sign_in_budget(invitation.email, acceptance.address)
     async with transaction(Actor.system()) as tx:
         if account_id is None:
             assert acceptance.display_name is not None

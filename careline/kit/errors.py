@@ -84,9 +84,10 @@ class TooLarge(AppError):
 class RateLimited(AppError):
     status, code, title = 429, "rate_limited", "Too many attempts"
 
-    def __init__(self, detail: str, *, retry_after: int) -> None:
+    def __init__(self, detail: str, *, retry_after: int, code: str | None = None) -> None:
         super().__init__(
             detail,
+            code=code,
             extra={"retry_after": retry_after},
             headers={"Retry-After": str(retry_after)},
         )
@@ -107,6 +108,20 @@ class DatabaseUnavailable(AppError):
         retry_after = DATABASE_RETRY_AFTER_SECONDS
         super().__init__(
             detail,
+            extra={"retry_after": retry_after},
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+class HashingBusy(AppError):
+    """Every password worker is busy and the waiting room is full: nothing was checked
+    or changed; the same request may be sent again after `retry_after` seconds."""
+
+    status, code, title = 503, "sign_in_busy", "Sign-in busy"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            "too many sign-ins at once; try again shortly",
             extra={"retry_after": retry_after},
             headers={"Retry-After": str(retry_after)},
         )

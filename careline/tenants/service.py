@@ -26,17 +26,29 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
 class _Hasher:
     passwords: Passwords | None = None
+    made_for: tuple[int, int, int, int] | None = None
 
 
 _hasher = _Hasher()
 
 
 def passwords() -> Passwords:
-    if _hasher.passwords is None:
-        settings = config.current()
+    """The node's hasher and its thread pool, made again when the settings change (each
+    in-process test server brings its own)."""
+    settings = config.current()
+    wanted = (
+        settings.password_time_cost,
+        settings.password_memory_kib,
+        settings.password_hash_workers,
+        settings.password_hash_max_waiting,
+    )
+    if _hasher.passwords is None or _hasher.made_for != wanted:
+        if _hasher.passwords is not None:
+            _hasher.passwords.close()
         _hasher.passwords = Passwords(
-            time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib
+            time_cost=wanted[0], memory_kib=wanted[1], workers=wanted[2], max_waiting=wanted[3]
         )
+        _hasher.made_for = wanted
     return _hasher.passwords
 
 
@@ -143,7 +155,7 @@ async def internal_create_account(
         account_id=account_id,
         email=email,
         display_name=check_display_name(display_name),
-        password_hash=passwords().hash(check_password(password)),
+        password_hash=await passwords().hash(check_password(password)),
     )
     return account_id
 
@@ -216,9 +228,10 @@ async def do_update_profile(
     account_id = tx.actor.account
     if password is not None:
         stored = await store.get_password_hash(tx, account_id)
-        if current_password is None or not passwords().verify(stored, current_password):
+        if current_password is None or not await passwords().verify(stored, current_password):
             raise Forbidden("current password is wrong", code="wrong_password")
-        await store.update_password_hash(tx, account_id, passwords().hash(check_password(password)))
+        new_hash = await passwords().hash(check_password(password))
+        await store.update_password_hash(tx, account_id, new_hash)
     if display_name is not None:
         await store.update_member_name(
             tx, tx.actor.tenant, account_id, check_display_name(display_name)

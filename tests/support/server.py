@@ -31,6 +31,10 @@ def test_settings(data_dir: Path, port: int, **overrides: object) -> config.Sett
         "password_time_cost": 1,
         "password_memory_kib": 1024,
         "login_free_failures": 3,
+        # Every test signs in from 127.0.0.1, into one database per run: the sign-in
+        # budgets are the abuse tests' to set (tests/auth/test_sign_in_abuse.py).
+        "login_address_burst": 1_000_000,
+        "login_account_burst": 10_000,
         "typing_ttl_seconds": 1.0,
         # clamd is started by the tests themselves (tests/support/clamd.py), here.
         "clamd_address": f"unix:{data_dir / 'clamd' / 'clamd.sock'}",
