@@ -101,14 +101,19 @@ def start_browser_session(response: Response, signed: SignedIn) -> dict[str, obj
 
 @router.post("/login", response_model=SignedInRead)
 async def sign_in(body: SignIn, request: Request, response: Response) -> dict[str, object]:
-    """Sign in from a browser: sets the HttpOnly session cookie and returns the CSRF token."""
+    """Sign in from a browser: sets the HttpOnly session cookie and returns the CSRF token.
+    Answers 429 `rate_limited` after repeated failures and 429 `sign_in_budget` after too
+    many successful sign-ins for the account or address, 503 `sign_in_busy` when the
+    node's password threads and their waiting room are full; each with Retry-After."""
     signed = await auth_service.do_sign_in(_credentials(request, body))
     return start_browser_session(response, signed)
 
 
 @router.post("/token", response_model=TokenRead)
 async def create_token(body: SignIn, request: Request) -> dict[str, object]:
-    """Sign in from a program: returns a bearer token (no cookie)."""
+    """Sign in from a program: returns a bearer token (no cookie). Throttled, budgeted
+    and answered exactly as `POST /login` (429 `rate_limited` / `sign_in_budget`, 503
+    `sign_in_busy`, each with Retry-After): a token spends the sign-in budget too."""
     signed = await auth_service.do_sign_in(_credentials(request, body))
     return {**_read(signed, csrf=None), "token": signed.token}
 

@@ -148,7 +148,9 @@ async def accept_by_link(
 ) -> dict[str, object]:
     """Accept through the link and sign in to the organisation (cookie, as at sign-in).
     A new account gives `display_name` and chooses its password; an existing account
-    gives its own password and no name. The link then stops working."""
+    gives its own password and no name. The link then stops working. Like a sign-in it
+    spends the account's and address's sign-in budget (429 `sign_in_budget`), and may be
+    told 503 `sign_in_busy` when the node's password threads are full (Retry-After)."""
     signed = await accepting.accept(
         accepting.Acceptance(
             token=body.token,

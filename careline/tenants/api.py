@@ -67,7 +67,9 @@ async def get_me(actor: CurrentActor, request: Request) -> dict[str, Any]:
 
 @router.patch("/me", status_code=204)
 async def update_me(body: MeUpdate, actor: CurrentActor) -> None:
-    """Change your display name or password (the current password is required)."""
+    """Change your display name or password (the current password is required). A
+    password change may be told 503 `sign_in_busy` (Retry-After) when the node's password
+    threads and their waiting room are full; nothing is changed then."""
     async with transaction(actor) as tx:
         await tenant_service.do_update_profile(
             tx,
