@@ -17,6 +17,11 @@ drained below the low one), or a connection that was closed but is still not gon
 long after, is aborted: the transport is dropped at once, without a closing handshake,
 and uvicorn's `connection_lost` wakes the app's handler with a disconnect, so it frees
 the rest. `connection_lost` cancels the deadline; nothing is polled.
+
+Bytes the kernel has accepted are out of the transport's sight: left alone, Linux grows a
+socket's send buffer to 4 MiB, so a stalled peer's writes all "succeed". Each socket's
+send buffer is capped (`CARELINE_WS_SEND_BUFFER_BYTES`), which brings a stall up to the
+transport, and `TCP_USER_TIMEOUT` gives the kernel the same deadline for what it holds.
 """
 
 from __future__ import annotations
