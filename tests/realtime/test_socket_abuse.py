@@ -22,6 +22,9 @@ import psutil
 import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
+from websockets.client import ClientProtocol
+from websockets.protocol import State
+from websockets.uri import parse_uri
 
 from careline.realtime import transport
 from careline.realtime.fanout import Hub
@@ -100,6 +103,35 @@ async def never_reading(server: RunningServer, token: str) -> ClientConnection:
     return ws
 
 
+async def slow_reader(server: RunningServer, token: str) -> tuple[socket.socket, asyncio.Task[str]]:
+    """A socket that authenticates and then reads 1 KiB every 0.1 s, discarding it: its
+    window keeps opening (the kernel's deadline never fires), but too slowly to drain
+    what the server has for it. The task ends with how the connection ended."""
+    loop = asyncio.get_running_loop()
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.setblocking(False)
+    await loop.sock_connect(raw, ("127.0.0.1", server.settings.port))
+    client = ClientProtocol(parse_uri(server.ws_url), max_size=None)
+    client.send_request(client.connect())
+    await loop.sock_sendall(raw, b"".join(client.data_to_send()))
+    while client.state is not State.OPEN:
+        client.receive_data(await loop.sock_recv(raw, 1024))
+    for frame in ({"op": "auth", "ref": "1", "token": token}, {"op": "resume", "ref": "2"}):
+        client.send_text(json.dumps({"conversations": {}, **frame}).encode())
+    await loop.sock_sendall(raw, b"".join(client.data_to_send()))
+
+    async def read_slowly() -> str:
+        try:
+            while await loop.sock_recv(raw, 1024):
+                await asyncio.sleep(0.1)  # the reader's pace: this is what is slow
+        except ConnectionResetError:
+            return "reset"
+        return "closed"
+
+    return raw, loop.create_task(read_slowly())
+
+
 async def test_consumers_that_never_read_are_aborted_and_everything_they_held_is_freed(
     server: RunningServer,
     http: httpx.AsyncClient,
@@ -164,6 +196,39 @@ async def test_consumers_that_never_read_are_aborted_and_everything_they_held_is
     assert not [
         line for line in lines if "background task failed" in line or "Exception in" in line
     ]
+
+
+async def test_a_reader_too_slow_to_drain_its_buffer_is_aborted_at_the_write_deadline(
+    server: RunningServer,
+    http: httpx.AsyncClient,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    protocol = server.server.config.ws_protocol_class
+    monkeypatch.setattr(protocol, "write_timeout", WRITE_TIMEOUT)
+    aborts = transport.AbortLog(every=1.0)
+    monkeypatch.setattr(protocol, "aborts", aborts)
+    hub = hub_of(server)
+    flooded = await open_care(http, world)
+    quiet = await open_care(http, world, staff="jo", client="tom")
+    lily = world["lily"].account_id
+    async with (
+        ordinary_user(server, world["jo"], quiet) as latencies,
+        connect(server.ws_url, world["sam"].token) as sam,
+    ):
+        raw, reading = await slow_reader(server, world["lily"].token)
+        await poll(lambda: lily in hub.by_account, 10)
+        for i in range(250):
+            await sam.request(
+                "message.send", conversation_id=flooded, client_msg_id=f"f{i}", text=FLOOD_TEXT
+            )
+            sam.take_all("message.sent")
+        await poll(lambda: lily not in hub.by_account, WRITE_TIMEOUT + SCHEDULING_SLACK)
+        # Dropped, not closed politely: its close frame could not have got through.
+        assert await asyncio.wait_for(reading, WRITE_TIMEOUT + SCHEDULING_SLACK) == "reset"
+        raw.close()
+    report("a reader too slow to drain its buffer", latencies)
+    assert aborts.total == {transport.WRITE_STALLED: 1}
 
 
 async def test_one_person_over_the_socket_cap_loses_the_oldest_socket_with_4029(
