@@ -1,6 +1,6 @@
 """Sockets under abuse (issue 16, findings 4 and 7), each while an ordinary user's sends
-are acknowledged: consumers that never read are aborted within the write deadline and
-everything they held is freed; one person opening more sockets than the cap loses their
+are acknowledged: consumers that never read, and a reader too slow to drain its buffer,
+are aborted within the write deadline and everything they held is freed; one person opening more sockets than the cap loses their
 oldest, closed with 4029.
 
 The server runs in this test process. The deadline and the cap are made small on the
