@@ -211,7 +211,9 @@ class Connection:
         self._closing = self._spawn(self._close_soon(), "socket.close")
 
     async def _close_soon(self) -> None:
-        # A slow consumer's writer may be stuck on a full TCP buffer: close regardless.
+        # A slow consumer's writer may be stuck on a full TCP buffer: close regardless. If
+        # the close frame cannot be written either, the transport aborts the connection at
+        # the write deadline (transport.py) and this returns.
         await asyncio.sleep(0.05)
         with contextlib.suppress(Exception):
             await self.ws.close(code=self._close_code, reason=self._close_reason)
