@@ -26,6 +26,7 @@ from websockets.client import ClientProtocol
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
+from careline.kit import limits
 from careline.realtime import transport
 from careline.realtime.fanout import Hub
 from careline.realtime.protocol import CloseCode
@@ -41,7 +42,11 @@ WRITE_TIMEOUT = 1.0
 # timer that is due: what "within the deadline" allows beyond the deadline itself.
 SCHEDULING_SLACK = 4.0
 CONSUMERS = 200
-FLOOD_TEXT = "x" * 8000  # ~8 KB frames: a few dozen fill a consumer's buffers
+# The flood: 20 of the longest messages, 200 KB per consumer, more than a 4 KiB receive
+# buffer and a 16 KiB send buffer (plus uvicorn's 64 KiB) can take. Few, so a per-person
+# send budget does not stop it before it makes its point.
+FLOOD_MESSAGES = 20
+FLOOD_TEXT = "x" * limits.MESSAGE_TEXT_MAX_CHARS
 
 
 @pytest.fixture
@@ -159,9 +164,8 @@ async def test_consumers_that_never_read_are_aborted_and_everything_they_held_is
             consumers = [await never_reading(server, world["lily"].token) for _ in range(CONSUMERS)]
             await poll(lambda: len(hub.by_account.get(lily, ())) == CONSUMERS, 30)
             assert held_by_server(server, consumers) == CONSUMERS
-            # Sam floods the conversation: every consumer's buffers fill, and then its
-            # queue, so its 4008 close cannot be written either.
-            for i in range(250):
+            # Sam floods the conversation: every consumer's buffers fill.
+            for i in range(FLOOD_MESSAGES):
                 await sam.request(
                     "message.send", conversation_id=flooded, client_msg_id=f"f{i}", text=FLOOD_TEXT
                 )
@@ -206,6 +210,7 @@ async def test_a_reader_too_slow_to_drain_its_buffer_is_aborted_at_the_write_dea
 ) -> None:
     protocol = server.server.config.ws_protocol_class
     monkeypatch.setattr(protocol, "write_timeout", WRITE_TIMEOUT)
+    monkeypatch.setattr(protocol, "send_buffer_bytes", 16_384)  # the smallest allowed
     aborts = transport.AbortLog(every=1.0)
     monkeypatch.setattr(protocol, "aborts", aborts)
     hub = hub_of(server)
@@ -218,7 +223,7 @@ async def test_a_reader_too_slow_to_drain_its_buffer_is_aborted_at_the_write_dea
     ):
         raw, reading = await slow_reader(server, world["lily"].token)
         await poll(lambda: lily in hub.by_account, 10)
-        for i in range(250):
+        for i in range(FLOOD_MESSAGES):
             await sam.request(
                 "message.send", conversation_id=flooded, client_msg_id=f"f{i}", text=FLOOD_TEXT
             )
