@@ -36,7 +36,7 @@ from careline.kit.crypto import MasterKeyFile
 from careline.kit.errors import AppError, DatabaseUnavailable
 from careline.messages import api as messages_api
 from careline.realtime import api as realtime_api
-from careline.realtime import gateway
+from careline.realtime import gateway, transport
 from careline.realtime.bus import InProcessBus
 from careline.realtime.fanout import Hub
 from careline.realtime.gateway import websocket_endpoint
@@ -146,6 +146,8 @@ def server_config(settings: config.Settings) -> uvicorn.Config:
         create_app(settings),
         host=settings.host,
         port=settings.port,
+        # uvicorn's own sans-I/O protocol, with a deadline on every write (transport.py).
+        ws=transport.protocol_for(settings),
         ws_max_size=limits.WS_FRAME_MAX_BYTES,
         ws_ping_interval=settings.ws_heartbeat_seconds,
         ws_ping_timeout=settings.ws_heartbeat_seconds,

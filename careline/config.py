@@ -101,6 +101,31 @@ class Settings(BaseSettings):
         description="Frames waiting for one socket before it counts as too slow and is "
         "closed with 4008 (the client resumes).",
     )
+    # Sockets under abuse (issue 16): a peer that stops reading, one person's socket count.
+    ws_write_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="A socket whose pending output makes no room this long (a frame, or its "
+        "close frame, cannot be written because the peer stopped reading) is aborted: its "
+        "connection is dropped without a closing handshake and everything it held is freed. "
+        "Also how long a closed socket waits for the peer's answer to its close frame.",
+    )
+    ws_send_buffer_bytes: int = Field(
+        262_144,
+        ge=16_384,
+        le=16_777_216,
+        description="The kernel's send buffer for each socket (the kernel would grow it "
+        "to 4 MiB): what a peer that stops reading can pin in kernel memory, beyond the "
+        "server's own 64 KiB buffer per socket.",
+    )
+    ws_max_sockets_per_person: int = Field(
+        30,
+        ge=1,
+        le=10_000,
+        description="Open sockets one person may have on this node (every device and tab is "
+        "one). Over it, their oldest socket is closed with 4029.",
+    )
     shutdown_grace_seconds: float = Field(
         5.0,
         gt=0,

@@ -27,6 +27,7 @@ from careline.db.tx import Actor, transaction
 from careline.kit import tasks
 from careline.kit.events import Event
 from careline.messages.events import MESSAGE_SENT
+from careline.realtime.person_sockets import LocalPersonSockets, PersonSockets
 from careline.realtime.presence import OFFLINE, MemberKey, PresenceBook, TypingBook
 from careline.realtime.protocol import CloseCode
 from careline.realtime.render import timeline_frames
@@ -137,7 +138,13 @@ class SeqOrder:
 
 
 class Hub:
-    def __init__(self, *, typing_ttl: float, on_offline: LastSeenWriter | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        typing_ttl: float,
+        on_offline: LastSeenWriter | None = None,
+        person_sockets: PersonSockets | None = None,
+    ) -> None:
         self.by_conversation: dict[uuid.UUID, set[Socket]] = {}
         self.by_account: dict[uuid.UUID, set[Socket]] = {}
         self.presence = PresenceBook(self._presence_changed)
@@ -149,6 +156,8 @@ class Hub:
         # and whether that shutdown has begun.
         self.sockets: set[object] = set()
         self.draining = False
+        # Each person's authenticated sockets, for the cap (CARELINE_WS_MAX_SOCKETS_PER_PERSON).
+        self.person_sockets: PersonSockets = person_sockets or LocalPersonSockets()
 
     # registry -------------------------------------------------------------------------
 

@@ -211,7 +211,9 @@ class Connection:
         self._closing = self._spawn(self._close_soon(), "socket.close")
 
     async def _close_soon(self) -> None:
-        # A slow consumer's writer may be stuck on a full TCP buffer: close regardless.
+        # A slow consumer's writer may be stuck on a full TCP buffer: close regardless. If
+        # the close frame cannot be written either, the transport aborts the connection at
+        # the write deadline (transport.py) and this returns.
         await asyncio.sleep(0.05)
         with contextlib.suppress(Exception):
             await self.ws.close(code=self._close_code, reason=self._close_reason)
@@ -224,7 +226,12 @@ class Connection:
             frame = await self.queue.get()
             if frame is None:
                 return
-            await self.ws.send_text(frame)
+            try:
+                await self.ws.send_text(frame)
+            except WebSocketDisconnect:
+                # Gone, or aborted because it stopped reading (transport.py logs that):
+                # the read loop sees the disconnect and frees the rest.
+                return
 
     # catch-up -------------------------------------------------------------------------
 
@@ -338,6 +345,7 @@ class Connection:
     async def run(self) -> None:
         writer = self._writer = self._spawn(self._write_loop(), "socket.write")
         self.hub.sockets.add(self)
+        counted = False
         try:
             try:
                 ref = await asyncio.wait_for(self._authenticate(), protocol.AUTH_TIMEOUT_SECONDS)
@@ -350,6 +358,8 @@ class Connection:
                 self.conversations = set(await conversation_service.list_conversation_ids(tx))
             self._move(State.READY)
             self.hub.attach(self)
+            counted = True
+            await self.hub.person_sockets.opened(self, self.settings.ws_max_sockets_per_person)
             self.push(protocol.ack(ref, self._ready_payload()))
             self.set_presence(ONLINE)
             self._spawn(self._recheck_session(), "socket.recheck_session")
@@ -363,6 +373,8 @@ class Connection:
                 await self.ws.close(CloseCode.TRY_AGAIN_LATER, "database unavailable")
         finally:
             self.hub.sockets.discard(self)
+            if counted:
+                await self.hub.person_sockets.closed(self)
             self._done.set()
             if self.state is State.READY:
                 self.hub.detach(self)

@@ -30,6 +30,7 @@ class CloseCode(enum.IntEnum):
     AUTH_TIMEOUT = 4002  # no auth frame in time
     FORBIDDEN_ORIGIN = 4003  # Origin not allowed (also refused at the handshake)
     SLOW_CONSUMER = 4008  # the client did not read fast enough; reconnect and resume
+    TOO_MANY_SOCKETS = 4029  # the person's oldest socket, over their cap: do not reconnect
 
 
 class State(enum.Enum):

@@ -6,6 +6,7 @@ const CLOSE = {
   UNAUTHENTICATED: 4001,
   FORBIDDEN_ORIGIN: 4003,
   SLOW_CONSUMER: 4008,
+  TOO_MANY_SOCKETS: 4029,
 };
 
 export class SocketError extends Error {
@@ -23,7 +24,7 @@ export class Socket {
     this.onStatus = onStatus;
     this.onReady = onReady;
     this.onSessionEnded = onSessionEnded;
-    this.status = 'idle'; // idle | connecting | ready | waiting | offline | ended
+    this.status = 'idle'; // idle | connecting | ready | waiting | replaced | offline | ended
     this.ws = null;
     this.ref = 0;
     this.pending = new Map();
@@ -36,7 +37,8 @@ export class Socket {
     this.onOnline = () => this.retryNow();
     this.onOffline = () => this.goOffline();
     this.onVisible = () => {
-      if (document.visibilityState === 'visible' && this.status === 'waiting') this.retryNow();
+      if (document.visibilityState !== 'visible') return;
+      if (this.status === 'waiting' || this.status === 'replaced') this.retryNow();
     };
   }
 
@@ -119,6 +121,12 @@ export class Socket {
     if (code === CLOSE.UNAUTHENTICATED) {
       this.setStatus('ended');
       this.onSessionEnded();
+      return;
+    }
+    if (code === CLOSE.TOO_MANY_SOCKETS) {
+      // Closed as this person's oldest socket: reconnecting at once would close the next
+      // oldest, and so on round every tab. Only coming back to this tab (or Retry) does.
+      this.setStatus('replaced');
       return;
     }
     if (navigator.onLine === false) {

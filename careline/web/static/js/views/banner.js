@@ -49,6 +49,10 @@ export function connectionBanner() {
         countdown = setInterval(tick, 1000);
         break;
       }
+      case 'replaced':
+        wasDown = true;
+        show('waiting', `Paused: you have too many careline windows or devices open. Come back to this one, or choose Retry now, to use it here.${waitingNote}`, { canRetry: true, iconName: 'refresh' });
+        break;
       case 'connecting':
         if (wasDown) show('waiting', 'Reconnecting…', { iconName: 'refresh' });
         else showTimer = setTimeout(() => show('waiting', 'Connecting…', { iconName: 'refresh' }), 1500);
