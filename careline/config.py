@@ -231,7 +231,10 @@ class Settings(BaseSettings):
 
     # HTTP: what one connection may take of the server (careline/web/protocol.py).
     http_url_max_bytes: int = Field(
-        8192, ge=1024, le=65536, description="Request line URL (path and query), bytes; over it 414."
+        8192,
+        ge=1024,
+        le=65536,
+        description="Request line URL (path and query), bytes; over it 414.",
     )
     http_headers_max_bytes: int = Field(
         32768,

@@ -222,6 +222,7 @@ class CarelineHttpProtocol(HttpToolsProtocol):
     def _feed(self, data: bytes) -> None:
         protocol = self.transport.get_protocol()
         if protocol is not self:  # upgraded to a WebSocket by an earlier part
+            assert isinstance(protocol, asyncio.Protocol)
             protocol.data_received(data)
             return
         self._unset_keepalive_if_required()

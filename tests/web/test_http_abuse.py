@@ -36,7 +36,8 @@ async def listener(server: RunningServer, **overrides: Any) -> AsyncIterator[Run
     the session server's running app state."""
     settings = server.settings.model_copy(update={"port": free_port(), **overrides})
     cfg = server_config(settings)
-    assert isinstance(cfg.app, FastAPI) and isinstance(server.server.config.app, FastAPI)
+    assert isinstance(cfg.app, FastAPI)
+    assert isinstance(server.server.config.app, FastAPI)
     shared = server.server.config.app.state
     cfg.app.state.hub, cfg.app.state.database = shared.hub, shared.database
     cfg.lifespan = "off"  # started already, by the session server
