@@ -100,6 +100,7 @@ class HttpLimits:
             status=status,
             title=title,
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None,
+            extra={"retry_after": RETRY_AFTER_SECONDS} if status == 503 else None,
         )
 
 
@@ -304,11 +305,13 @@ class CarelineHttpProtocol(HttpToolsProtocol):
 
     def _check_body(self) -> None:
         """Every `body_timeout`: the body must have come at the minimum rate, unless
-        careline itself stopped reading (the app has not taken what came)."""
+        careline itself is not reading (the app has not taken what came, or has not
+        yet asked for a body sent on `Expect: 100-continue`)."""
         if self.transport.is_closing() or self.in_head:
             return
         wanted = self.limits.body_min_rate * self.limits.body_timeout
-        if self.flow.read_paused or self.body_seen >= wanted:
+        waiting = self.cycle is not None and self.cycle.waiting_for_100_continue
+        if self.flow.read_paused or waiting or self.body_seen >= wanted:
             self.body_seen = 0
             self._set_timer(self.limits.body_timeout, self._check_body)
             return

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import resource
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -22,6 +23,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from careline.app import server_config
+from careline.web.protocol import FD_RESERVE, connection_cap
 from tests.realtime.test_live import open_care
 from tests.support.ordinary import ordinary_user, report
 from tests.support.server import RunningServer, free_port
@@ -332,7 +334,7 @@ async def _refused(server: RunningServer, source: str) -> Response:
 def _check_503(response: Response) -> None:
     assert response.status == 503
     assert response.problem()["code"] == "too_many_connections"
-    assert int(response.headers["retry-after"]) > 0
+    assert int(response.headers["retry-after"]) == response.problem()["retry_after"] > 0
     assert response.headers["connection"] == "close"
 
 
@@ -402,3 +404,11 @@ async def test_connections_over_the_total_cap_get_503(server: RunningServer, wor
             assert await _poll_until_admitted(limited, "127.0.0.4")
     assert latencies, "the ordinary user's messages were acknowledged"
     report("total cap", latencies)
+
+
+def test_the_total_cap_stays_within_the_open_file_limit() -> None:
+    """Past the open-file limit accept() itself fails and nobody is answered: the cap
+    is clamped below it, keeping descriptors for the database, files and children."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert connection_cap(soft * 10) == soft - FD_RESERVE
+    assert connection_cap(soft - FD_RESERVE) == soft - FD_RESERVE
