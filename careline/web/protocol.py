@@ -128,6 +128,8 @@ class Gate:
             ip = ipaddress.ip_address(address)
         except ValueError:
             return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped  # a dual-stack listener's view of an IPv4 client
         # A proxy is every client's address: its clients are only counted in all.
         return not any(ip in network for network in self.limits.trusted)
 
