@@ -45,6 +45,7 @@ from careline.tenants import api as tenants_api
 from careline.web import docs as api_docs
 from careline.web import http
 from careline.web import routes as web_routes
+from careline.web.protocol import http_protocol
 
 
 def load_keyring(settings: config.Settings) -> key_service.Keyring:
@@ -153,6 +154,9 @@ def server_config(settings: config.Settings) -> uvicorn.Config:
         ws_ping_timeout=settings.ws_heartbeat_seconds,
         ws_per_message_deflate=False,
         access_log=False,
+        # Limits and deadlines of every connection: careline/web/protocol.py.
+        http=http_protocol(settings),
+        timeout_keep_alive=settings.http_keepalive_timeout_seconds,
         # X-Forwarded-For/-Proto only from the configured proxies: uvicorn's own default
         # (trust 127.0.0.1) would let any local client choose its throttle key.
         proxy_headers=bool(settings.trusted_proxies),

@@ -291,6 +291,61 @@ class Settings(BaseSettings):
         600, ge=1, le=10_000_000, description="How fast an address's sign-in budget refills."
     )
 
+    # HTTP: what one connection may take of the server (careline/web/protocol.py).
+    http_url_max_bytes: int = Field(
+        8192,
+        ge=1024,
+        le=65536,
+        description="Request line URL (path and query), bytes; over it 414.",
+    )
+    http_headers_max_bytes: int = Field(
+        32768,
+        ge=4096,
+        le=1024 * 1024,
+        description="All request headers together (name, value, 4 bytes each); over it 431.",
+    )
+    http_headers_max_count: int = Field(
+        100, ge=16, le=1000, description="Request headers in one request; over it 431."
+    )
+    http_headers_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="A request's line and headers must arrive within this time of its first "
+        "byte; else 408.",
+    )
+    http_body_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="Each such stretch of a request body must bring http_body_min_bytes_per_second "
+        "on average (while careline is reading); else 408 (or close, once a response began).",
+    )
+    http_body_min_bytes_per_second: int = Field(
+        1024, ge=1, le=1024 * 1024, description="The slowest request body careline waits for."
+    )
+    http_keepalive_timeout_seconds: int = Field(
+        5,
+        ge=1,
+        le=300,
+        description="A connection with no request in progress (also one that never sent a "
+        "byte) is closed after this long.",
+    )
+    http_connections_per_address: int = Field(
+        512,
+        ge=1,
+        le=100_000,
+        description="Open connections (HTTP and WebSocket) from one client address; more get "
+        "503. Not applied to trusted_proxies.",
+    )
+    http_connections_max: int = Field(
+        10_000,
+        ge=1,
+        le=1_000_000,
+        description="Open connections in all, at most the open-file limit less a reserve; "
+        "more get 503.",
+    )
+
     @field_validator("public_url")
     @classmethod
     def _check_public_url(cls, value: str | None) -> str | None:

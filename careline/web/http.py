@@ -1,6 +1,7 @@
 """Problem responses (RFC 9457), the error responses every route documents, and the
-middleware every request passes: Host check, body size limit, text PostgreSQL cannot
-hold, security headers, privacy-safe logs."""
+middleware every request passes: Host check, body size limit per route (JSON bodies,
+uploads), text PostgreSQL cannot hold, security headers, privacy-safe logs. Limits of
+the connection itself (headers, deadlines, connection caps) are in protocol.py."""
 
 from __future__ import annotations
 
@@ -160,6 +161,21 @@ def _too_large() -> TooLarge:
     )
 
 
+def _file_too_large(max_bytes: int) -> TooLarge:
+    # The wording and code of the upload's own check (careline/attachments/service.py),
+    # which judges a body that declares no length as it arrives.
+    return TooLarge(
+        f"files can be at most {max_bytes // (1024 * 1024)} MiB",
+        code="file_too_large",
+        extra={"limit": max_bytes},
+    )
+
+
+def _declared_over(scope: Scope, max_bytes: int) -> bool:
+    length = dict(scope["headers"]).get(b"content-length")
+    return length is not None and (not length.isdigit() or int(length) > max_bytes)
+
+
 class HostCheck:
     """The `Host` header must name careline as its public URL does (or an extra host),
     so that a DNS-rebinding page cannot talk to it under a name of its own."""
@@ -200,8 +216,7 @@ async def _read_body(scope: Scope, receive: Receive) -> bytes | AppError | None:
     """The whole body of a request whose body is not streamed, refused as soon as it
     passes the limit: by its Content-Length, or by what arrives (a chunked body has
     none), so no more than the limit is ever held. None: the client went away."""
-    length = dict(scope["headers"]).get(b"content-length")
-    if length is not None and (not length.isdigit() or int(length) > limits.HTTP_BODY_MAX_BYTES):
+    if _declared_over(scope, limits.HTTP_BODY_MAX_BYTES):
         return _too_large()
     chunks: list[bytes] = []
     size = 0
@@ -254,6 +269,7 @@ class GuardMiddleware:
     def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
         self.app = app
         self.hosts = HostCheck(settings)
+        self.file_max_bytes = settings.file_max_bytes
         self.headers = [*_SECURITY_HEADERS, *([_HSTS] if settings.cookie_secure else [])]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -266,7 +282,11 @@ class GuardMiddleware:
         try:
             refusal = self.hosts.refusal(scope) or _unstorable_in_url(scope)
             streamed = scope["method"] == "POST" and _STREAMED_BODY.match(scope["path"])
-            if refusal is None and not streamed:
+            if refusal is None and streamed and _declared_over(scope, self.file_max_bytes):
+                # Answered before any of the body arrives (and before signing in costs a
+                # database round trip): a declared 1 GB that never comes is not waited for.
+                refusal = _file_too_large(self.file_max_bytes)
+            elif refusal is None and not streamed:
                 body = await _read_body(scope, receive)
                 if body is None:
                     return
