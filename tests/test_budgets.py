@@ -32,7 +32,8 @@ def budgets_at() -> Iterator[SetBudgets]:
     saved = config.current()
 
     def use(**rates: str) -> None:
-        defaults = {name: config.Settings.model_fields[name].default for name in RAISED_BUDGETS}
+        fields = config.Settings.model_fields
+        defaults = {name: fields[name].default for name in RAISED_BUDGETS if name in fields}
         config.use(saved.model_copy(update=defaults | rates))
 
     use()
