@@ -14,8 +14,11 @@ from typing import Any
 
 import httpx
 import pytest
+from limits.aio.storage import MemoryStorage
+from pydantic import ValidationError
 
 from careline import config
+from careline.kit import budgets
 from tests.realtime.test_live import open_care
 from tests.support.ordinary import ordinary_user, report
 from tests.support.server import RAISED_BUDGETS, RunningServer
@@ -281,3 +284,27 @@ async def test_typing_over_budget_is_acknowledged_and_dropped(
         await _send(sam, conversation, "no typing shown before this")
         await lily.next_event("message.sent")
         assert lily.take_all("typing.updated") == []
+
+
+async def test_a_refused_spend_takes_nothing_from_any_of_its_budgets() -> None:
+    """The mechanism itself (careline/kit/budgets.py), on its in-memory store."""
+    store = budgets.LimitsBudgets(MemoryStorage())
+    wide, narrow = (
+        budgets.charge("wide", "2/minute", "p"),
+        budgets.charge("narrow", "1/minute", "p"),
+    )
+    await store.spend(wide, narrow)
+    with pytest.raises(budgets.OverBudget) as refused:
+        await store.spend(wide, narrow)
+    assert refused.value.budget == "narrow"
+    assert 0 < refused.value.retry_after_ms <= 60_000
+    assert refused.value.to_problem()["code"] == "rate_limited"
+    await store.spend(wide)  # the refused spend took nothing from `wide`
+    with pytest.raises(budgets.OverBudget):
+        await store.spend(wide)
+    await store.spend(budgets.charge("wide", "2/minute", "someone else"))
+
+
+def test_a_bad_budget_setting_stops_careline_at_start() -> None:
+    with pytest.raises(ValidationError, match="budget_sends"):
+        config.Settings(budget_sends="as many as they like")
