@@ -22,13 +22,11 @@ def free_port() -> int:
         return port
 
 
-# Budgets the suite raises (see test_settings); uploads and file bytes keep their defaults.
+# Budgets the suite raises (see test_settings). Reactions, receipts, typing, uploads and
+# file bytes keep their defaults throughout the suite.
 RAISED_BUDGETS = (
     "budget_sends_per_conversation",
     "budget_sends",
-    "budget_receipts",
-    "budget_typing",
-    "budget_reactions",
 )
 
 
@@ -49,9 +47,9 @@ def test_settings(data_dir: Path, port: int, **overrides: object) -> config.Sett
         "ws_send_queue_max": 200,
         "key_cache_seconds": 0.2,
         "log_level": "debug",
-        # Per-person budgets far above the defaults: many tests send thousands of frames
-        # from one person as fast as a socket goes (test_protocol, test_resume,
-        # test_documented_limits' RESUME_MAX_EVENTS, ...). The tests of the budgets
+        # Send budgets far above the defaults: several tests send hundreds or thousands
+        # of messages from one person as fast as a socket goes (tests/realtime's
+        # test_protocol and test_resume, test_documented_limits' RESUME_MAX_EVENTS). The tests of the budgets
         # themselves (tests/test_budgets.py, tests/attachments/test_budgets.py) put the
         # defaults, or small budgets, back for their own duration.
         **dict.fromkeys(RAISED_BUDGETS, "100000/second"),
