@@ -13,6 +13,8 @@ from urllib.parse import urlparse
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from careline.kit import budgets
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -345,6 +347,51 @@ class Settings(BaseSettings):
         description="Open connections in all, at most the open-file limit less a reserve; "
         "more get 503.",
     )
+
+    # --- per-person budgets (careline/kit/budgets.py, docs/limits.md#per-person-budgets) ---
+    # Rates in the `limits` notation, several joined by ";": a burst and a sustained rate.
+    # Over one: 429 / socket error `rate_limited` naming the budget, with retry-after.
+    budget_sends_per_conversation: str = Field(
+        "20/second;600/minute",
+        description="Messages one person may send into one conversation (REST and socket).",
+    )
+    budget_sends: str = Field(
+        "100/second;1200/minute",
+        description="Messages one person may send in all, across conversations.",
+    )
+    budget_reactions: str = Field(
+        "10/second;120/minute",
+        description="Reactions one person may add or remove.",
+    )
+    budget_receipts: str = Field(
+        "50/second;1200/minute",
+        description="Receipt updates (delivered / read) one person may send.",
+    )
+    budget_typing: str = Field(
+        "10/second;120/minute",
+        description="typing.start / typing.stop frames one person may send; over it they "
+        "are acknowledged and dropped.",
+    )
+    budget_uploads: str = Field(
+        "30/minute",
+        description="Files one person may upload (each upload attempt counts).",
+    )
+
+    @field_validator(
+        "budget_sends_per_conversation",
+        "budget_sends",
+        "budget_reactions",
+        "budget_receipts",
+        "budget_typing",
+        "budget_uploads",
+    )
+    @classmethod
+    def _check_budget(cls, value: str) -> str:
+        try:
+            budgets.parse_rates(value)
+        except ValueError as exc:
+            raise ValueError(f"must be rates such as 20/second;600/minute: {exc}") from None
+        return value
 
     @field_validator("public_url")
     @classmethod

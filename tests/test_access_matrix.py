@@ -261,6 +261,8 @@ async def test_only_admins_manage_people(http: httpx.AsyncClient, world: World, 
             "/api/v1/admin/members",
             {"email": "new@x.test", "display_name": "New", "role": "staff"},
         ),
+        ("GET", "/api/v1/admin/settings", None),
+        ("PATCH", "/api/v1/admin/settings", {"file_mb_per_person_per_day": 100_000}),
     ]
     for method, path, body in calls:
         response = await http.request(
@@ -274,6 +276,20 @@ async def test_only_admins_manage_people(http: httpx.AsyncClient, world: World, 
     assert jo.json()["disabled"] is False
     pending = await http.get("/api/v1/admin/invitations", headers=world["admin"].auth)
     assert [i["id"] for i in pending.json()["items"]] == [names["b_invitation"]]
+    settings = await http.get("/api/v1/admin/settings", headers=world["admin"].auth)
+    assert settings.json()["file_mb_per_person_per_day"] == 1024
+
+
+async def test_an_admin_changes_only_their_own_organisations_settings(
+    http: httpx.AsyncClient, world: World, other_world: World
+) -> None:
+    url = "/api/v1/admin/settings"
+    body = {"file_mb_per_person_per_day": 7}
+    changed = await http.patch(url, json=body, headers=world["admin"].auth)
+    assert changed.json() == body, changed.text
+    assert (await http.get(url, headers=world["admin"].auth)).json() == body
+    other = await http.get(url, headers=other_world["admin"].auth)
+    assert other.json() == {"file_mb_per_person_per_day": 1024}
 
 
 async def test_clients_see_only_their_care_team_and_peers_in_the_directory(

@@ -9,8 +9,14 @@ failed upload removes what it stored and inserts nothing. A new file is `pending
 its uploader's alone until the scan job marks it `available`; only available files are
 attached to messages and served. Names are encrypted like message text.
 
+Each upload spends from the uploader's uploads budget (careline/kit/budgets.py), and a
+person may store at most their organisation's file MiB per 24 hours (counted from the
+stored rows, under the same lock as the quota, so it survives restarts, holds across
+nodes and cannot be raced past).
+
 Errors: NotFound (no such file or conversation for this actor), TooLarge (file over the
-limit, organisation over its quota), sniff.Refused / sniff.TypeMismatch (415),
+limit, organisation over its quota), OverBudget (uploads, or file bytes today: 429),
+sniff.Refused / sniff.TypeMismatch (415),
 sniff.Unsafe / sniff.Corrupt / examining.TooComplex / InvalidInput (422),
 examining.ChecksBusy (503), Conflict (a sent file), and
 links.LinkInvalid / links.LinkExpired (403).
@@ -45,7 +51,7 @@ from careline.conversations import service as conversation_service
 from careline.db.tx import Tx
 from careline.keys import service as key_service
 from careline.keys.service import BoundKey
-from careline.kit import limits
+from careline.kit import budgets, limits
 from careline.kit.errors import Conflict, InvalidInput, NotFound, TooLarge
 from careline.kit.events import Event
 from careline.kit.ids import new_id
@@ -88,19 +94,36 @@ def _quota_bytes() -> int:
     return config.current().tenant_file_quota_mb * 1024 * 1024
 
 
+_DAY_MS = 24 * 3600 * 1000
+
+
+async def _check_bytes_today(tx: Tx, size: int) -> None:
+    """Refuse a file that would take the actor past their organisation's MiB per 24
+    hours. The wait named is a day at most (when the oldest counted file ages out;
+    not computed, as it needs more than the sum)."""
+    allowed = (await tenant_service.get_settings(tx)).file_mb_per_person_per_day * 1024 * 1024
+    if await store.get_my_bytes_today(tx) + size > allowed:
+        raise budgets.OverBudget("file_bytes_per_day", retry_after_ms=_DAY_MS)
+
+
 async def check_upload(
     tx: Tx, conversation_id: uuid.UUID, *, raw_name: str, declared_size: int | None
 ) -> UploadPlan:
     """May the actor upload this file here? NotFound unless a participant; refuses a
-    name that would run or render, a declared size over the limit, a full quota."""
+    name that would run or render, a declared size over the limit, a full quota, an
+    uploader over their uploads budget or their file bytes for today."""
     await conversation_service.access_conversation(tx, conversation_id)
     name = sniff.clean_name(raw_name)
     sniff.check_extension(name)
-    max_bytes = config.current().file_max_bytes
+    settings = config.current()
+    max_bytes = settings.file_max_bytes
     if declared_size is not None and declared_size > max_bytes:
         raise _too_large(max_bytes)
     if await store.get_tenant_bytes(tx) + max(declared_size or 0, 1) > _quota_bytes():
         raise _over_quota()
+    await _check_bytes_today(tx, max(declared_size or 0, 1))
+    # Spent last, once the upload would be accepted: a refusal above costs nothing.
+    await budgets.spend(budgets.charge("uploads", settings.budget_uploads, str(tx.actor.account)))
     key = await key_service.keyring().bound_key(tx, tx.actor.tenant)
     return UploadPlan(new_id(), conversation_id, name, key, max_bytes)
 
@@ -297,11 +320,13 @@ async def to_attachment(tx: Tx, row: Any) -> Attachment:
 
 async def do_create_attachment(tx: Tx, staged: Staged) -> Attachment:
     """Record a staged upload as the actor's pending file, within the organisation's
-    quota (checked under a per-tenant lock, so parallel uploads cannot overshoot it)."""
+    quota and the actor's file bytes for today (both checked under a per-tenant lock, so
+    parallel uploads cannot overshoot them)."""
     await conversation_service.access_conversation(tx, staged.conversation_id)
     await store.lock_tenant_files(tx)
     if await store.get_tenant_bytes(tx) + staged.size > _quota_bytes():
         raise _over_quota()
+    await _check_bytes_today(tx, staged.size)
     row = await store.insert(
         tx,
         attachment_id=staged.id,

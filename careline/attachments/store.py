@@ -28,6 +28,12 @@ async def get_tenant_bytes(tx: Tx) -> int:
     return used
 
 
+async def get_my_bytes_today(tx: Tx) -> int:
+    """What the acting person stored in the acting organisation in the last 24 hours."""
+    used: int = await tx.conn.fetchval("SELECT cl_my_file_bytes_today()")
+    return used
+
+
 async def insert(
     tx: Tx,
     *,

@@ -85,11 +85,15 @@ class Workers:
 
 
 class Rig:
-    def __init__(self, name: str, options: Options) -> None:
+    def __init__(
+        self, name: str, options: Options, *, settings: dict[str, str] | None = None
+    ) -> None:
+        """`settings`: CARELINE_* variables for this scenario's server, where it must
+        differ from careline as shipped (say why beside it)."""
         self.name = name
         self.options = options
         self.dir = Path(tempfile.mkdtemp(prefix=f"careline-bench-{name}-"))
-        self.server = ServerProcess(self.dir / "data")
+        self.server = ServerProcess(self.dir / "data", settings)
         self.workers: Workers | None = None
         self.seeder: Seeder | None = None
         self.memory = Memory()

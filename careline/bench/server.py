@@ -33,8 +33,9 @@ def clean_environment() -> None:
 
 
 class ServerProcess:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, settings: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
+        self.settings = settings or {}
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
@@ -64,6 +65,7 @@ class ServerProcess:
             "CARELINE_DATA_DIR": str(self.data_dir),
             "CARELINE_HOST": HOST,
             "CARELINE_PORT": str(self.port),
+            **self.settings,
         }
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("wb")

@@ -24,7 +24,9 @@ async def send_message(
     reply_to_id: uuid.UUID | None = None,
     attachment_ids: list[uuid.UUID] | None = None,
 ) -> tuple[Message, bool]:
-    """The message and whether it is new (False: the original of a retried send)."""
+    """The message and whether it is new (False: the original of a retried send).
+    Spends from the sender's budgets first (a retry too: it costs a transaction)."""
+    await message_service.check_send_budget(actor, conversation_id)
     try:
         async with transaction(actor) as tx:
             message = await message_service.do_send_message(

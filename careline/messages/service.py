@@ -4,9 +4,12 @@ Text is encrypted before it reaches the database, under the tenant's current dat
 with additional data naming the message and revision. A send is idempotent on
 (conversation, sender, client_msg_id): a retry returns the original message.
 
+Sends and reactions spend from the sender's budgets (careline/kit/budgets.py) before
+anything else is done; over one they raise OverBudget and change nothing.
+
 Errors: NotFound (no such message or conversation for this actor), Forbidden (not your
 message; revision history is for staff), Conflict (already redacted), InvalidInput (text,
-ids or emoji outside the documented limits).
+ids or emoji outside the documented limits), OverBudget (429 rate_limited).
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ import unicodedata
 import uuid
 from typing import Any
 
+from careline import config
 from careline.attachments import service as attachment_service
 from careline.conversations import service as conversation_service
-from careline.db.tx import Tx
+from careline.db.tx import Actor, Tx
 from careline.keys import service as key_service
-from careline.kit import clock, limits
+from careline.kit import budgets, clock, limits
 from careline.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from careline.kit.events import Event
 from careline.kit.ids import new_id
@@ -158,6 +162,24 @@ def _emit(
                 body=body,
             ),
         )
+    )
+
+
+async def check_send_budget(actor: Actor, conversation_id: uuid.UUID) -> None:
+    """Spend one send from the actor's budgets, in this conversation and in all: called
+    before the send's transaction opens, so a flood is refused without touching the
+    database. System actions (no person) have no budget. Raises OverBudget."""
+    if actor.account_id is None:
+        return
+    settings, person = config.current(), str(actor.account_id)
+    await budgets.spend(
+        budgets.charge(
+            "sends_per_conversation",
+            settings.budget_sends_per_conversation,
+            person,
+            str(conversation_id),
+        ),
+        budgets.charge("sends", settings.budget_sends, person),
     )
 
 
@@ -307,6 +329,10 @@ async def do_react(tx: Tx, message_id: uuid.UUID, *, emoji: str, add: bool) -> i
     """Add or remove the actor's reaction. Returns the event's seq, or None when nothing
     changed (adding twice, removing what is not there). Emits reaction.added/removed."""
     emoji = check_emoji(emoji)
+    if tx.actor.account_id is not None:
+        await budgets.spend(
+            budgets.charge("reactions", config.current().budget_reactions, str(tx.actor.account_id))
+        )
     row = await _access_message(tx, message_id)
     if row["redacted_at"] is not None:
         raise Conflict("this message was deleted", code="redacted")

@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic import Field
 
-from careline.kit import limits
+from careline import config
+from careline.kit import budgets, limits
 from careline.kit.errors import InvalidInput, NotFound
 from careline.kit.fields import Seq
 from careline.realtime.presence import STATUSES
@@ -46,18 +47,30 @@ def _require(session: Session, conversation_id: uuid.UUID) -> None:
         raise NotFound("no such conversation")
 
 
+async def _typing(session: Session, conversation_id: uuid.UUID, *, on: bool) -> dict[str, Any]:
+    """Over the typing budget a frame is acknowledged with `dropped: true` and does
+    nothing, rather than errored: typing is a hint that expires by itself, the web client
+    sends it as a side effect of keystrokes and has nothing to show for an error, and
+    the next frame after the wait says the same thing again."""
+    _require(session, conversation_id)
+    try:
+        await budgets.spend(
+            budgets.charge("typing", config.current().budget_typing, str(session.actor.account))
+        )
+    except budgets.OverBudget as over:
+        return {"dropped": True, "budget": over.budget, "retry_after_ms": over.retry_after_ms}
+    session.set_typing(conversation_id, on)
+    return {}
+
+
 @op("typing.start", TypingArgs)
 async def typing_start(session: Session, args: TypingArgs) -> dict[str, Any]:
-    _require(session, args.conversation_id)
-    session.set_typing(args.conversation_id, True)
-    return {}
+    return await _typing(session, args.conversation_id, on=True)
 
 
 @op("typing.stop", TypingArgs)
 async def typing_stop(session: Session, args: TypingArgs) -> dict[str, Any]:
-    _require(session, args.conversation_id)
-    session.set_typing(args.conversation_id, False)
-    return {}
+    return await _typing(session, args.conversation_id, on=False)
 
 
 @op("presence.set", PresenceArgs)

@@ -1,4 +1,5 @@
-"""HTTP: who am I, the member directory, and the admin's member management."""
+"""HTTP: who am I, the member directory, the admin's member management and the
+organisation's settings."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from careline.tenants.schemas import (
     MeUpdate,
     RevokedRead,
     RoleName,
+    TenantSettingsRead,
+    TenantSettingsUpdate,
 )
 from careline.web.http import ERRORS
 
@@ -144,3 +147,22 @@ async def revoke_sessions(account_id: uuid.UUID, actor: CurrentActor) -> dict[st
     async with transaction(actor) as tx:
         count = await auth_service.do_revoke_sessions(tx, account_id)
     return {"revoked": count}
+
+
+@admin.get("/settings", response_model=TenantSettingsRead)
+async def get_settings(actor: CurrentActor) -> dict[str, Any]:
+    """The organisation's settings."""
+    async with transaction(actor, readonly=True) as tx:
+        tenant_service.require_admin(tx)
+        settings = await tenant_service.get_settings(tx)
+    return {"file_mb_per_person_per_day": settings.file_mb_per_person_per_day}
+
+
+@admin.patch("/settings", response_model=TenantSettingsRead)
+async def update_settings(body: TenantSettingsUpdate, actor: CurrentActor) -> dict[str, Any]:
+    """Change the organisation's settings; fields left out stay as they are."""
+    async with transaction(actor) as tx:
+        settings = await tenant_service.do_update_settings(
+            tx, file_mb_per_person_per_day=body.file_mb_per_person_per_day
+        )
+    return {"file_mb_per_person_per_day": settings.file_mb_per_person_per_day}

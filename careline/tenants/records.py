@@ -17,6 +17,13 @@ class Tenant:
 
 
 @dataclass(frozen=True, slots=True)
+class TenantSettings:
+    """What an organisation's admins choose for it."""
+
+    file_mb_per_person_per_day: int
+
+
+@dataclass(frozen=True, slots=True)
 class Member:
     """An account as a member of one organisation."""
 

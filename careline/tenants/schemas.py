@@ -56,3 +56,19 @@ class MeUpdate(BaseModel):
 
 class RevokedRead(BaseModel):
     revoked: int
+
+
+FILE_MB_PER_PERSON_PER_DAY_MAX = 1_048_576  # 1 TiB: the column's CHECK
+
+
+class TenantSettingsRead(BaseModel):
+    file_mb_per_person_per_day: int = Field(
+        description="File MiB one person may store in 24 hours (docs/limits.md)."
+    )
+
+
+class TenantSettingsUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    file_mb_per_person_per_day: int | None = Field(
+        None, ge=1, le=FILE_MB_PER_PERSON_PER_DAY_MAX, strict=True
+    )

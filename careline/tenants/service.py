@@ -19,7 +19,7 @@ from careline.kit.ids import new_id
 from careline.kit.passwords import Passwords
 from careline.kit.text import clean_email, clean_text
 from careline.tenants import store
-from careline.tenants.records import LoginIdentity, Member, Tenant
+from careline.tenants.records import LoginIdentity, Member, Tenant, TenantSettings
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
@@ -72,6 +72,27 @@ def check_display_name(name: str) -> str:
 def require_admin(tx: Tx) -> None:
     if tx.actor.role not in (Role.ADMIN, Role.SYSTEM):
         raise Forbidden("only an organisation admin can do this", code="admin_only")
+
+
+async def get_settings(tx: Tx) -> TenantSettings:
+    """The acting organisation's settings (any member: the services apply them)."""
+    found = await store.get_settings(tx, tx.actor.tenant)
+    if found is None:
+        raise NotFound("no such organisation")
+    return found
+
+
+async def do_update_settings(
+    tx: Tx, *, file_mb_per_person_per_day: int | None = None
+) -> TenantSettings:
+    """Admins only: change the acting organisation's settings; None leaves one as it is."""
+    require_admin(tx)
+    changed = await store.update_settings(
+        tx, tx.actor.tenant, file_mb_per_person_per_day=file_mb_per_person_per_day
+    )
+    if changed is None:
+        raise NotFound("no such organisation")
+    return changed
 
 
 async def do_create_tenant(tx: Tx, *, slug: str, name: str) -> Tenant:

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from careline.db.tx import Role, Tx
-from careline.tenants.records import LoginIdentity, Member, Tenant
+from careline.tenants.records import LoginIdentity, Member, Tenant, TenantSettings
 
 _MEMBER_COLUMNS = """
     m.account_id, m.tenant_id, m.role, a.email, m.display_name, m.created_at,
@@ -39,6 +39,27 @@ async def insert_tenant(tx: Tx, *, tenant_id: uuid.UUID, slug: str, name: str) -
 async def get_tenant(tx: Tx, tenant_id: uuid.UUID) -> Tenant | None:
     row = await tx.conn.fetchrow("SELECT id, slug, name FROM tenants WHERE id = $1", tenant_id)
     return Tenant(row["id"], row["slug"], row["name"]) if row else None
+
+
+async def get_settings(tx: Tx, tenant_id: uuid.UUID) -> TenantSettings | None:
+    row = await tx.conn.fetchrow(
+        "SELECT file_mb_per_person_per_day FROM tenants WHERE id = $1", tenant_id
+    )
+    return TenantSettings(row["file_mb_per_person_per_day"]) if row else None
+
+
+async def update_settings(
+    tx: Tx, tenant_id: uuid.UUID, *, file_mb_per_person_per_day: int | None
+) -> TenantSettings | None:
+    row = await tx.conn.fetchrow(
+        """UPDATE tenants
+              SET file_mb_per_person_per_day = coalesce($2, file_mb_per_person_per_day)
+            WHERE id = $1
+        RETURNING file_mb_per_person_per_day""",
+        tenant_id,
+        file_mb_per_person_per_day,
+    )
+    return TenantSettings(row["file_mb_per_person_per_day"]) if row else None
 
 
 async def get_tenant_by_slug(tx: Tx, slug: str) -> Tenant | None:

@@ -22,6 +22,14 @@ def free_port() -> int:
         return port
 
 
+# Budgets the suite raises (see test_settings). Reactions, receipts, typing, uploads and
+# file bytes keep their defaults throughout the suite.
+RAISED_BUDGETS = (
+    "budget_sends_per_conversation",
+    "budget_sends",
+)
+
+
 def test_settings(data_dir: Path, port: int, **overrides: object) -> config.Settings:
     values: dict[str, object] = {
         "data_dir": data_dir,
@@ -43,6 +51,14 @@ def test_settings(data_dir: Path, port: int, **overrides: object) -> config.Sett
         "ws_send_queue_max": 200,
         "key_cache_seconds": 0.2,
         "log_level": "debug",
+        # Send budgets far above the defaults: these tests send hundreds or thousands of
+        # messages from one person as fast as a socket goes, and fail at the defaults:
+        # tests/realtime/test_protocol.py (the 4008 slow reader), test_protocol_decisions
+        # (own message.sent before the ack), test_resume (whole timeline),
+        # test_resume_race (100 resumes), test_documented_limits (RESUME_MAX_EVENTS). The tests of the budgets
+        # themselves (tests/test_budgets.py, tests/attachments/test_budgets.py) put the
+        # defaults, or small budgets, back for their own duration.
+        **dict.fromkeys(RAISED_BUDGETS, "100000/second"),
     }
     values.update(overrides)
     return config.Settings(**values)  # type: ignore[arg-type]
