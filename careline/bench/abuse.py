@@ -146,6 +146,10 @@ async def _one_attack(
 async def abuse(options: Options) -> list[dict[str, Any]]:
     seconds = options.seconds or DEFAULT_ATTACK_S
     settle = DEFAULT_SETTLE_S if options.settle is None else options.settle
+    unknown = [a for a in options.attacks if a not in ATTACKS]
+    if unknown:
+        raise ValueError(f"no such attack: {', '.join(unknown)} (there are: {', '.join(ATTACKS)})")
+    chosen = [a for a in ATTACKS if a in options.attacks] or list(ATTACKS)
     async with Rig("abuse", options) as rig:
         ordinary, target = await _seed(rig)
         target.files = build_files(small=seconds < 5)
@@ -159,7 +163,7 @@ async def abuse(options: Options) -> list[dict[str, Any]]:
                 mode="open", senders=senders, rate=ORDINARY_RATE, seconds=seconds
             )
             baseline, fds_baseline = meter.now()
-            attacks = [await _one_attack(rig, meter, target, name, seconds) for name in ATTACKS]
+            attacks = [await _one_attack(rig, meter, target, name, seconds) for name in chosen]
             progress(f"abuse: settling for {settle:g} s")
             await asyncio.sleep(settle)
             after, fds_after = meter.now()

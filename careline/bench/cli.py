@@ -43,6 +43,12 @@ SCENARIO_NAMES = (
     help="abuse: seconds to wait after the last attack before measuring memory [60].",
 )
 @click.option(
+    "--attack",
+    "attacks",
+    multiple=True,
+    help="abuse: run only this attack (repeat for several; default: every one).",
+)
+@click.option(
     "--profile",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
@@ -57,6 +63,7 @@ def bench_command(
     messages: int | None,
     read_every: float,
     settle: float | None,
+    attacks: tuple[str, ...],
     profile: Path | None,
 ) -> None:
     """Measure careline: a real server (embedded PostgreSQL, fsync on) driven over real
@@ -78,6 +85,7 @@ def bench_command(
         messages=messages,
         read_every=read_every,
         settle=settle,
+        attacks=attacks,
         profile=profile.resolve() if profile else None,
     )
     chosen = scenarios or SCENARIO_NAMES
