@@ -16,7 +16,7 @@ from typing import Any
 
 import psutil
 
-from careline.bench.attacks import ATTACKS, Outcome, Target, build_files
+from careline.bench.attacks import ATTACKS, Outcome, Target, build_files, warm_up
 from careline.bench.harness import Options, Rig, progress
 from careline.bench.metrics import MIB, PhaseResult, percentiles
 from careline.bench.seed import World
@@ -159,6 +159,7 @@ async def abuse(options: Options) -> list[dict[str, Any]]:
         try:
             senders = [(0, next(iter(ordinary.members)))]
             await rig.phase(mode="open", senders=senders, rate=ORDINARY_RATE, seconds=3)
+            warmed = await warm_up(target)
             calm = await rig.phase(
                 mode="open", senders=senders, rate=ORDINARY_RATE, seconds=seconds
             )
@@ -177,8 +178,10 @@ async def abuse(options: Options) -> list[dict[str, Any]]:
                 "settle_s": settle,
                 "clients": rig.memory.clients,
                 "ordinary_rate": ORDINARY_RATE,
+                "warm_up": dict(sorted(warmed.items())),
                 "no_attack": _ordinary(calm),
                 "attacks": attacks,
+                "server_rss_idle_mib": round(rig.memory.idle_mib, 1),
                 "server_rss_baseline_mib": round(baseline, 1),
                 "server_rss_after_mib": round(after, 1),
                 "server_fds_baseline": fds_baseline,

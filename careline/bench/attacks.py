@@ -383,13 +383,10 @@ async def declared_gigabyte(target: Target, seconds: float, out: Outcome) -> Non
         conn.abort()
 
 
-async def sign_in_loops(target: Target, seconds: float, out: Outcome) -> None:
-    """Parallel loops of successful sign-ins (bearer tokens), one account each."""
-    deadline = time.monotonic() + seconds
-
-    async def loop(account: dict[str, str]) -> None:
-        body = json.dumps({**account, "password": PASSWORD}).encode()
-        data = head(
+def _sign_in_request(target: Target, account: dict[str, str]) -> bytes:
+    body = json.dumps({**account, "password": PASSWORD}).encode()
+    return (
+        head(
             target.port,
             "POST",
             "/api/v1/auth/token",
@@ -399,10 +396,33 @@ async def sign_in_loops(target: Target, seconds: float, out: Outcome) -> None:
                 "Connection": "close",
             },
         )
+        + body
+    )
+
+
+async def sign_in_loops(target: Target, seconds: float, out: Outcome) -> None:
+    """Parallel loops of successful sign-ins (bearer tokens), one account each."""
+    deadline = time.monotonic() + seconds
+
+    async def loop(account: dict[str, str]) -> None:
+        data = _sign_in_request(target, account)
         while _left(deadline) > 0.2:
-            out.counts[await request(target.port, data + body, within=_left(deadline))] += 1
+            out.counts[await request(target.port, data, within=_left(deadline))] += 1
 
     await asyncio.gather(*(loop(a) for a in target.sign_ins))
+
+
+async def warm_up(target: Target) -> Counter[str]:
+    """What an ordinary day does once before the baseline is read: an upload, and a
+    sign-in to each loop's account (which the server re-hashes with its own cost), so
+    the baseline holds what first use costs (imports, caches, connections) and the
+    memory figure what the attacks leave."""
+    counts: Counter[str] = Counter()
+    data = _upload_request(target, "warm-up.txt", hostile.plain_text(1024 * 1024))
+    counts[await request(target.port, data, within=30)] += 1
+    for account in target.sign_ins:
+        counts[await request(target.port, _sign_in_request(target, account), within=30)] += 1
+    return counts
 
 
 ATTACKS: dict[str, tuple[str, Attack]] = {
@@ -440,4 +460,4 @@ def build_files(*, small: bool) -> dict[str, bytes]:
     }
 
 
-__all__ = ["ATTACKS", "OPEN", "Outcome", "Target", "build_files"]
+__all__ = ["ATTACKS", "OPEN", "Outcome", "Target", "build_files", "warm_up"]

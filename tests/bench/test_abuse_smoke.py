@@ -28,6 +28,7 @@ ORDINARY_FIELDS = ("sent", "acked", "ack_ms", "delivery_ms", "errors", "missing_
 LINE_FIELDS = (
     "attack_s",
     "settle_s",
+    "warm_up",
     "no_attack",
     "attacks",
     "server_rss_baseline_mib",
@@ -68,6 +69,8 @@ def test_abuse_runs_every_attack_and_reports_every_field() -> None:
     assert line["scenario"] == "abuse"
     assert [f for f in LINE_FIELDS if f not in line] == [], line
     assert isinstance(line["memory_pass"], bool)
+    # Before the baseline, an ordinary upload and a sign-in per loop account succeed.
+    assert line["warm_up"] == {"200": 4, "201": 1}, line["warm_up"]
     _check_ordinary("no attack", line["no_attack"])
     assert [a["attack"] for a in line["attacks"]] == list(ATTACKS)
     for attack in line["attacks"]:
