@@ -31,7 +31,7 @@ from careline.db.database import Database
 from careline.invitations import api as invitations_api
 from careline.jobs import app as jobs
 from careline.keys import service as key_service
-from careline.kit import limits
+from careline.kit import limits, memory
 from careline.kit.crypto import MasterKeyFile
 from careline.kit.errors import AppError, DatabaseUnavailable
 from careline.messages import api as messages_api
@@ -78,9 +78,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.hub = hub
     app.state.database = database
+    trimmer = memory.Trimmer()  # hands a burst's freed memory back (kit/memory.py)
+    trimmer.start()
     try:
         yield
     finally:
+        await trimmer.stop()
         await worker.stop()
         await hub.close_all()
         await bus.stop()

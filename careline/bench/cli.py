@@ -19,6 +19,7 @@ SCENARIO_NAMES = (
     "idle",
     "reconnect",
     "find-max",
+    "abuse",
 )
 
 
@@ -36,6 +37,18 @@ SCENARIO_NAMES = (
     help="Seconds a client waits before acknowledging what it read.",
 )
 @click.option(
+    "--settle",
+    type=float,
+    default=None,
+    help="abuse: seconds to wait after the last attack before measuring memory [60].",
+)
+@click.option(
+    "--attack",
+    "attacks",
+    multiple=True,
+    help="abuse: run only this attack (repeat for several; default: every one).",
+)
+@click.option(
     "--profile",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
@@ -49,11 +62,14 @@ def bench_command(
     seconds: float | None,
     messages: int | None,
     read_every: float,
+    settle: float | None,
+    attacks: tuple[str, ...],
     profile: Path | None,
 ) -> None:
     """Measure careline: a real server (embedded PostgreSQL, fsync on) driven over real
     WebSockets by separate load-generator processes. With no SCENARIO, runs them all.
     JSON lines go to stdout, progress to stderr (docs/performance.md)."""
+    from careline.bench.abuse import summary as abuse_summary
     from careline.bench.harness import Options
     from careline.bench.loadgen import raise_fd_limit
     from careline.bench.metrics import summary
@@ -68,6 +84,8 @@ def bench_command(
         seconds=seconds,
         messages=messages,
         read_every=read_every,
+        settle=settle,
+        attacks=attacks,
         profile=profile.resolve() if profile else None,
     )
     chosen = scenarios or SCENARIO_NAMES
@@ -83,7 +101,9 @@ def bench_command(
             continue
         for line in lines:
             click.echo(orjson.dumps(line).decode())
-            if "delivery_ms" in line:
+            if line["scenario"] == "abuse":
+                click.echo(abuse_summary(line))
+            elif "delivery_ms" in line:
                 click.echo(summary(line))
             else:
                 click.echo(

@@ -41,6 +41,8 @@ class Options:
     messages: int | None = None  # overrides quiet's and busy's message counts
     read_every: float = 1.0  # how long a client waits before acknowledging what it read
     profile: Path | None = None  # where py-spy writes the server's profile of each phase
+    settle: float | None = None  # abuse: wait after the last attack before measuring RSS
+    attacks: tuple[str, ...] = ()  # abuse: only these attacks, in the bench's order (none: all)
 
 
 def progress(text: str) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from careline.bench import pgalone
+from careline.bench.abuse import abuse
 from careline.bench.harness import Options, Rig, progress
 from careline.bench.metrics import PhaseResult, percentiles, result_line
 from careline.db.tx import Role
@@ -216,4 +217,5 @@ SCENARIOS: dict[str, Scenario] = {
     "idle": idle,
     "reconnect": reconnect,
     "find-max": find_max,
+    "abuse": abuse,
 }

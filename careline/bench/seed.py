@@ -50,6 +50,14 @@ class World:
     # conversation id -> indexes of its members, and its last seq
     members: dict[str, list[int]] = field(default_factory=dict)
     last_seq: dict[str, int] = field(default_factory=dict)
+    slug: str = ""  # the organisation's, for signing in over HTTP
+
+    def email(self, index: int) -> str:
+        return self.email_of(self.slug, index)
+
+    @staticmethod
+    def email_of(slug: str, index: int) -> str:
+        return f"p{index}@{slug}.bench"
 
     def conversations_of(self, index: int) -> dict[str, int]:
         return {c: self.last_seq[c] for c, m in self.members.items() if index in m}
@@ -116,7 +124,7 @@ class Seeder:
                     member, _ = await tenant_service.do_add_member(
                         t,
                         tenant_id=tenant.id,
-                        email=f"p{i}@{slug}.bench",
+                        email=World.email_of(slug, i),
                         display_name=f"Bench person {i}",
                         role=roles[i],
                         password=PASSWORD,
@@ -131,7 +139,7 @@ class Seeder:
         async def sign_in(i: int) -> Person:
             signed = await auth_service.do_sign_in(
                 auth_service.Credentials(
-                    email=f"p{i}@{slug}.bench",
+                    email=World.email_of(slug, i),
                     password=PASSWORD,
                     tenant_slug=slug,
                     address="127.0.0.1",
@@ -144,7 +152,7 @@ class Seeder:
         people = await _bounded(
             [functools.partial(sign_in, i) for i in range(len(roles))], _CONCURRENCY
         )
-        return World(tenant.id, people)
+        return World(tenant.id, people, slug=slug)
 
     def _actor(self, world: World, index: int) -> Actor:
         person = world.people[index]
