@@ -104,6 +104,11 @@ async def test_sigterm_under_load_acks_every_committed_send_and_closes_1001(
 ) -> None:
     port = free_port()
     env = env_for(tmp_path / "data", port)
+    # The senders send as fast as acks come, far past one person's send budgets: this
+    # test is about shutdown, tests/test_budgets.py about budgets.
+    env |= dict.fromkeys(
+        ("CARELINE_BUDGET_SENDS_PER_CONVERSATION", "CARELINE_BUDGET_SENDS"), "100000/second"
+    )
     code, _, err = await run("demo", env=env)
     assert code == 0, err
     base = f"http://127.0.0.1:{port}"

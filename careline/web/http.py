@@ -51,11 +51,18 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: _problem_ref("Not signed in, or the session ended"),
     403: _problem_ref("Not allowed for your role, or CSRF check failed"),
     404: _problem_ref("Not found (also for what exists but is not yours to see)"),
+    # 408, 414 and 431 come from the HTTP layer (careline/web/protocol.py), for any route.
+    408: _problem_ref("The request's headers or body did not arrive in time"),
     409: _problem_ref("Conflicts with the current state"),
     413: _problem_ref("Request body too large"),
+    414: _problem_ref("URL too long"),
     422: _problem_ref("Invalid input"),
-    429: _problem_ref("Too many attempts; see Retry-After"),
-    503: _problem_ref("The database is unavailable for now; retry after Retry-After"),
+    429: _problem_ref("Too many attempts, or a budget is spent; see Retry-After"),
+    431: _problem_ref("Request headers too large, or too many"),
+    503: _problem_ref(
+        "The database is unavailable, or too many connections or sign-ins wait; "
+        "retry after Retry-After"
+    ),
 }
 
 

@@ -14,6 +14,7 @@ import contextlib
 import json
 import resource
 import time
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -23,6 +24,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from careline.app import server_config
+from careline.kit import limits
 from careline.web.protocol import FD_RESERVE, connection_cap
 from tests.realtime.test_live import open_care
 from tests.support.ordinary import ordinary_user, report
@@ -195,6 +197,18 @@ async def test_a_long_url_is_refused_with_414(server: RunningServer, world: Worl
     assert response.problem()["code"] == "url_too_long"
     assert latencies, "the ordinary user's messages were acknowledged"
     report("long URL", latencies)
+
+
+async def test_the_longest_url_careline_itself_asks_for_is_within_the_limit(
+    server: RunningServer, http: httpx.AsyncClient, world: World
+) -> None:
+    """Presence of a whole page of people (PAGE_MAX ids in the query) is a valid request:
+    the URL limit must not refuse it."""
+    ids = [str(uuid.uuid4()) for _ in range(limits.PAGE_MAX)]
+    response = await http.get(
+        "/api/v1/presence", params={"account_id": ids}, headers=world["sam"].auth
+    )
+    assert response.status_code == 200, response.text
 
 
 # Finding 5: deadlines
