@@ -20,6 +20,7 @@ from PIL import PngImagePlugin
 
 from careline import config
 from careline.attachments import rlimits
+from careline.bench import hostile
 from tests.attachments.conftest import objects_of, rows_of
 from tests.support import files
 from tests.support.ordinary import ordinary_user, report
@@ -93,7 +94,7 @@ async def test_a_zip_directory_bomb_is_refused_by_the_checking_child(
     """Finding 1: a 26 MB .docx whose directory lists 490,000 parts (its end record
     claiming two), three at once."""
     responses, latencies, children = await _upload_in_parallel(
-        server, http, world, care, "notes.docx", files.zip_directory_bomb()
+        server, http, world, care, "notes.docx", hostile.zip_directory_bomb()
     )
     for response in responses:
         assert response.status_code == 422, response.text
@@ -118,7 +119,7 @@ async def test_a_png_chunk_bomb_is_refused_by_the_checking_child(
     """Finding 3: a 24 MB PNG with 2 million empty private chunks before its image data,
     three at once."""
     responses, latencies, children = await _upload_in_parallel(
-        server, http, world, care, "photo.png", files.png_chunk_bomb()
+        server, http, world, care, "photo.png", hostile.png_chunk_bomb()
     )
     for response in responses:
         assert response.status_code == 422, response.text

@@ -8,6 +8,7 @@ import zipfile
 import pytest
 
 from careline.attachments import sniff, structure
+from careline.bench import hostile
 from careline.kit import limits
 from careline.kit.errors import AppError, InvalidInput
 from tests.support import files
@@ -163,11 +164,11 @@ def test_a_zip_directory_is_counted_before_zipfile_reads_it() -> None:
     """The end record's count can lie (zipfile ignores it): the entries are counted."""
     over = limits.ARCHIVE_MAX_MEMBERS + 1
     for declared in (2, over):
-        bomb = files.zip_directory_bomb(over, declared=declared)
+        bomb = hostile.zip_directory_bomb(over, declared=declared)
         with pytest.raises(sniff.Unsafe, match="5000 parts") as refused:
             structure.check_members(io.BytesIO(bomb))
         assert refused.value.code == "archive_bomb"
-    structure.check_members(io.BytesIO(files.zip_directory_bomb(limits.ARCHIVE_MAX_MEMBERS)))
+    structure.check_members(io.BytesIO(hostile.zip_directory_bomb(limits.ARCHIVE_MAX_MEMBERS)))
     many = files.plain_zip({f"word/media/{i}.bin": b"" for i in range(over)})
     with pytest.raises(sniff.Unsafe, match="5000 parts"):
         structure.check_members(io.BytesIO(many))
@@ -185,14 +186,14 @@ def test_a_zip64_document_is_counted_from_its_zip64_record() -> None:
 
 
 def test_png_chunks_before_the_pixels_are_capped() -> None:
-    ok = files.png_chunk_bomb(limits.PNG_MAX_CHUNKS_BEFORE_IMAGE - 1)  # plus IHDR
+    ok = hostile.png_chunk_bomb(limits.PNG_MAX_CHUNKS_BEFORE_IMAGE - 1)  # plus IHDR
     assert structure.check_image(io.BytesIO(ok), sniff.PNG) == (1, 1)
     for bomb in (
-        files.png_chunk_bomb(limits.PNG_MAX_CHUNKS_BEFORE_IMAGE),
+        hostile.png_chunk_bomb(limits.PNG_MAX_CHUNKS_BEFORE_IMAGE),
         files.png_with_metadata(limits.PNG_MAX_HEADER_BYTES),
     ):
         with pytest.raises(sniff.Unsafe) as refused:
             structure.check_png_chunks(io.BytesIO(bomb))
         assert refused.value.code == "image_bomb"
     with pytest.raises(sniff.Corrupt):
-        structure.check_png_chunks(io.BytesIO(files.png_chunk_bomb(10)[:100]))
+        structure.check_png_chunks(io.BytesIO(hostile.png_chunk_bomb(10)[:100]))

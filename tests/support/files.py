@@ -16,6 +16,7 @@ from urllib.parse import quote
 import httpx
 from PIL import Image
 
+from careline.bench import hostile
 from tests.support.clamd import EICAR
 from tests.support.world import Persona
 
@@ -108,37 +109,6 @@ def png_bomb(side: int = 60000) -> bytes:
     )
 
 
-def zip_directory_bomb(entries: int = 490_000, *, declared: int = 2) -> bytes:
-    """A "Word document" whose central directory lists `entries` parts (53 bytes each, 26 MB
-    for the 490,000 of the attack), all pointing at one empty stored member. Its end
-    record claims `declared` entries: zipfile ignores the count and walks the whole
-    directory, so a check that trusts it is not enough."""
-    name = b"w/0.xml"
-    local = struct.pack("<4s5H3I2H", b"PK\x03\x04", 20, 0, 0, 0, 0, 0, 0, 0, len(name), 0)
-    central = struct.pack(
-        "<4s6H3I5H2I", b"PK\x01\x02", 20, 20, 0, 0, 0, 0, 0, 0, 0, len(name), 0, 0, 0, 0, 0, 0
-    )
-    directory = (central + name) * entries
-    end = struct.pack(
-        "<4s4H2IH", b"PK\x05\x06", 0, 0, declared, declared, len(directory), len(local) + 7, 0
-    )
-    return local + name + directory + end
-
-
-def png_chunk_bomb(chunks: int = 2_000_000) -> bytes:
-    """A valid 1x1 PNG with `chunks` empty private chunks before its image data: 12 bytes
-    each, 24 MB for the 2 million of the attack. Every decoder walks them one by one."""
-    header = struct.pack("!IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
-    pixels = zlib.compress(b"\0\0")
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", header)
-        + _png_chunk(b"prVt", b"") * chunks
-        + _png_chunk(b"IDAT", pixels)
-        + _png_chunk(b"IEND", b"")
-    )
-
-
 def jpeg_segment_bomb(segments: int = 6_000_000) -> bytes:
     """A small valid JPEG with `segments` empty APP15 segments (4 bytes each, 24 MB for
     6 million) before its frame header: no count cap applies, and Pillow walks them one
@@ -149,7 +119,7 @@ def jpeg_segment_bomb(segments: int = 6_000_000) -> bytes:
 
 def png_with_metadata(size: int) -> bytes:
     """A valid 1x1 PNG carrying `size` bytes of text metadata before its pixels."""
-    plain = png_chunk_bomb(0)
+    plain = hostile.png_chunk_bomb(0)
     at = plain.index(b"IDAT") - 4
     return plain[:at] + _png_chunk(b"tEXt", b"Comment\0" + b"x" * size) + plain[at:]
 
