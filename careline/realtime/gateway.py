@@ -12,6 +12,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from careline import config
 from careline.auth import service as auth_service
 from careline.config import Settings
 from careline.conversations import service as conversation_service
@@ -410,6 +411,10 @@ class Connection:
                 "message_chars": limits.MESSAGE_TEXT_MAX_CHARS,
                 "send_queue": self.settings.ws_send_queue_max,
                 "resume_events": limits.RESUME_MAX_EVENTS,
+                "sockets_per_person": self.settings.ws_max_sockets_per_person,
+                # As the services read them (docs/limits.md#per-person-budgets), so a
+                # client can pace itself rather than learn them from refusals.
+                "budgets": _budgets(config.current()),
             },
         }
 
@@ -555,6 +560,17 @@ def _decode(raw: str | bytes) -> Frame:
         # Frames are text (docs/protocol.md#frames): a binary frame is refused, not guessed.
         raise ProtocolError("bad_frame", "frames are UTF-8 JSON sent as text frames")
     return protocol.parse_frame(raw)
+
+
+def _budgets(settings: Settings) -> dict[str, str]:
+    return {
+        "sends_per_conversation": settings.budget_sends_per_conversation,
+        "sends": settings.budget_sends,
+        "reactions": settings.budget_reactions,
+        "receipts": settings.budget_receipts,
+        "typing": settings.budget_typing,
+        "uploads": settings.budget_uploads,
+    }
 
 
 async def websocket_endpoint(ws: WebSocket) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import websockets
 
+from careline import config
 from tests.realtime.test_live import open_care
 from tests.realtime.test_protocol import close_code_after
 from tests.support.server import RunningServer
@@ -94,7 +95,22 @@ async def test_auth_ack_durations_are_floats_and_limits_integers(
         assert type(ready[key]) is float, (key, ready[key])
     assert ready["typing_ttl_seconds"] == server.settings.typing_ttl_seconds
     assert ready["away_after_seconds"] == server.settings.away_after_seconds
-    assert all(type(v) is int for v in ready["limits"].values()), ready["limits"]
+    sizes = {k: v for k, v in ready["limits"].items() if k != "budgets"}
+    assert all(type(v) is int for v in sizes.values()), ready["limits"]
+    assert sizes["sockets_per_person"] == server.settings.ws_max_sockets_per_person
+    # The budgets as the server enforces them, in the notation limits.md documents.
+    settings = config.current()
+    assert ready["limits"]["budgets"] == {
+        name: getattr(settings, f"budget_{name}")
+        for name in (
+            "sends_per_conversation",
+            "sends",
+            "reactions",
+            "receipts",
+            "typing",
+            "uploads",
+        )
+    }
 
 
 async def test_typing_expires_in_is_float_seconds_both_ways(
