@@ -28,6 +28,9 @@ from tests.support.ws import WsClient, WsError, connect
 SetBudgets = Callable[..., None]
 
 
+FLOOD_SECONDS = 2.0
+
+
 @pytest.fixture
 def budgets_at() -> Iterator[SetBudgets]:
     """Set budgets for this test: the defaults for those not named (the suite raises
@@ -99,12 +102,15 @@ async def test_a_flood_of_sends_is_refused_after_the_burst_and_the_ordinary_user
     ):
         acked, refused = [], []
         started = time.monotonic()
-        for _ in range(300):  # one after another, as fast as the answers come
+        # One after another, as fast as the answers come, for 2 s: long enough for the
+        # ordinary user to send several times during the flood.
+        while time.monotonic() - started < FLOOD_SECONDS:
             try:
                 acked.append(await _send(lily, conversation))
             except WsError as exc:
                 refused.append(exc.frame)
         elapsed = time.monotonic() - started
+        during = len(latencies)
         # The ordinary user goes on being acked after the flood: three more sends.
         after = len(latencies) + 3
         async with asyncio.timeout(10):
@@ -112,13 +118,13 @@ async def test_a_flood_of_sends_is_refused_after_the_burst_and_the_ordinary_user
                 await asyncio.sleep(0.05)
     burst = 20  # CARELINE_BUDGET_SENDS_PER_CONVERSATION's burst: 20/second
     assert burst <= len(acked) <= burst * (math.ceil(elapsed) + 1), (len(acked), elapsed)
-    assert len(refused) == 300 - len(acked) > 0
+    assert len(refused) > len(acked)
     for frame in refused:
         assert (frame["code"], frame["budget"]) == ("rate_limited", "sends_per_conversation")
         assert 0 < frame["retry_after_ms"] <= 1000
     assert await _messages_from(http, world["lily"], conversation) == len(acked)
-    assert len(latencies) >= 5, "the ordinary user's sends were acknowledged throughout"
-    report("one person's flood of 300 sends", latencies)
+    assert during >= 2, "the ordinary user's sends were acknowledged during the flood"
+    report(f"one person's flood of {len(acked) + len(refused)} sends", latencies)
 
 
 async def test_a_spent_budget_refills_by_the_time_it_names(

@@ -18,6 +18,7 @@ from tests.support.server import free_port
 from tests.test_cli import CARELINE, env_for, run
 
 SOCKETS = 4
+GRACE_SECONDS = 10
 PIPELINE = 4  # sends each client keeps in flight: some are always mid-commit
 
 
@@ -109,6 +110,10 @@ async def test_sigterm_under_load_acks_every_committed_send_and_closes_1001(
     env |= dict.fromkeys(
         ("CARELINE_BUDGET_SENDS_PER_CONVERSATION", "CARELINE_BUDGET_SENDS"), "100000/second"
     )
+    # The close handshakes end within the grace period; on a loaded 2-core CI machine one
+    # socket's backlog of events ahead of its close frame once outlasted the default 5 s
+    # (the client saw 1006), so the test gives the grace an operator may give.
+    env["CARELINE_SHUTDOWN_GRACE_SECONDS"] = str(GRACE_SECONDS)
     code, _, err = await run("demo", env=env)
     assert code == 0, err
     base = f"http://127.0.0.1:{port}"
@@ -157,7 +162,7 @@ async def test_sigterm_under_load_acks_every_committed_send_and_closes_1001(
             await server.wait()
     log = stderr.decode()
     assert server.returncode == 0, log[-3000:]
-    assert took < 5 + 10, f"shutdown took {took:.1f}s"  # the grace period, and the rest
+    assert took < GRACE_SECONDS + 10, f"shutdown took {took:.1f}s"  # the grace, and the rest
     assert "Traceback" not in log, log[-3000:]
     assert [s.close_code for s in senders] == [1001] * SOCKETS
     for sender in senders:
