@@ -144,3 +144,31 @@ async def set_spent(tx: Tx, spent: dict[str, float], *, at: dt.datetime) -> None
         list(spent.values()),
         at,
     )
+
+
+async def delete_spent_throttles(
+    tx: Tx,
+    *,
+    forgotten_before: dt.datetime,
+    address_per_second: float,
+    account_per_second: float,
+    limit: int,
+) -> int:
+    """Remove up to `limit` rows that hold nothing any more: their failures are forgotten
+    and their budget has drained. Such a row and a missing one mean the same to
+    lock_throttles, which makes it again at the next attempt. Rows an attempt holds
+    locked are skipped (and their state is re-checked after locking, so a row an attempt
+    just changed is not removed)."""
+    status = await tx.conn.execute(
+        """DELETE FROM login_throttle WHERE key IN (
+             SELECT key FROM login_throttle
+             WHERE last_failure_at < $1
+               AND spent <= extract(epoch FROM now() - spent_at)
+                            * CASE WHEN key LIKE 'addr:%' THEN $2::float8 ELSE $3::float8 END
+             LIMIT $4 FOR UPDATE SKIP LOCKED)""",
+        forgotten_before,
+        address_per_second,
+        account_per_second,
+        limit,
+    )
+    return int(status.split()[-1])

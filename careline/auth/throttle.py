@@ -21,6 +21,10 @@ device cookie's) and forgives one failure of its address. Only one: an attacker 
 valid account must not wipe the address's count of guesses at other accounts, and each
 forgiven failure costs a unit of that account's budget; but a shared computer where a
 few people mistype still recovers as colleagues sign in.
+
+A row whose failures are forgotten and whose budget has drained means what no row
+means, so an hourly job (auth/jobs.py) removes them: the table holds the keys of the
+last day, not of every address that ever tried.
 """
 
 from __future__ import annotations
@@ -159,3 +163,25 @@ async def spend(keys: Keys) -> None:
         if wait := _budget_wait(throttles, keys, now):
             raise _over_budget(wait)
         await store.set_spent(tx, _spend(throttles, keys, now), at=now)
+
+
+_PRUNE_BATCH = 5000
+
+
+async def prune() -> int:
+    """Remove the rows that hold nothing any more, in batches (each its own short
+    transaction, so sign-ins never wait long on the job). Returns how many went."""
+    s = config.current()
+    removed = 0
+    while True:
+        async with transaction(Actor.system()) as tx:
+            batch = await store.delete_spent_throttles(
+                tx,
+                forgotten_before=clock.now() - _MEMORY,
+                address_per_second=s.login_address_per_hour / 3600,
+                account_per_second=s.login_account_per_hour / 3600,
+                limit=_PRUNE_BATCH,
+            )
+        removed += batch
+        if batch < _PRUNE_BATCH:
+            return removed

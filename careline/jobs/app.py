@@ -38,7 +38,7 @@ from careline.kit.errors import DATABASE_RETRY_AFTER_SECONDS, DatabaseUnavailabl
 log = logging.getLogger(__name__)
 
 SCHEMA = "procrastinate"
-TASK_MODULES = ["careline.attachments.jobs", "careline.invitations.jobs"]
+TASK_MODULES = ["careline.attachments.jobs", "careline.auth.jobs", "careline.invitations.jobs"]
 
 app = procrastinate.App(connector=procrastinate.PsycopgConnector(), import_paths=TASK_MODULES)
 
