@@ -73,13 +73,12 @@ async def update_me(body: MeUpdate, actor: CurrentActor) -> None:
     """Change your display name or password (the current password is required). A
     password change may be told 503 `sign_in_busy` (Retry-After) when the node's password
     threads and their waiting room are full; nothing is changed then."""
-    async with transaction(actor) as tx:
-        await tenant_service.do_update_profile(
-            tx,
-            display_name=body.display_name,
-            password=body.password,
-            current_password=body.current_password,
-        )
+    await tenant_service.do_update_profile(
+        actor,
+        display_name=body.display_name,
+        password=body.password,
+        current_password=body.current_password,
+    )
 
 
 async def _page(

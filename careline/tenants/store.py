@@ -106,6 +106,19 @@ async def update_password_hash(tx: Tx, account_id: uuid.UUID, password_hash: str
     )
 
 
+async def replace_password_hash(
+    tx: Tx, account_id: uuid.UUID, *, was: str | None, new: str
+) -> bool:
+    """Set the hash only if it is still `was`; False when it changed meanwhile."""
+    status = await tx.conn.execute(
+        "UPDATE accounts SET password_hash = $3 WHERE id = $1 AND password_hash = $2",
+        account_id,
+        was,
+        new,
+    )
+    return bool(status == "UPDATE 1")
+
+
 async def update_member_name(
     tx: Tx, tenant_id: uuid.UUID, account_id: uuid.UUID, display_name: str
 ) -> None:

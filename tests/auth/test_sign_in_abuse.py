@@ -282,3 +282,43 @@ async def test_a_valid_account_does_not_wipe_its_addresss_count_of_guesses(
         again = await token(attacker, world["admin"].email, "guess")
     assert again.status_code == 429, again.text
     assert again.json()["code"] == "rate_limited"
+
+
+async def test_a_password_change_holds_no_database_connection_while_it_waits_to_hash(
+    server: RunningServer, world: World
+) -> None:
+    """A password change waits for a password thread like a sign-in does. Meanwhile it
+    must hold no pooled connection (no transaction left open): a few password changes
+    queued behind hashes would otherwise take the pool from everyone."""
+    person = world["sam"]
+    new_password = "a-new-password-for-sam"
+    with settings(server, password_hash_workers=1):
+        hasher = tenant_service.passwords()
+        gate = threading.Event()
+        hasher._pool.submit(gate.wait)  # the one thread is busy until the gate opens
+        try:
+            async with client_at(server) as client:
+                change = asyncio.create_task(
+                    client.patch(
+                        "/api/v1/me",
+                        json={"password": new_password, "current_password": PASSWORD},
+                        headers=person.auth,
+                    )
+                )
+                for _ in range(500):  # until the change waits for the thread
+                    if hasher._admitted:
+                        break
+                    await asyncio.sleep(0.01)
+                assert hasher._admitted, "the password change never reached the hashing"
+                async with transaction(Actor.system(), readonly=True) as tx:
+                    held = await tx.conn.fetchval(
+                        "SELECT count(*) FROM pg_stat_activity WHERE usename = current_user "
+                        "AND state LIKE 'idle in transaction%' AND query LIKE '%password_hash%'"
+                    )
+                gate.set()
+                answer = await change
+                assert answer.status_code == 204, answer.text
+                assert held == 0
+                assert (await token(client, person.email, new_password)).status_code == 200
+        finally:
+            gate.set()
