@@ -378,6 +378,10 @@ class Settings(BaseSettings):
         "30/minute",
         description="Files one person may upload (each upload attempt counts).",
     )
+    budget_invitations: str = Field(
+        "20/minute;300/hour",
+        description="Invitations one admin may make or renew (each may send an e-mail).",
+    )
 
     @field_validator(
         "budget_sends_per_conversation",
@@ -386,6 +390,7 @@ class Settings(BaseSettings):
         "budget_receipts",
         "budget_typing",
         "budget_uploads",
+        "budget_invitations",
     )
     @classmethod
     def _check_budget(cls, value: str) -> str:

@@ -5,10 +5,11 @@ some organisation changes nothing the admin sees, and nothing joins until the pe
 accepts, signed in as themselves or through the link. The link's token is random,
 works once, expires (CARELINE_INVITATION_DAYS) and is stored only as its SHA-256.
 
-Errors: Forbidden `admin_only`; Conflict `already_member`; NotFound for an invitation
-outside the organisation or not addressed to you, and `invitation_not_found` for an
-unknown link; Gone `invitation_expired` / `invitation_used` / `invitation_revoked` /
-`invitation_declined`; InvalidInput for a bad e-mail, name or role.
+Errors: Forbidden `admin_only`; Conflict `already_member`; RateLimited `rate_limited`
+(budget `invitations`); NotFound for an invitation outside the organisation or not
+addressed to you, and `invitation_not_found` for an unknown link; Gone
+`invitation_expired` / `invitation_used` / `invitation_revoked` / `invitation_declined`;
+InvalidInput for a bad e-mail, name or role.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from careline import config
 from careline.db.tx import Role, Tx
 from careline.invitations import store
 from careline.invitations.records import Delivery, Invitation, Offer, State
-from careline.kit import clock, limits, tokens
+from careline.kit import budgets, clock, limits, tokens
 from careline.kit.errors import Conflict, Gone, NotFound
 from careline.kit.ids import new_id
 from careline.kit.text import clean_email
@@ -66,6 +67,11 @@ async def do_invite(
     display_name = tenant_service.check_display_name(display_name)
     if await tenant_service.find_member_by_email(tx, email) is not None:
         raise Conflict("this person is already a member", code="already_member")
+    # Spent last, once the invitation would be made: a refusal above costs nothing. Each
+    # one may send an e-mail, so an admin's account cannot be made to flood inboxes.
+    await budgets.spend(
+        budgets.charge("invitations", config.current().budget_invitations, str(tx.actor.account))
+    )
     token = None if by_mail else tokens.new_token()
     invitation = await store.upsert_pending(
         tx,

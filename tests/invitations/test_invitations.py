@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from careline import config
 from careline.db.tx import Actor, transaction
 from careline.kit.pagination import encode_cursor
 from tests.support.world import PASSWORD, Persona, World
@@ -264,3 +265,32 @@ async def test_pending_invitations_page_by_cursor(http: httpx.AsyncClient, world
             "/api/v1/admin/invitations", params={"cursor": forged}, headers=world["admin"].auth
         )
         assert (bad.status_code, bad.json()["code"]) == (422, "invalid_cursor"), bad.text
+
+
+async def test_an_admin_past_the_invitation_budget_is_refused_and_nothing_is_made(
+    http: httpx.AsyncClient, world: World
+) -> None:
+    """Each invitation may send an e-mail: an admin's account (or someone who took it
+    over) cannot make careline flood inboxes."""
+    saved = config.current()
+    config.use(saved.model_copy(update={"budget_invitations": "2/minute"}))
+    try:
+        for n in range(2):
+            await invite(http, world["admin"], f"b{n}-{uuid.uuid4().hex[:6]}@x.test")
+        over = await http.post(
+            "/api/v1/admin/members",
+            json={
+                "email": f"b2-{uuid.uuid4().hex[:6]}@x.test",
+                "display_name": "B",
+                "role": "staff",
+            },
+            headers=world["admin"].auth,
+        )
+    finally:
+        config.use(saved)
+    assert over.status_code == 429, over.text
+    body = over.json()
+    assert (body["code"], body["budget"]) == ("rate_limited", "invitations"), body
+    assert int(over.headers["retry-after"]) == body["retry_after"] >= 1
+    pending = await http.get("/api/v1/admin/invitations", headers=world["admin"].auth)
+    assert len(pending.json()["items"]) == 2, pending.text
