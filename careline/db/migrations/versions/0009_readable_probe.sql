@@ -15,6 +15,10 @@
 -- index scan is the cheapest plan for a page at any cursor, generic plan or custom.
 -- docs/performance.md, "Clinic scale: history pages".
 --
+-- The tenant check stays inside the call too: outside, `tenant_id = <setting>` would be
+-- estimated at 1/(number of organisations) and multiplied in, though within one
+-- conversation every row has the same tenant.
+--
 -- Like cl_in_conversation (0003): no SET search_path (a per-row cost), every name in
 -- the body schema-qualified instead. Only the read (SELECT) policies of the tables read
 -- by conversation change; write checks are by key and keep their form.
