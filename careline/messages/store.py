@@ -116,6 +116,27 @@ async def list_revisions(tx: Tx, message_id: uuid.UUID) -> list[Any]:
     )
 
 
+# A page is one of three fixed statements, never `($2 IS NULL OR seq < $2)`: a generic
+# plan (which a prepared statement may switch to after five runs) cannot turn that OR into
+# an index condition, so the cursor would be a filter and an old page would walk the index
+# from the newest message down. With the cursor as an Index Cond, and the read policy
+# costed as one call (migration 0009), the ordered index scan on (conversation_id, seq)
+# is the plan at any position: a page reads about its own rows.
+# docs/performance.md, "Clinic scale: history pages".
+_PAGE_NEWEST = (
+    f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 "  # noqa: S608
+    "ORDER BY seq DESC LIMIT $2"
+)
+_PAGE_BEFORE = (
+    f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 "  # noqa: S608
+    "AND seq < $2 ORDER BY seq DESC LIMIT $3"
+)
+_PAGE_AFTER = (
+    f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 "  # noqa: S608
+    "AND seq > $2 ORDER BY seq LIMIT $3"
+)
+
+
 async def list_page(
     tx: Tx,
     conversation_id: uuid.UUID,
@@ -125,22 +146,11 @@ async def list_page(
     limit: int,
 ) -> list[Any]:
     if after_seq is not None:
-        return list(
-            await tx.conn.fetch(
-                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 "  # noqa: S608
-                "AND seq > $2 ORDER BY seq LIMIT $3",
-                conversation_id,
-                after_seq,
-                limit,
-            )
-        )
-    rows = await tx.conn.fetch(
-        f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 "  # noqa: S608
-        "AND ($2::bigint IS NULL OR seq < $2) ORDER BY seq DESC LIMIT $3",
-        conversation_id,
-        before_seq,
-        limit,
-    )
+        return list(await tx.conn.fetch(_PAGE_AFTER, conversation_id, after_seq, limit))
+    if before_seq is None:
+        rows = await tx.conn.fetch(_PAGE_NEWEST, conversation_id, limit)
+    else:
+        rows = await tx.conn.fetch(_PAGE_BEFORE, conversation_id, before_seq, limit)
     return list(reversed(rows))
 
 
