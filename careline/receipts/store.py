@@ -15,7 +15,14 @@ from dataclasses import dataclass
 
 from careline.db.tx import Tx
 
-_UNREAD = "c.message_count - p.read_messages - p.own_after_read - p.redacted_after_read"
+# The statements the cost tests EXPLAIN (tests/receipts/test_unread_cost.py).
+# LATERAL keeps the read a probe per key under any cached plan.
+UNREAD_SQL = (
+    "SELECT k.cid, u.n FROM unnest($2::uuid[]) AS k(cid) CROSS JOIN LATERAL ("
+    "SELECT c.message_count - p.read_messages - p.own_after_read - p.redacted_after_read AS n "
+    "FROM participants p JOIN conversations c ON c.id = p.conversation_id "
+    "WHERE p.conversation_id = k.cid AND p.account_id = $1 LIMIT 1) u"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +46,7 @@ class Raised:
 # watermark: one index probe, however far it jumps. Own and deleted messages in between
 # are counted through indexes that hold only those (each is passed once per reader), and
 # not at all when there are none above the watermark or the watermark reaches the end.
-_RAISE = """
+RAISE_SQL = """
 WITH was AS (
   SELECT p.delivered_seq, p.read_seq, p.read_messages, p.own_after_read,
          p.redacted_after_read, c.last_seq, c.message_count,
@@ -94,12 +101,12 @@ async def raise_watermarks(
     and the unread count; or None unless the actor takes part.
 
     One statement, access check included, because every read costs one (two, and a lock,
-    when the row changed under it: see _RAISE). `was` comes from the statement's
+    when the row changed under it: see RAISE_SQL). `was` comes from the statement's
     snapshot: if another device of the same person raised the marks in the meantime it
     may be lower than the row just locked, which at worst announces a change twice
     (watermarks are idempotent), never misses one."""
     args = (conversation_id, tx.actor.account, delivered_seq, read_seq)
-    row = await tx.conn.fetchrow(_RAISE, *args)
+    row = await tx.conn.fetchrow(RAISE_SQL, *args)
     if row is None:
         return None
     if row["written_delivered"] is None:
@@ -109,7 +116,7 @@ async def raise_watermarks(
             conversation_id,
             tx.actor.account,
         )
-        row = await tx.conn.fetchrow(_RAISE, *args)
+        row = await tx.conn.fetchrow(RAISE_SQL, *args)
         if row is None:  # removed from the conversation meanwhile
             return None
         assert row["written_delivered"] is not None, "the row's lock is held"
@@ -127,15 +134,8 @@ async def unread_counts(
     tx: Tx, account_id: uuid.UUID, conversation_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, int]:
     """The account's unread count in each conversation: two rows read per conversation,
-    whatever the backlog. (LATERAL keeps it a probe per key under any cached plan.)"""
-    rows = await tx.conn.fetch(
-        f"SELECT k.cid, u.n FROM unnest($2::uuid[]) AS k(cid) CROSS JOIN LATERAL ("  # noqa: S608 - constant
-        f"SELECT {_UNREAD} AS n FROM participants p JOIN conversations c "
-        "ON c.id = p.conversation_id WHERE p.conversation_id = k.cid AND p.account_id = $1 "
-        "LIMIT 1) u",
-        account_id,
-        conversation_ids,
-    )
+    whatever the backlog."""
+    rows = await tx.conn.fetch(UNREAD_SQL, account_id, conversation_ids)
     return {r["cid"]: r["n"] for r in rows}
 
 

@@ -22,9 +22,10 @@ from tests.support.world import World
 PEOPLE = ("sam", "jo", "admin")  # sam opened the team conversation and stays in it
 
 who = st.sampled_from(PEOPLE)
-# A watermark relative to the conversation's last seq: far back (never moves back), a
-# jump into the middle, the end, or past it (capped).
-offset = st.integers(min_value=-25, max_value=2)
+# Where a receipt points: some way ahead of the person's own watermark (a step or a
+# jump, capped at the end), or some way back from the end (0: the end; behind the
+# watermark: no move), or past the end (capped).
+offset = st.tuples(st.sampled_from(["ahead", "ahead", "from_end"]), st.integers(-2, 12))
 step = st.one_of(
     st.tuples(st.just("send"), who),
     st.tuples(st.just("send"), who),
@@ -44,11 +45,6 @@ class History:
     sent: dict[str, list[uuid.UUID]] = field(default_factory=dict)
     redacted: set[uuid.UUID] = field(default_factory=set)
     n: int = 0
-
-    async def last_seq(self) -> int:
-        async with transaction(self.world["sam"].actor, readonly=True) as tx:
-            seqs = await conversation_service.last_seqs(tx, [self.conversation_id])
-        return seqs[self.conversation_id]
 
     def pick(self, k: int) -> tuple[str, uuid.UUID] | None:
         live = [
@@ -73,7 +69,8 @@ class History:
         elif kind in ("edit", "redact", "react"):
             await self.change(kind, person, int(str(action[2])))
         elif kind in ("read", "delivered"):
-            await self.receipt(kind, person, int(str(action[2])))
+            where, k = action[2]  # type: ignore[misc]
+            await self.receipt(kind, person, str(where), int(k))
         elif kind == "remove":
             async with transaction(self.world["sam"].actor) as tx:
                 await conversation_service.do_remove_participant(
@@ -103,8 +100,13 @@ class History:
             else:
                 await message_service.do_react(tx, message_id, emoji="👍", add=True)
 
-    async def receipt(self, kind: str, person: str, off: int) -> None:
-        target = max(0, await self.last_seq() + off)
+    async def receipt(self, kind: str, person: str, where: str, k: int) -> None:
+        async with transaction(self.world[person].actor, readonly=True) as tx:
+            conversation, me = await conversation_service.access_conversation(
+                tx, self.conversation_id
+            )
+        mark = me.read_seq if kind == "read" else me.delivered_seq
+        target = max(0, mark + k if where == "ahead" else conversation.last_seq - k)
         async with transaction(self.world[person].actor) as tx:
             receipt = await receipt_service.do_update_receipt(
                 tx,
