@@ -422,4 +422,3 @@ async def list_revisions(tx: Tx, message_id: uuid.UUID) -> list[Revision]:
         row["revision"], await _decrypt(tx, row), row["edited_at"] or row["created_at"]
     )
     return [*past, current]
-

@@ -211,4 +211,3 @@ async def delete_reaction(tx: Tx, *, message_id: uuid.UUID, emoji: str) -> bool:
         emoji,
     )
     return bool(status == "DELETE 1")
-

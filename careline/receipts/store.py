@@ -111,8 +111,7 @@ async def raise_watermarks(
         return None
     if row["written_delivered"] is None:
         await tx.conn.execute(
-            "SELECT 1 FROM participants WHERE conversation_id = $1 AND account_id = $2 "
-            "FOR UPDATE",
+            "SELECT 1 FROM participants WHERE conversation_id = $1 AND account_id = $2 FOR UPDATE",
             conversation_id,
             tx.actor.account,
         )

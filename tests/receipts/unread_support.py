@@ -4,6 +4,7 @@ counters must equal, taken fresh from the rows."""
 from __future__ import annotations
 
 import uuid
+
 from careline.conversations import service as conversation_service
 from careline.conversations.records import Kind
 from careline.db.tx import Actor, transaction
@@ -47,4 +48,6 @@ async def assert_exact(world: World, conversation_id: uuid.UUID, people: list[Pe
     fresh = await fresh_counts(world, conversation_id)
     reported = {p.account_id: await unread_of(p, conversation_id) for p in people}
     expected = {p.account_id: fresh.get(p.account_id) for p in people}
-    assert reported == expected, {p.key: (reported[p.account_id], expected[p.account_id]) for p in people}
+    assert reported == expected, {
+        p.key: (reported[p.account_id], expected[p.account_id]) for p in people
+    }
