@@ -28,6 +28,7 @@ from careline.kit.pagination import clamp_limit, decode_time_cursor, encode_curs
 from careline.messages import service as message_service
 from careline.messages.events import message_wire
 from careline.realtime.render import timeline_frames
+from careline.receipts import service as receipt_service
 from careline.tenants import service as tenant_service
 from careline.web.http import ERRORS
 
@@ -43,7 +44,7 @@ async def summarise(
     ids = [c.id for c, _ in rows]
     participants = await conversation_service.list_participants(tx, ids)
     members = await tenant_service.members_by_ids(tx, list({p.account_id for p in participants}))
-    unread = await message_service.unread_counts(tx, [(c.id, me.read_seq) for c, me in rows])
+    unread = await receipt_service.unread_counts(tx, ids)
     last = await message_service.messages_at(tx, [(c.id, c.last_message_seq) for c, _ in rows])
     presence = request.app.state.hub.presence_of(
         tx.actor.tenant, {p.account_id for p in participants}

@@ -28,6 +28,7 @@ from careline.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from careline.kit.events import Event
 from careline.kit.ids import new_id
 from careline.kit.text import clean_text
+from careline.receipts import service as receipt_service
 from careline.tenants import service as tenant_service
 
 CONVERSATION_CREATED = "conversation.created"
@@ -111,7 +112,7 @@ async def _create(
         staff_id=staff_id,
     )
     await store.insert_participants(tx, conversation_id, members, joined_seq=0)
-    seq = await _append(tx, conversation_id, type_=CONVERSATION_CREATED)
+    seq, _ = await _append(tx, conversation_id, type_=CONVERSATION_CREATED)
     tx.emit(
         Event(
             type=CONVERSATION_CREATED,
@@ -227,7 +228,7 @@ async def _open_team(tx: Tx, request: OpenRequest, title: str | None) -> tuple[C
 async def _append_membership(
     tx: Tx, conversation_id: uuid.UUID, type_: str, account_id: uuid.UUID
 ) -> int:
-    seq = await _append(tx, conversation_id, type_=type_, subject_id=account_id)
+    seq, _ = await _append(tx, conversation_id, type_=type_, subject_id=account_id)
     tx.emit(
         Event(
             type=type_,
@@ -252,6 +253,8 @@ async def do_add_participant(tx: Tx, conversation_id: uuid.UUID, account_id: uui
         raise InvalidInput("this conversation is full", code="too_many_members")
     seq = await _append_membership(tx, conversation_id, PARTICIPANT_ADDED, account_id)
     await store.insert_participants(tx, conversation_id, [(account_id, role)], joined_seq=seq)
+    async with tx.as_system():  # the counters are on the new member's row, not the actor's
+        await receipt_service.internal_start_counts(tx, conversation_id, [account_id])
     return seq
 
 
@@ -280,6 +283,7 @@ async def internal_add_guardian(tx: Tx, *, guardian_id: uuid.UUID, client_id: uu
             await store.insert_participants(
                 tx, conversation_id, [(guardian_id, Role.GUARDIAN)], joined_seq=seq
             )
+            await receipt_service.internal_start_counts(tx, conversation_id, [guardian_id])
 
 
 async def internal_remove_guardian(tx: Tx, *, guardian_id: uuid.UUID, client_id: uuid.UUID) -> None:
@@ -339,7 +343,8 @@ async def _append(
     data: dict[str, Any] | None = None,
     is_message: bool = False,
     as_participant: bool = False,
-) -> int:
+) -> tuple[int, int]:
+    """The new event's seq, and the conversation's message count after it."""
     if as_participant and tx.actor.account_id is None:
         raise NotFound("no such conversation")
     appended = await store.append_event(
@@ -356,7 +361,7 @@ async def _append(
         if as_participant:
             raise NotFound("no such conversation")
         raise LookupError("conversation vanished while appending to its timeline")
-    return appended[0]
+    return appended[0], appended[2]
 
 
 async def internal_append_event(
@@ -366,22 +371,28 @@ async def internal_append_event(
     type_: str,
     message_id: uuid.UUID | None = None,
     data: dict[str, Any] | None = None,
-    is_message: bool = False,
-    as_participant: bool = False,
 ) -> int:
     """For other domains (messages): the next seq of the conversation, with the event
-    recorded under it. The caller has already checked access, or passes as_participant
-    to have it checked in the same round trip (the send's hot path): NotFound unless
-    the actor takes part. Either way the conversation stays locked until the
-    transaction ends: no one else appends to its timeline meanwhile."""
+    recorded under it. The caller has already checked access. The conversation stays
+    locked until the transaction ends: no one else appends to its timeline meanwhile."""
+    seq, _ = await _append(tx, conversation_id, type_=type_, message_id=message_id, data=data)
+    return seq
+
+
+async def internal_append_message(
+    tx: Tx, conversation_id: uuid.UUID, *, type_: str, message_id: uuid.UUID
+) -> tuple[int, int]:
+    """For messages' send: like internal_append_event, with access checked in the same
+    round trip (the send's hot path): NotFound unless the actor takes part. Returns the
+    seq and the message's ordinal (its position among the conversation's messages), and
+    counts the message towards the unread counts (store.append_event)."""
     return await _append(
         tx,
         conversation_id,
         type_=type_,
         message_id=message_id,
-        data=data,
-        is_message=is_message,
-        as_participant=as_participant,
+        is_message=True,
+        as_participant=True,
     )
 
 

@@ -219,13 +219,19 @@ async def append_event(
     data: dict[str, Any],
     is_message: bool,
     as_participant: bool = False,
-) -> tuple[int, dt.datetime] | None:
+) -> tuple[int, dt.datetime, int] | None:
     """Take the conversation's next seq and record the event under it. The UPDATE holds
     the conversation row's lock until commit, which is what keeps seq gapless.
+    Returns the seq, the event's time and the conversation's message count after it.
 
     With as_participant the UPDATE joins the actor's participant row, so the same round
     trip is the access check: None (and nothing written) unless the actor takes part.
-    None without it: no such conversation."""
+    None without it: no such conversation.
+
+    A message (is_message) also counts towards the unread counts (docs/architecture.md,
+    "Receipts and unread counts"): the conversation's message_count, whose new value is
+    the message's ordinal, and the sender's own_after_read (their read watermark is at
+    most the last seq, so below this one). Under the conversation's lock, like the seq."""
     participant = (
         "FROM participants p WHERE c.id = $1 AND p.conversation_id = c.id AND p.account_id = $7"
         if as_participant
@@ -235,13 +241,19 @@ async def append_event(
         f"""WITH s AS (
              UPDATE conversations c SET last_seq = c.last_seq + 1, last_activity_at = now(),
                     last_message_seq = CASE WHEN $6 THEN c.last_seq + 1
-                                            ELSE c.last_message_seq END
+                                            ELSE c.last_message_seq END,
+                    message_count = c.message_count + CASE WHEN $6 THEN 1 ELSE 0 END
              {participant}
-             RETURNING c.last_seq, c.tenant_id)
-           INSERT INTO events (conversation_id, seq, tenant_id, type, actor_id, message_id,
-                               subject_id, data)
-           SELECT $1, s.last_seq, s.tenant_id, $2, $7, $3, $4, $5 FROM s
-           RETURNING seq, created_at""",  # noqa: S608 - two constant fragments
+             RETURNING c.last_seq, c.tenant_id, c.message_count),
+           own AS (
+             UPDATE participants o SET own_after_read = o.own_after_read + 1 FROM s
+             WHERE $6 AND o.conversation_id = $1 AND o.account_id = $7),
+           e AS (
+             INSERT INTO events (conversation_id, seq, tenant_id, type, actor_id, message_id,
+                                 subject_id, data)
+             SELECT $1, s.last_seq, s.tenant_id, $2, $7, $3, $4, $5 FROM s
+             RETURNING seq, created_at)
+           SELECT e.seq, e.created_at, s.message_count FROM e, s""",  # noqa: S608 - two constant fragments
         conversation_id,
         type,
         message_id,
@@ -250,7 +262,7 @@ async def append_event(
         is_message,
         tx.actor.account,
     )
-    return (row["seq"], row["created_at"]) if row else None
+    return (row["seq"], row["created_at"], row["message_count"]) if row else None
 
 
 async def list_events(

@@ -40,6 +40,7 @@ from careline.messages.events import (
     message_wire,
 )
 from careline.messages.records import Message, Revision
+from careline.receipts import service as receipt_service
 
 _CLIENT_MSG_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
@@ -221,13 +222,8 @@ async def do_send_message(
     # other in the conversation, a retry racing its original included: the original is
     # committed by the time the insert below meets its client_msg_id. Retries are rare,
     # so they are found by that insert rather than by a look-up before every send.
-    seq = await conversation_service.internal_append_event(
-        tx,
-        conversation_id,
-        type_=MESSAGE_SENT,
-        message_id=message_id,
-        is_message=True,
-        as_participant=True,
+    seq, ordinal = await conversation_service.internal_append_message(
+        tx, conversation_id, type_=MESSAGE_SENT, message_id=message_id
     )
     if reply_to_id is not None:
         target = await store.get(tx, reply_to_id)
@@ -240,6 +236,7 @@ async def do_send_message(
         message_id=message_id,
         conversation_id=conversation_id,
         seq=seq,
+        ordinal=ordinal,
         client_msg_id=client_msg_id,
         reply_to_id=reply_to_id,
         body=body,
@@ -322,7 +319,14 @@ async def do_redact_message(tx: Tx, message_id: uuid.UUID) -> Message:
     Emits message.redacted."""
     row = await _access_own_message(tx, message_id, action="delete")
     await store.mark_redacted(tx, message_id)
-    return await _record_change(tx, MESSAGE_REDACTED, row)
+    message = await _record_change(tx, MESSAGE_REDACTED, row)
+    # After the redaction event: its seq holds the conversation's lock, so no one joins
+    # or leaves while the unread counters are changed.
+    async with tx.as_system():
+        await receipt_service.internal_count_redaction(
+            tx, row["conversation_id"], seq=row["seq"], sender_id=row["sender_id"]
+        )
+    return message
 
 
 async def do_react(tx: Tx, message_id: uuid.UUID, *, emoji: str, add: bool) -> int | None:
@@ -418,9 +422,3 @@ async def list_revisions(tx: Tx, message_id: uuid.UUID) -> list[Revision]:
         row["revision"], await _decrypt(tx, row), row["edited_at"] or row["created_at"]
     )
     return [*past, current]
-
-
-async def unread_counts(tx: Tx, watermarks: list[tuple[uuid.UUID, int]]) -> dict[uuid.UUID, int]:
-    if not watermarks:
-        return {}
-    return await store.count_unread(tx, tx.actor.account, watermarks)

@@ -46,15 +46,19 @@ async def insert(
     message_id: uuid.UUID,
     conversation_id: uuid.UUID,
     seq: int,
+    ordinal: int,
     client_msg_id: str,
     reply_to_id: uuid.UUID | None,
     body: bytes,
     key_version: int,
 ) -> dt.datetime | None:
-    """The new message's created_at; None if the sender used client_msg_id before here."""
+    """The new message's created_at; None if the sender used client_msg_id before here.
+    `ordinal` is its position among the conversation's messages (the unread counts'
+    read_messages are ordinals)."""
     created_at: dt.datetime | None = await tx.conn.fetchval(
         "INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, client_msg_id, "
-        "reply_to_id, body, key_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+        "reply_to_id, body, key_version, ordinal) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
         "ON CONFLICT (conversation_id, sender_id, client_msg_id) DO NOTHING "
         "RETURNING created_at",
         message_id,
@@ -66,6 +70,7 @@ async def insert(
         reply_to_id,
         body,
         key_version,
+        ordinal,
     )
     return created_at
 
@@ -216,19 +221,3 @@ async def delete_reaction(tx: Tx, *, message_id: uuid.UUID, emoji: str) -> bool:
         emoji,
     )
     return bool(status == "DELETE 1")
-
-
-async def count_unread(
-    tx: Tx, account_id: uuid.UUID, watermarks: list[tuple[uuid.UUID, int]]
-) -> dict[uuid.UUID, int]:
-    """Messages from others above each read watermark, not redacted."""
-    rows = await tx.conn.fetch(
-        "SELECT k.cid, sum(u.n)::bigint AS n FROM unnest($1::uuid[], $2::bigint[]) AS k(cid, s) "
-        "CROSS JOIN LATERAL (SELECT count(*) AS n FROM messages m WHERE m.conversation_id = "
-        "k.cid AND m.seq > k.s AND m.sender_id <> $3 AND m.redacted_at IS NULL) u "
-        "GROUP BY k.cid",
-        [w[0] for w in watermarks],
-        [w[1] for w in watermarks],
-        account_id,
-    )
-    return {r["cid"]: r["n"] for r in rows}

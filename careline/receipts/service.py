@@ -1,4 +1,4 @@
-"""Receipts: how far each participant has received and read.
+"""Receipts: how far each participant has received and read, and unread counts.
 
 Watermarks only move forward and never past the conversation's last seq. A change goes to
 every participant's sockets, so the sender sees "delivered"/"seen" and the reader's other
@@ -22,7 +22,6 @@ from careline.db.tx import Tx
 from careline.kit import budgets
 from careline.kit.errors import InvalidInput, NotFound
 from careline.kit.events import Event
-from careline.messages import service as message_service
 from careline.receipts import store
 
 RECEIPT_UPDATED = "receipt.updated"
@@ -60,13 +59,8 @@ async def do_update_receipt(
     )
     if raised is None:
         raise NotFound("no such conversation")
-    (delivered, read), was, last_seq = raised
-    # Read to the end is the common case, and needs no count.
-    unread = (
-        0
-        if read == last_seq
-        else (await message_service.unread_counts(tx, [(conversation_id, read)]))[conversation_id]
-    )
+    delivered, read, unread = raised.delivered_seq, raised.read_seq, raised.unread
+    was = (raised.was_delivered, raised.was_read)
     receipt = Receipt(conversation_id, tx.actor.account, delivered, read, unread)
     if (delivered, read) != was:
         payload = {
@@ -85,3 +79,37 @@ async def do_update_receipt(
             )
         )
     return receipt
+
+
+async def unread_counts(tx: Tx, conversation_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """The actor's unread count in each of these conversations (absent: not in it).
+    Unread = messages from others, not deleted, above the actor's read watermark; read
+    from counters kept as messages are written, at the same cost whatever the backlog."""
+    if not conversation_ids or tx.actor.account_id is None:
+        return {}
+    return await store.unread_counts(tx, tx.actor.account_id, conversation_ids)
+
+
+async def internal_count_redaction(
+    tx: Tx, conversation_id: uuid.UUID, *, seq: int, sender_id: uuid.UUID
+) -> None:
+    """For messages: the message at `seq` was deleted, under the conversation's lock
+    (its redaction event); it no longer counts as unread for anyone. It changes other
+    people's rows: call it inside `tx.as_system()`."""
+    await store.count_redaction(tx, conversation_id, seq=seq, sender_id=sender_id)
+
+
+async def internal_start_counts(
+    tx: Tx, conversation_id: uuid.UUID, account_ids: list[uuid.UUID]
+) -> None:
+    """For conversations: these people just joined, under the conversation's lock; all
+    earlier messages from others that are not deleted are unread for them. It changes
+    other people's rows: call it inside `tx.as_system()`."""
+    await store.start_counts(tx, conversation_id, account_ids)
+
+
+async def internal_recount_unread(tx: Tx, conversation_ids: list[uuid.UUID]) -> None:
+    """System: recompute the unread counters of these conversations from their rows,
+    after a bulk insert that did not go through do_send_message (careline bench's seed).
+    Reads every message of each conversation."""
+    await store.recount_unread(tx, conversation_ids)
