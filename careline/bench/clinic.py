@@ -57,6 +57,7 @@ class Clinic:
     sender: Socket | None = None
     marked_seq: int = 1
     sent: int = 0
+    moved: dict[str, int] = field(default_factory=dict)  # the last seq of what it sent to
 
     def conv(self, name: str) -> uuid.UUID:
         return self.ids[self.layout.named(name)]
@@ -86,7 +87,7 @@ async def seed(rig: Rig, scale: float) -> tuple[Clinic, dict[str, Any]]:
     rows = layout.rows
     messages = sum(c.messages for c in rows.conversations)
     progress(f"clinic: {len(rows.conversations)} conversations, {messages} messages (fast path)")
-    ids = await clinic_seed.write(rig.seeder, world, rows)
+    ids = await clinic_seed.write(rig.seeder.database.owner_dsn, world, rows)
     seed_s = time.monotonic() - started
     signed = {
         i: await clinic_seed.sign_in(world, i, world.people[i].role) for i in (ADMIN, A, B, C, D)
@@ -224,6 +225,8 @@ def _resume(clinic: Clinic, person: int, watch: PoolWatch) -> Op:
     async def run() -> list[int]:
         if not cursors:
             cursors.update(await _last_seqs(clinic, person))
+        # The sends measured here go to two of A's conversations: nothing missed there.
+        cursors.update({c: seq for c, seq in clinic.moved.items() if c in cursors})
         sock = Socket(clinic.port, clinic.people[person].token)
         await sock.open()
         try:
@@ -296,7 +299,7 @@ def _send(clinic: Clinic, name: str) -> Op:
             await clinic.sender.call({"op": "resume", "conversations": {}})
         clinic.sent += 1
         cid = clinic.ids[0] if name == "huge" else clinic.ids[_small(clinic)]
-        _, took = await clinic.sender.call(
+        result, took = await clinic.sender.call(
             {
                 "op": "message.send",
                 "conversation_id": str(cid),
@@ -305,6 +308,7 @@ def _send(clinic: Clinic, name: str) -> Op:
             }
         )
         clinic.sender.events.clear()
+        clinic.moved[str(cid)] = result["message"]["seq"]
         return [took]
 
     what = "the 100,000-message" if name == "huge" else "a small"
@@ -350,7 +354,8 @@ def operations(clinic: Clinic, watch: PoolWatch) -> list[Op]:
 
 class PoolWatch:
     """The most connections of careline's pool busy at once (in a transaction or a
-    statement), sampled as fast as PostgreSQL answers, while a resume runs alone."""
+    statement), sampled as fast as PostgreSQL answers, while a resume runs alone. The
+    job worker's connections (same role, its own queries) are left out."""
 
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
@@ -365,7 +370,7 @@ class PoolWatch:
             while running:
                 busy = await conn.fetchval(
                     "SELECT count(*) FROM pg_stat_activity WHERE usename = $1 "
-                    "AND state IS DISTINCT FROM 'idle'",
+                    "AND state IS DISTINCT FROM 'idle' AND query NOT ILIKE '%procrastinate%'",
                     APP_ROLE,
                 )
                 peak = max(peak, busy)
@@ -454,7 +459,9 @@ async def clinic(options: Options) -> list[dict[str, Any]]:
         ops = operations(scene, watch)
         try:
             progress(f"clinic: {len(ops)} operations, one client, up to {options.repeats} each")
+            mark = rig.cpu_mark()
             single = await alone(ops, options.repeats, watch)
+            single_cpu = rig.cpu_since(mark)
             senders = await _load(rig)
             seconds = options.seconds or 60.0
             progress(f"clinic: the same under threads-saturation load for {seconds:g} s")
@@ -463,7 +470,9 @@ async def clinic(options: Options) -> list[dict[str, Any]]:
             )
             try:
                 await asyncio.sleep(2.3)
+                mark = rig.cpu_mark()
                 loaded = await while_loaded(ops, time.monotonic() + seconds)
+                loaded_cpu = rig.cpu_since(mark)
             finally:
                 phase = await phase_task
         finally:
@@ -475,7 +484,9 @@ async def clinic(options: Options) -> list[dict[str, Any]]:
                 "scale": options.scale,
                 "world": facts,
                 "operations": single,
+                "cpu": single_cpu,
                 "under_load": {
+                    "cpu": loaded_cpu,
                     "load": {
                         k: load[k]
                         for k in (
@@ -510,4 +521,8 @@ def summary(line: dict[str, Any]) -> str:
         )
     load = line["under_load"]["load"]
     out.append(f"  load: {load['msgs_per_s']} msg/s, ack p99 {load['ack_ms']['p99']} ms")
+    out.append(
+        f"  other work on the machine meanwhile: {line['cpu']['other_cpu_pct']}% alone, "
+        f"{line['under_load']['cpu']['other_cpu_pct']}% under load (of 200%)"
+    )
     return "\n".join(out)

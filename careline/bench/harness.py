@@ -181,6 +181,14 @@ class Rig:
             machine=b["machine"] - a["machine"],
         )
 
+    def cpu_mark(self) -> dict[str, float]:
+        """CPU used so far by each part and the machine: give it to `cpu_since`."""
+        return self._cpu()
+
+    def cpu_since(self, mark: dict[str, float]) -> dict[str, float]:
+        """Each part's CPU since `mark`, as % of one core (metrics.CpuWindow.pct)."""
+        return self._window(mark, self._cpu()).pct()
+
     # setup ----------------------------------------------------------------------------
 
     async def connect(self, world: World, *, concurrency: int = 50) -> dict[str, Any]:
