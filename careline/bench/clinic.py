@@ -87,7 +87,8 @@ async def seed(rig: Rig, scale: float) -> tuple[Clinic, dict[str, Any]]:
     rows = layout.rows
     messages = sum(c.messages for c in rows.conversations)
     progress(f"clinic: {len(rows.conversations)} conversations, {messages} messages (fast path)")
-    ids = await clinic_seed.write(rig.seeder.database.owner_dsn, world, rows)
+    took: dict[str, float] = {}
+    ids = await clinic_seed.write(rig.seeder.database.owner_dsn, world, rows, took=took)
     seed_s = time.monotonic() - started
     signed = {
         i: await clinic_seed.sign_in(world, i, world.people[i].role) for i in (ADMIN, A, B, C, D)
@@ -105,6 +106,7 @@ async def seed(rig: Rig, scale: float) -> tuple[Clinic, dict[str, Any]]:
         "seed_s": round(seed_s, 1),
         "seed_people_s": round(people_s, 1),
         "seed_fast_path_s": round(seed_s - people_s, 1),
+        **{f"seed_{k}": round(v, 1) for k, v in took.items()},
     }
     progress(f"clinic: seeded in {seed_s:.1f} s ({people_s:.1f} s of it people)")
     return Clinic(rig.server.port, layout, ids, signed), facts

@@ -155,7 +155,8 @@ class View:
         for item in seen["list"]:
             cid = conversation_ids[int(item["id"].split()[1])]
             one = await self.get(person, f"/api/v1/conversations/{cid}")
-            history, before = [], ""
+            history: list[Any] = []
+            before = ""
             while True:  # every page, two messages a page, newest first
                 page = await self.get(
                     person, f"/api/v1/conversations/{cid}/messages?limit=2{before}"
