@@ -21,7 +21,7 @@ from careline.bench import clinic_seed
 from careline.bench.apiclient import Http, Socket
 from careline.bench.clinic_world import ADMIN, A, B, C, D, Layout, layout_for
 from careline.bench.harness import UNBUDGETED, Options, Rig, progress
-from careline.bench.metrics import percentiles, result_line
+from careline.bench.metrics import PhaseResult, percentiles
 from careline.bench.seed import Person
 from careline.db.pool import APP_ROLE, connect_owner
 from careline.db.tx import Role
@@ -35,6 +35,7 @@ RESUME_POOL_MAX = 2
 MEMBERS_PAGE_P99_MS = 10.0
 SEND_ACK_RATIO = 1.5  # "unchanged": a send to the huge conversation vs a small one
 POOL_SAMPLES = 10  # resumes run again with the pool watched (not timed)
+MAX_WINDOWS = 10  # load windows, should one operation not have met the load yet
 
 
 @dataclass(slots=True)
@@ -421,17 +422,53 @@ async def alone(ops: list[Op], repeats: int, watch: PoolWatch) -> dict[str, Any]
     return out
 
 
-async def while_loaded(ops: list[Op], until: float) -> dict[str, Any]:
-    samples: dict[str, list[int]] = {op.name: [] for op in ops}
-    # One repeat of each in turn, so every operation meets the load throughout.
-    while time.monotonic() < until:
-        for op in ops:
-            samples[op.name] += await op.run()
-            if time.monotonic() >= until:
-                break
-    out = {op.name: _figures(op, samples[op.name]) for op in ops}
-    _judge_sends(out)
-    return out
+@dataclass(slots=True)
+class Loaded:
+    """The operations' samples under load, and the load's own phases."""
+
+    samples: dict[str, list[int]]
+    phases: list[PhaseResult] = field(default_factory=list)
+    next_op: int = 0  # where the turn stopped when a window closed
+
+    def load(self) -> dict[str, Any]:
+        ack = [t for p in self.phases for t in p.ack_ns]
+        window = sum(p.window_s for p in self.phases)
+        return {
+            "windows": len(self.phases),
+            "duration_s": round(window, 1),
+            "msgs_per_s": round(len(ack) / window, 1) if window else 0.0,
+            "ack_ms": percentiles(ack),
+            "delivery_ms": percentiles([t for p in self.phases for t in p.delivery_ns]),
+            "errors": sum(sum(p.errors.values()) for p in self.phases),
+            "missing_deliveries": sum(p.missing for p in self.phases),
+        }
+
+
+async def while_loaded(
+    rig: Rig, ops: list[Op], senders: list[tuple[int, str]], seconds: float
+) -> Loaded:
+    """Every operation in turn, one repeat each, only while the load's window is open
+    (its warm-up done). Windows follow one another until `seconds` of them have passed
+    and every operation has met the load at least once (at most MAX_WINDOWS)."""
+    loaded = Loaded({op.name: [] for op in ops})
+    window = max(seconds, 5.0)
+    while len(loaded.phases) < MAX_WINDOWS:
+        phase = asyncio.get_running_loop().create_task(
+            rig.phase(mode="closed", senders=senders, seconds=window + 2, warm=2)
+        )
+        try:
+            await asyncio.sleep(2.3)  # the window opens 0.3 s + the 2 s warm-up after
+            until = time.monotonic() + window
+            while time.monotonic() < until:
+                op = ops[loaded.next_op]
+                loaded.samples[op.name] += await op.run()
+                loaded.next_op = (loaded.next_op + 1) % len(ops)
+        finally:
+            loaded.phases.append(await phase)
+        done = sum(p.window_s for p in loaded.phases) >= seconds
+        if done and all(loaded.samples.values()):
+            break
+    return loaded
 
 
 def _judge_sends(out: dict[str, Any]) -> None:
@@ -467,19 +504,13 @@ async def clinic(options: Options) -> list[dict[str, Any]]:
             senders = await _load(rig)
             seconds = options.seconds or 60.0
             progress(f"clinic: the same under threads-saturation load for {seconds:g} s")
-            phase_task = asyncio.get_running_loop().create_task(
-                rig.phase(mode="closed", senders=senders, seconds=seconds + 2, warm=2)
-            )
-            try:
-                await asyncio.sleep(2.3)
-                mark = rig.cpu_mark()
-                loaded = await while_loaded(ops, time.monotonic() + seconds)
-                loaded_cpu = rig.cpu_since(mark)
-            finally:
-                phase = await phase_task
+            mark = rig.cpu_mark()
+            loaded = await while_loaded(rig, ops, senders, seconds)
+            loaded_cpu = rig.cpu_since(mark)
         finally:
             await scene.close()
-        load = result_line("threads-saturation", phase, rig.memory)
+        under = {op.name: _figures(op, loaded.samples[op.name]) for op in ops}
+        _judge_sends(under)
         return [
             {
                 "scenario": "clinic",
@@ -489,17 +520,8 @@ async def clinic(options: Options) -> list[dict[str, Any]]:
                 "cpu": single_cpu,
                 "under_load": {
                     "cpu": loaded_cpu,
-                    "load": {
-                        k: load[k]
-                        for k in (
-                            "msgs_per_s",
-                            "ack_ms",
-                            "delivery_ms",
-                            "errors",
-                            "missing_deliveries",
-                        )
-                    },
-                    "operations": loaded,
+                    "load": loaded.load(),
+                    "operations": under,
                 },
                 "pass": all(v["pass"] for v in single.values()),
             }

@@ -44,7 +44,7 @@ def test_clinic_times_every_operation_alone_and_under_load() -> None:
             "from careline.cli import main; main(prog_name='careline')",
             "bench",
             "clinic",
-            *("--scale", str(SCALE), "--repeats", "5", "--seconds", "10"),
+            *("--scale", str(SCALE), "--repeats", "3", "--seconds", "5"),
         ],
         capture_output=True,
         text=True,
