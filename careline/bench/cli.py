@@ -20,6 +20,7 @@ SCENARIO_NAMES = (
     "reconnect",
     "find-max",
     "abuse",
+    "clinic",
 )
 
 
@@ -49,6 +50,20 @@ SCENARIO_NAMES = (
     help="abuse: run only this attack (repeat for several; default: every one).",
 )
 @click.option(
+    "--scale",
+    type=click.FloatRange(min=0.01, max=100),
+    default=1.0,
+    show_default=True,
+    help="clinic: the organisation's size (1: 700 people, 200,000 messages; 10: 7,000).",
+)
+@click.option(
+    "--repeats",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="clinic: the most times each operation is timed with nothing else running.",
+)
+@click.option(
     "--profile",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
@@ -64,12 +79,15 @@ def bench_command(
     read_every: float,
     settle: float | None,
     attacks: tuple[str, ...],
+    scale: float,
+    repeats: int,
     profile: Path | None,
 ) -> None:
     """Measure careline: a real server (embedded PostgreSQL, fsync on) driven over real
     WebSockets by separate load-generator processes. With no SCENARIO, runs them all.
     JSON lines go to stdout, progress to stderr (docs/performance.md)."""
     from careline.bench.abuse import summary as abuse_summary
+    from careline.bench.clinic import summary as clinic_summary
     from careline.bench.harness import Options
     from careline.bench.loadgen import raise_fd_limit
     from careline.bench.metrics import summary
@@ -86,6 +104,8 @@ def bench_command(
         read_every=read_every,
         settle=settle,
         attacks=attacks,
+        scale=scale,
+        repeats=repeats,
         profile=profile.resolve() if profile else None,
     )
     chosen = scenarios or SCENARIO_NAMES
@@ -103,6 +123,8 @@ def bench_command(
             click.echo(orjson.dumps(line).decode())
             if line["scenario"] == "abuse":
                 click.echo(abuse_summary(line))
+            elif line["scenario"] == "clinic":
+                click.echo(clinic_summary(line))
             elif "delivery_ms" in line:
                 click.echo(summary(line))
             else:

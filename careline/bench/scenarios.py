@@ -12,21 +12,12 @@ from typing import Any
 
 from careline.bench import pgalone
 from careline.bench.abuse import abuse
-from careline.bench.harness import Options, Rig, progress
+from careline.bench.clinic import clinic
+from careline.bench.harness import UNBUDGETED, Options, Rig, progress
 from careline.bench.metrics import PhaseResult, percentiles, result_line
 from careline.db.tx import Role
 
 Scenario = Callable[[Options], Coroutine[Any, Any, list[dict[str, Any]]]]
-
-# The saturation and find-max scenarios measure how many messages careline carries, with each sender
-# sending as fast as it is acked: every sender is one person far over the per-person
-# send budgets (docs/limits.md#per-person-budgets) by design, so those are lifted there.
-# Every other scenario runs with the budgets as shipped.
-UNBUDGETED = {
-    "CARELINE_BUDGET_SENDS_PER_CONVERSATION": "1000000/second",
-    "CARELINE_BUDGET_SENDS": "1000000/second",
-    "CARELINE_BUDGET_RECEIPTS": "1000000/second",
-}
 
 FIND_MAX_RATES = (100, 200, 300, 400, 500, 600, 800, 1000, 1200, 1500, 2000, 2500, 3000)
 FIND_MAX_P99_MS = 100.0
@@ -218,4 +209,5 @@ SCENARIOS: dict[str, Scenario] = {
     "reconnect": reconnect,
     "find-max": find_max,
     "abuse": abuse,
+    "clinic": clinic,
 }

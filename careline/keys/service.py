@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from careline.db.tx import Tx
 from careline.keys import store
-from careline.kit.crypto import DecryptionError, MasterKey, new_key, open_sealed, seal
+from careline.kit.crypto import DecryptionError, MasterKey, new_key, open_sealed, seal, seal_many
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +30,11 @@ class BoundKey:
 
     def seal(self, plaintext: bytes, *, context: str) -> bytes:
         return seal(self.key, plaintext, Keyring._aad(context, self.tenant_id, self.version))
+
+    def seal_many(self, items: list[tuple[bytes, str]]) -> list[bytes]:
+        """`seal` of each (plaintext, context), the cipher set up once (bulk writes)."""
+        aad = Keyring._aad
+        return seal_many(self.key, [(p, aad(c, self.tenant_id, self.version)) for p, c in items])
 
     def open(self, blob: bytes, *, context: str) -> bytes:
         return open_sealed(self.key, blob, Keyring._aad(context, self.tenant_id, self.version))

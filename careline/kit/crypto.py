@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import os
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,8 +30,18 @@ def new_key() -> bytes:
 
 
 def seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
-    nonce = os.urandom(NONCE_BYTES)  # random 96-bit nonces: safe far beyond 2^32 messages/key
-    return nonce + AESGCM(key).encrypt(nonce, plaintext, aad)
+    return seal_many(key, [(plaintext, aad)])[0]
+
+
+def seal_many(key: bytes, items: Iterable[tuple[bytes, bytes]]) -> list[bytes]:
+    """`seal` of each (plaintext, aad), under one key: the cipher is set up once, which
+    is about half the cost of sealing a short text (the bench seeds 200,000 this way)."""
+    cipher = AESGCM(key)
+    sealed = []
+    for plaintext, aad in items:
+        nonce = os.urandom(NONCE_BYTES)  # random 96-bit nonces: safe far beyond 2^32 messages/key
+        sealed.append(nonce + cipher.encrypt(nonce, plaintext, aad))
+    return sealed
 
 
 def open_sealed(key: bytes, blob: bytes, aad: bytes) -> bytes:

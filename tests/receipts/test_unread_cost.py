@@ -146,5 +146,7 @@ async def test_unread_count_and_a_partial_read_cost_the_same_whatever_the_backlo
     # this replaced read 40,930 buffers for 20,000 unread, and 28 for 10.)
     assert abs(large[0] - small[0]) <= 2, measured
     assert large[0] <= 12, measured
-    assert abs(large[1] - small[1]) <= 6, measured
+    # The raise crosses jo's own and the deleted rows through their own indexes, which
+    # the suite's other conversations share: a few leaf pages either way (36-45 seen).
+    assert abs(large[1] - small[1]) <= 15, measured
     assert large[1] <= 60, measured
