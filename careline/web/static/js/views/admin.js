@@ -184,8 +184,8 @@ function careSection(main) {
     const clientId = picker.value;
     team.replaceChildren(spinner('Loading care team'));
     const [relations, links] = await Promise.all([
-      api('GET', `/care-relationships?client_id=${clientId}`),
-      api('GET', `/guardian-links?client_id=${clientId}`),
+      listAll(`/care-relationships?client_id=${clientId}`),
+      listAll(`/guardian-links?client_id=${clientId}`),
     ]);
     if (mine !== showing) return;
     const byId = new Map(people.map((p) => [p.account_id, p]));
