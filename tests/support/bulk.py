@@ -76,3 +76,45 @@ async def link_guardians(
         clients,
     )
     return int(status.rsplit(maxsplit=1)[-1])
+
+
+async def add_conversations(
+    conn: Any, tenant_id: uuid.UUID, staff_id: uuid.UUID, clients: list[uuid.UUID]
+) -> list[uuid.UUID]:
+    """A care conversation of `staff_id` with each client (both participants), the
+    activity of every three a second apart (ties: the id orders them)."""
+    rows = await conn.fetch(
+        """WITH c AS (
+             INSERT INTO conversations (id, tenant_id, kind, client_id, staff_id, created_by,
+                                        last_activity_at)
+             SELECT gen_random_uuid(), $1, 'care', x.id, $2, $2,
+                    timestamptz '2026-01-01 00:00+00' + (x.n / 3) * interval '1 s'
+               FROM unnest($3::uuid[]) WITH ORDINALITY AS x(id, n)
+             RETURNING id, tenant_id, client_id, staff_id),
+           p AS (INSERT INTO participants (conversation_id, account_id, tenant_id, role)
+                 SELECT id, client_id, tenant_id, 'client' FROM c
+                 UNION ALL SELECT id, staff_id, tenant_id, 'staff' FROM c)
+         SELECT id FROM c""",
+        tenant_id,
+        staff_id,
+        clients,
+    )
+    return [r["id"] for r in rows]
+
+
+async def add_quarantined(
+    conn: Any, tenant_id: uuid.UUID, conversation_id: uuid.UUID, uploader: uuid.UUID, count: int
+) -> None:
+    """Quarantined files' rows (the name is not sealed: only the store reads these)."""
+    await conn.execute(
+        """INSERT INTO attachments (id, tenant_id, conversation_id, uploader_id, state, name,
+             media_type, kind, size, sha256, chunk_bytes, key_version, scan_result, created_at)
+           SELECT gen_random_uuid(), $1, $2, $3, 'quarantined', '\\x00', 'text/plain', 'text',
+                  10, decode(repeat('00', 32), 'hex'), 65536, 1, 'Eicar-Test-Signature',
+                  timestamptz '2026-01-01 00:00+00' + (i / 3) * interval '1 s'
+             FROM generate_series(1, $4::int) i""",
+        tenant_id,
+        conversation_id,
+        uploader,
+        count,
+    )

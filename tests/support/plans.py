@@ -33,16 +33,30 @@ class Plan:
             found += self.nodes(child)
         return found
 
-    def scans_of(self, relation: str) -> list[dict[str, Any]]:
-        return [n for n in self.nodes() if n.get("Relation Name") == relation]
+    def scans_of(self, relation: str, alias: str | None = None) -> list[dict[str, Any]]:
+        return [
+            n
+            for n in self.nodes()
+            if n.get("Relation Name") == relation and alias in (None, n.get("Alias"))
+        ]
 
-    def rows_read(self, relation: str) -> int:
-        """Rows the scans of `relation` produced or threw away by a filter, per loop
-        times loops: what the page read of that table."""
+    def rows_read(self, relation: str, alias: str | None = None) -> int:
+        """Rows the scans of `relation` (as `alias`) produced or threw away by a filter
+        or a recheck, per loop times loops: what the statement read of that table."""
         return sum(
-            int((n["Actual Rows"] + n.get("Rows Removed by Filter", 0)) * n["Actual Loops"])
-            for n in self.scans_of(relation)
+            round(
+                (
+                    n["Actual Rows"]
+                    + n.get("Rows Removed by Filter", 0)
+                    + n.get("Rows Removed by Index Recheck", 0)
+                )
+                * n["Actual Loops"]
+            )
+            for n in self.scans_of(relation, alias)
         )
+
+    def index_names(self) -> set[str]:
+        return {n["Index Name"] for n in self.nodes() if "Index Name" in n}
 
 
 def _literal(value: Any) -> str:
