@@ -254,3 +254,21 @@ async def test_every_conversation_quarantined_file_and_invitation_once_in_order(
         )
         assert len(expected) >= 250, path
         assert [[r[key]] for r in got] == expected, path
+
+
+async def test_a_support_conversation_holds_every_admin_past_a_page(
+    server: RunningServer, http: httpx.AsyncClient, world: World
+) -> None:
+    """careline's own reads of a role walk every page too: the support desk of an
+    organisation with 250 admins is all 251 of them (it was the first 200 by name)."""
+    conn = await bulk.owner(server)
+    try:
+        await bulk.add_people(conn, world.tenant_id, role="admin", count=250)
+    finally:
+        await conn.close()
+    opened = await http.post(
+        "/api/v1/conversations", json={"kind": "support"}, headers=world["lily"].auth
+    )
+    assert opened.status_code == 201, opened.text
+    roles = [p["role"] for p in opened.json()["participants"]]
+    assert roles.count("admin") == 251, roles.count("admin")
