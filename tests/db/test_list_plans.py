@@ -65,14 +65,33 @@ async def _org(
 
 
 @pytest.fixture(scope="module")
-async def large(server: RunningServer) -> Org:
+async def elsewhere(server: RunningServer) -> None:
+    """60 other organisations of 180 people: with them the planner sees each tenant as
+    a small share of the tables, which is when the inlined policies' estimate made the
+    first page read and sort the whole organisation (before migration 0008's opaque
+    staff check)."""
+    conn = await bulk.owner(server)
+    try:
+        for _ in range(60):
+            tenant_id = await bulk.add_tenant(conn)
+            staff = await bulk.add_people(conn, tenant_id, role="staff", count=10)
+            clients = await bulk.add_people(conn, tenant_id, role="client", count=150)
+            guardians = await bulk.add_people(conn, tenant_id, role="guardian", count=20)
+            await bulk.link_care(conn, tenant_id, clients, staff)
+            await bulk.link_guardians(conn, tenant_id, guardians, clients)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="module")
+async def large(server: RunningServer, elsewhere: None) -> Org:
     """7,000 people: 100 staff, 5,894 clients (7,858 care relationships), 1,000
     guardians (1,100 links); 1,200 quarantined files; sam in 300 conversations."""
     return await _org(server, staff=100, clients=5_894, guardians=1_000, quarantined=1_200)
 
 
 @pytest.fixture(scope="module")
-async def small(server: RunningServer) -> Org:
+async def small(server: RunningServer, elsewhere: None) -> Org:
     """A clinic of 306 people, the same shape, 150 quarantined files."""
     return await _org(server, staff=10, clients=240, guardians=50, quarantined=150)
 

@@ -118,3 +118,13 @@ async def add_quarantined(
         uploader,
         count,
     )
+
+
+async def add_tenant(conn: Any) -> uuid.UUID:
+    tenant_id = uuid.uuid4()
+    await conn.execute(
+        "INSERT INTO tenants (id, slug, name) VALUES ($1, $2, 'Elsewhere')",
+        tenant_id,
+        f"bulk-{tenant_id.hex[:12]}",
+    )
+    return tenant_id

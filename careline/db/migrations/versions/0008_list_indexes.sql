@@ -55,3 +55,34 @@ GRANT EXECUTE ON FUNCTION cl_reads_attachment(uuid, uuid, uuid, text, uuid) TO c
 ALTER POLICY attachments_read ON attachments
   USING (cl_system_for(tenant_id)
          OR cl_reads_attachment(tenant_id, conversation_id, uploader_id, state, message_id))
+--;
+-- The same estimate, for the directory and the care lists: inlined, "staff of this
+-- organisation" is a chain of current_setting() comparisons priced at well under 1 %,
+-- so once other organisations' rows make the tenant look small, the first page of
+-- 7,000 members went back to reading them all and sorting (42,191 buffers). As one
+-- opaque call it is priced as such (1/3) and every page walks the index. Same test:
+-- cl_is_staff_in, which reads no table; SECURITY DEFINER only to keep it opaque.
+CREATE FUNCTION cl_staff_reads(tenant uuid) RETURNS boolean LANGUAGE sql STABLE SECURITY DEFINER AS
+$$ SELECT public.cl_is_staff_in(tenant) $$
+--;
+ALTER FUNCTION cl_staff_reads(uuid) OWNER TO careline_rls
+--;
+REVOKE ALL ON FUNCTION cl_staff_reads(uuid) FROM PUBLIC
+--;
+GRANT EXECUTE ON FUNCTION cl_staff_reads(uuid) TO careline_app
+--;
+ALTER POLICY memberships_read ON memberships
+  USING (cl_system_for(tenant_id)
+         OR cl_staff_reads(tenant_id)
+         OR (cl_in_tenant(tenant_id) AND (account_id = cl_account_id()
+                                          OR role IN ('admin', 'staff')
+                                          OR account_id IN (SELECT cl_my_peers()))))
+--;
+ALTER POLICY guardian_links_read ON guardian_links
+  USING (cl_system_for(tenant_id) OR cl_staff_reads(tenant_id)
+         OR (cl_in_tenant(tenant_id) AND cl_account_id() IN (guardian_id, client_id)))
+--;
+ALTER POLICY care_relationships_read ON care_relationships
+  USING (cl_system_for(tenant_id) OR cl_staff_reads(tenant_id)
+         OR (cl_in_tenant(tenant_id) AND (client_id = cl_account_id()
+             OR client_id IN (SELECT g.client_id FROM guardian_links g WHERE g.guardian_id = cl_account_id()))))
