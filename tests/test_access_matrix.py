@@ -307,6 +307,57 @@ async def test_clients_see_only_their_care_team_and_peers_in_the_directory(
     assert all(m["email"] is None for m in seen)
 
 
+# What each persona sees of the care lists, paged a row at a time (so a cursor is
+# followed on every list): staff and admins everything of their organisation; a client
+# their own care team and guardian; a guardian their clients'; no one another
+# organisation's rows, whatever filter they name.
+CARE_VIEWS = {
+    "admin": ({("lily", "sam"), ("tom", "jo")}, {("grace", "lily")}),
+    "sam": ({("lily", "sam"), ("tom", "jo")}, {("grace", "lily")}),
+    "lily": ({("lily", "sam")}, {("grace", "lily")}),
+    "tom": ({("tom", "jo")}, set()),
+    "grace": ({("lily", "sam")}, {("grace", "lily")}),
+}
+
+
+async def _every_page(http: httpx.AsyncClient, path: str, who: Any, **params: str) -> list[Any]:
+    items, cursor = [], None
+    while True:
+        query = {**params, "limit": "1"} | ({"cursor": cursor} if cursor else {})
+        page = await http.get(path, params=query, headers=who.auth)
+        assert page.status_code == 200, page.text
+        items += page.json()["items"]
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            return items
+
+
+@pytest.mark.parametrize("who", list(CARE_VIEWS))
+async def test_each_persona_pages_only_the_care_rows_they_may_see(
+    http: httpx.AsyncClient, world: World, other_world: World, who: str
+) -> None:
+    names = {str(p.account_id): key for key, p in world.people.items()}
+    care_seen, links_seen = CARE_VIEWS[who]
+    for where, persona in (("a", world[who]), ("b", other_world[who])):
+        care = await _every_page(http, "/api/v1/care-relationships", persona)
+        links = await _every_page(http, "/api/v1/guardian-links", persona)
+        got_care = {(names.get(r["client_id"]), names.get(r["staff_id"])) for r in care}
+        got_links = {(names.get(g["guardian_id"]), names.get(g["client_id"])) for g in links}
+        if where == "a":
+            assert (got_care, got_links) == (care_seen, links_seen), who
+        else:  # B's persona of the same name sees B's rows, none of A's
+            assert not {i for row in got_care | got_links for i in row} - {None}, who
+    # Naming another organisation's people finds nothing.
+    for path, key in (
+        ("/api/v1/care-relationships", "client_id"),
+        ("/api/v1/guardian-links", "client_id"),
+    ):
+        found = await _every_page(
+            http, path, other_world[who], **{key: str(world["lily"].account_id)}
+        )
+        assert found == [], (who, path)
+
+
 # A person who belongs to both organisations: sam of B, invited into A and accepted.
 # Neither organisation's admin may see or change anything of the other membership.
 DUAL_CALLS = [

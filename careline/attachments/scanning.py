@@ -29,7 +29,6 @@ from careline.attachments.service import (
 from careline.db.tx import Role, Tx
 from careline.keys import service as key_service
 from careline.keys.service import BoundKey
-from careline.kit import limits
 from careline.tenants import service as tenant_service
 
 log = logging.getLogger(__name__)
@@ -141,14 +140,12 @@ async def internal_quarantine(
         state=State.QUARANTINED.value,
         scan_result=signature,
     )
-    admins = await tenant_service.list_members(
-        tx, role=Role.ADMIN, after=None, limit=limits.PAGE_MAX
-    )
+    admins = await tenant_service.list_enabled_with_role(tx, Role.ADMIN)
     emit_to(
         tx,
         attachment,
         ATTACHMENT_QUARANTINED,
-        tuple(m.account_id for m in admins if not m.disabled),
+        tuple(m.account_id for m in admins),
         uploader_id=str(attachment.uploader_id),
         scan_result=signature,
     )

@@ -5,36 +5,52 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 
 from careline.auth.api import CurrentActor
 from careline.care import service as care_service
 from careline.care.schemas import (
+    GuardianLinkPage,
     GuardianLinkRead,
     GuardianLinkWrite,
     RelationshipKey,
+    RelationshipPage,
     RelationshipRead,
     RelationshipWrite,
 )
 from careline.conversations import service as conversation_service
 from careline.db.tx import transaction
+from careline.kit import limits
+from careline.kit.pagination import clamp_limit, decode_id_cursor, encode_cursor
 from careline.web.http import ERRORS
 
 router = APIRouter(prefix="/api/v1", tags=["care"], responses=ERRORS)
 
 
-@router.get("/care-relationships", response_model=list[RelationshipRead])
+@router.get("/care-relationships", response_model=RelationshipPage)
 async def list_relationships(
-    actor: CurrentActor, client_id: uuid.UUID | None = None, staff_id: uuid.UUID | None = None
-) -> list[dict[str, Any]]:
+    actor: CurrentActor,
+    client_id: uuid.UUID | None = None,
+    staff_id: uuid.UUID | None = None,
+    cursor: str | None = Query(None, max_length=500),
+    limit: int | None = Query(None, ge=1, le=limits.PAGE_MAX),
+) -> dict[str, Any]:
     """Care teams you may see: all for staff; your own (or your clients') for clients and
-    guardians."""
+    guardians. By client, then staff member; `next_cursor` continues."""
+    after = decode_id_cursor(cursor)
+    size = clamp_limit(limit)
     async with transaction(actor, readonly=True) as tx:
-        found = await care_service.list_relationships(tx, client_id=client_id, staff_id=staff_id)
-    return [
-        {"client_id": r.client_id, "staff_id": r.staff_id, "is_primary": r.is_primary}
-        for r in found
-    ]
+        found = await care_service.list_relationships(
+            tx, client_id=client_id, staff_id=staff_id, after=after, limit=size
+        )
+    last = found[-1] if len(found) == size else None
+    return {
+        "items": [
+            {"client_id": r.client_id, "staff_id": r.staff_id, "is_primary": r.is_primary}
+            for r in found
+        ],
+        "next_cursor": encode_cursor([str(last.client_id), str(last.staff_id)]) if last else None,
+    }
 
 
 @router.put("/admin/care-relationships", response_model=RelationshipRead)
@@ -58,15 +74,29 @@ async def remove_relationship(body: RelationshipKey, actor: CurrentActor) -> Res
     return Response(status_code=204)
 
 
-@router.get("/guardian-links", response_model=list[GuardianLinkRead])
+@router.get("/guardian-links", response_model=GuardianLinkPage)
 async def list_guardian_links(
-    actor: CurrentActor, guardian_id: uuid.UUID | None = None, client_id: uuid.UUID | None = None
-) -> list[dict[str, Any]]:
+    actor: CurrentActor,
+    guardian_id: uuid.UUID | None = None,
+    client_id: uuid.UUID | None = None,
+    cursor: str | None = Query(None, max_length=500),
+    limit: int | None = Query(None, ge=1, le=limits.PAGE_MAX),
+) -> dict[str, Any]:
+    """Guardian links you may see: all for staff; your own for clients and guardians.
+    By guardian, then client; `next_cursor` continues."""
+    after = decode_id_cursor(cursor)
+    size = clamp_limit(limit)
     async with transaction(actor, readonly=True) as tx:
         found = await care_service.list_guardian_links(
-            tx, guardian_id=guardian_id, client_id=client_id
+            tx, guardian_id=guardian_id, client_id=client_id, after=after, limit=size
         )
-    return [{"guardian_id": g.guardian_id, "client_id": g.client_id} for g in found]
+    last = found[-1] if len(found) == size else None
+    return {
+        "items": [{"guardian_id": g.guardian_id, "client_id": g.client_id} for g in found],
+        "next_cursor": encode_cursor([str(last.guardian_id), str(last.client_id)])
+        if last
+        else None,
+    }
 
 
 @router.put("/admin/guardian-links", response_model=GuardianLinkRead)

@@ -13,6 +13,11 @@ class RelationshipRead(BaseModel):
     is_primary: bool
 
 
+class RelationshipPage(BaseModel):
+    items: list[RelationshipRead]
+    next_cursor: str | None
+
+
 class RelationshipWrite(BaseModel):
     model_config = ConfigDict(extra="forbid")
     client_id: uuid.UUID
@@ -29,6 +34,11 @@ class RelationshipKey(BaseModel):
 class GuardianLinkRead(BaseModel):
     guardian_id: uuid.UUID
     client_id: uuid.UUID
+
+
+class GuardianLinkPage(BaseModel):
+    items: list[GuardianLinkRead]
+    next_cursor: str | None
 
 
 class GuardianLinkWrite(BaseModel):

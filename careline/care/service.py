@@ -45,15 +45,24 @@ async def do_remove_relationship(tx: Tx, *, client_id: uuid.UUID, staff_id: uuid
 
 
 async def list_relationships(
-    tx: Tx, *, client_id: uuid.UUID | None = None, staff_id: uuid.UUID | None = None
+    tx: Tx,
+    *,
+    client_id: uuid.UUID | None = None,
+    staff_id: uuid.UUID | None = None,
+    after: tuple[uuid.UUID, uuid.UUID] | None,
+    limit: int,
 ) -> list[CareRelationship]:
+    """A page of the care teams the actor may see (RLS decides), by client then staff
+    member; `after` is the last (client_id, staff_id) of the page before."""
     return await store.list_relationships(
-        tx, tx.actor.tenant, client_id=client_id, staff_id=staff_id
+        tx, tx.actor.tenant, client_id=client_id, staff_id=staff_id, after=after, limit=limit
     )
 
 
 async def care_team(tx: Tx, client_id: uuid.UUID) -> list[uuid.UUID]:
-    return [r.staff_id for r in await list_relationships(tx, client_id=client_id)]
+    """Every staff member in one client's care team (one person's links: not paged)."""
+    found = await store.list_relationships(tx, tx.actor.tenant, client_id=client_id, staff_id=None)
+    return [r.staff_id for r in found]
 
 
 async def do_link_guardian(tx: Tx, *, guardian_id: uuid.UUID, client_id: uuid.UUID) -> GuardianLink:
@@ -75,16 +84,30 @@ async def do_unlink_guardian(tx: Tx, *, guardian_id: uuid.UUID, client_id: uuid.
 
 
 async def list_guardian_links(
-    tx: Tx, *, guardian_id: uuid.UUID | None = None, client_id: uuid.UUID | None = None
+    tx: Tx,
+    *,
+    guardian_id: uuid.UUID | None = None,
+    client_id: uuid.UUID | None = None,
+    after: tuple[uuid.UUID, uuid.UUID] | None,
+    limit: int,
 ) -> list[GuardianLink]:
+    """A page of the guardian links the actor may see (RLS decides), by guardian then
+    client; `after` is the last (guardian_id, client_id) of the page before."""
     return await store.list_guardian_links(
-        tx, tx.actor.tenant, guardian_id=guardian_id, client_id=client_id
+        tx, tx.actor.tenant, guardian_id=guardian_id, client_id=client_id, after=after, limit=limit
     )
 
 
+# One person's links, for careline's own checks: all of them, not paged.
 async def guardians_of(tx: Tx, client_id: uuid.UUID) -> list[uuid.UUID]:
-    return [g.guardian_id for g in await list_guardian_links(tx, client_id=client_id)]
+    found = await store.list_guardian_links(
+        tx, tx.actor.tenant, guardian_id=None, client_id=client_id
+    )
+    return [g.guardian_id for g in found]
 
 
 async def clients_of(tx: Tx, guardian_id: uuid.UUID) -> list[uuid.UUID]:
-    return [g.client_id for g in await list_guardian_links(tx, guardian_id=guardian_id)]
+    found = await store.list_guardian_links(
+        tx, tx.actor.tenant, guardian_id=guardian_id, client_id=None
+    )
+    return [g.client_id for g in found]

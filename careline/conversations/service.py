@@ -188,13 +188,7 @@ async def _open_support(tx: Tx, request: OpenRequest) -> tuple[Conversation, boo
 
 async def _list_role(tx: Tx, role: Role) -> list[Any]:
     async with tx.as_system():
-        return [
-            m
-            for m in await tenant_service.list_members(
-                tx, role=role, after=None, limit=limits.PAGE_MAX
-            )
-            if not m.disabled
-        ]
+        return await tenant_service.list_enabled_with_role(tx, role)
 
 
 async def _open_team(tx: Tx, request: OpenRequest, title: str | None) -> tuple[Conversation, bool]:

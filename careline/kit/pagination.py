@@ -81,6 +81,11 @@ def decode_text_cursor(cursor: str | None) -> tuple[str, uuid.UUID] | None:
     return _decode(cursor, _text)
 
 
+def decode_id_cursor(cursor: str | None) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """A cursor of two ids, as `encode_cursor([str(first), str(second)])` made."""
+    return _decode(cursor, _id)
+
+
 def clamp_limit(limit: int | None) -> int:
     if limit is None:
         return limits.PAGE_DEFAULT

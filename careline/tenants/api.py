@@ -97,9 +97,7 @@ async def _page(
     last = members[-1] if len(members) == size else None
     return {
         "items": [member_read(m, show_email=show_email) for m in members],
-        "next_cursor": encode_cursor([last.display_name.lower(), str(last.account_id)])
-        if last
-        else None,
+        "next_cursor": encode_cursor([last.sort_key, str(last.account_id)]) if last else None,
     }
 
 

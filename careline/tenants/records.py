@@ -35,6 +35,9 @@ class Member:
     created_at: dt.datetime
     last_seen_at: dt.datetime | None
     disabled: bool
+    # What the member list orders by and its cursor carries: PostgreSQL's lower() of the
+    # name, as stored (Python's str.lower() differs from it for some letters).
+    sort_key: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -217,6 +217,21 @@ async def list_members(
     return await store.list_members(tx, tx.actor.tenant, role=role, after=after, limit=limit)
 
 
+async def list_enabled_with_role(tx: Tx, role: Role) -> list[Member]:
+    """Every enabled member with `role` (the admins a support conversation holds, or who
+    hear of a quarantined file), walked page by page: never cut at a page's size."""
+    found: list[Member] = []
+    after = None
+    while True:
+        page = await store.list_members(
+            tx, tx.actor.tenant, role=role, after=after, limit=limits.PAGE_MAX
+        )
+        found += [m for m in page if not m.disabled]
+        if len(page) < limits.PAGE_MAX:
+            return found
+        after = (page[-1].sort_key, page[-1].account_id)
+
+
 async def members_by_ids(tx: Tx, account_ids: list[uuid.UUID]) -> dict[uuid.UUID, Member]:
     found = await store.list_members_by_ids(tx, tx.actor.tenant, account_ids)
     return {m.account_id: m for m in found}

@@ -11,7 +11,8 @@ from careline.tenants.records import LoginIdentity, Member, Tenant, TenantSettin
 
 _MEMBER_COLUMNS = """
     m.account_id, m.tenant_id, m.role, a.email, m.display_name, m.created_at,
-    m.last_seen_at, (m.disabled_at IS NOT NULL OR a.disabled_at IS NOT NULL) AS disabled
+    m.last_seen_at, (m.disabled_at IS NOT NULL OR a.disabled_at IS NOT NULL) AS disabled,
+    m.name_key
 """
 # Names and last seen come from the membership, never the account: the account is shared
 # with the person's other organisations, and nothing of those may show here.
@@ -27,6 +28,7 @@ def _member(row: Any) -> Member:
         created_at=row["created_at"],
         last_seen_at=row["last_seen_at"],
         disabled=row["disabled"],
+        sort_key=row["name_key"],
     )
 
 
@@ -199,16 +201,24 @@ async def list_members(
     after: tuple[str, uuid.UUID] | None,
     limit: int,
 ) -> list[Member]:
+    """A page of the member list, by name. One statement per shape (with or without a
+    role, a cursor): a generic plan cannot make an index condition of "$n IS NULL OR
+    ...". The cursor compares the stored name_key, since under RLS only leakproof
+    conditions (not lower()) become index conditions (migration 0008). So every page
+    reads about a page of memberships_by_name (or _by_role_name), wherever it starts."""
+    args: list[Any] = [tenant_id]
+    where = "m.tenant_id = $1"
+    if role:
+        args.append(role.value)
+        where += f" AND m.role = ${len(args)}"
+    if after:
+        args += after
+        where += f" AND (m.name_key, m.account_id) > (${len(args) - 1}, ${len(args)}::uuid)"
+    args.append(limit)
     rows = await tx.conn.fetch(
-        f"SELECT {_MEMBER_COLUMNS} FROM memberships m JOIN accounts a ON a.id = m.account_id "  # noqa: S608 - constant column list
-        "WHERE m.tenant_id = $1 AND ($2::text IS NULL OR m.role = $2) "
-        "AND ($3::text IS NULL OR (lower(m.display_name), m.account_id) > ($3, $4::uuid)) "
-        "ORDER BY lower(m.display_name), m.account_id LIMIT $5",
-        tenant_id,
-        role.value if role else None,
-        after[0] if after else None,
-        after[1] if after else None,
-        limit,
+        f"SELECT {_MEMBER_COLUMNS} FROM memberships m JOIN accounts a ON a.id = m.account_id "  # noqa: S608 - constant fragments
+        f"WHERE {where} ORDER BY m.name_key, m.account_id LIMIT ${len(args)}",
+        *args,
     )
     return [_member(r) for r in rows]
 

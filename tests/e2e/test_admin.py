@@ -94,7 +94,7 @@ async def test_admin_sets_the_primary_clinician_of_a_care_team(
             f"/api/v1/care-relationships?client_id={world['lily'].account_id}",
             headers=world["admin"].auth,
         )
-    primary = {r["staff_id"]: r["is_primary"] for r in found.json()}
+    primary = {r["staff_id"]: r["is_primary"] for r in found.json()["items"]}
     assert primary == {str(world["sam"].account_id): True, str(world["jo"].account_id): False}
     await expect(sam_row.get_by_role("radio", name="Primary")).to_be_checked()
 
@@ -148,7 +148,7 @@ async def test_a_late_answer_for_an_earlier_client_never_replaces_the_team_shown
                         f"/api/v1/care-relationships?client_id={world[who].account_id}",
                         headers=world["admin"].auth,
                     )
-                ).json()
+                ).json()["items"]
             }
             for who in ("lily", "tom")
         }

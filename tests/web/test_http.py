@@ -123,6 +123,9 @@ FORGED_TIMES = {
 }
 LISTS = {
     "members": ("/api/v1/members", "sam", FORGED_CURSORS),
+    "care relationships": ("/api/v1/care-relationships", "sam", FORGED_CURSORS),
+    "guardian links": ("/api/v1/guardian-links", "sam", FORGED_CURSORS),
+    "invitations": ("/api/v1/admin/invitations", "admin", FORGED_CURSORS | FORGED_TIMES),
     "conversations": ("/api/v1/conversations", "sam", FORGED_CURSORS | FORGED_TIMES),
     "quarantined files": (
         "/api/v1/admin/attachments/quarantined",

@@ -7,7 +7,7 @@ Revises: 0006
 from careline.db.migrations.sqlscript import run_sql_file
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -184,8 +184,8 @@ function careSection(main) {
     const clientId = picker.value;
     team.replaceChildren(spinner('Loading care team'));
     const [relations, links] = await Promise.all([
-      api('GET', `/care-relationships?client_id=${clientId}`),
-      api('GET', `/guardian-links?client_id=${clientId}`),
+      listAll(`/care-relationships?client_id=${clientId}`),
+      listAll(`/guardian-links?client_id=${clientId}`),
     ]);
     if (mine !== showing) return;
     const byId = new Map(people.map((p) => [p.account_id, p]));
@@ -193,7 +193,8 @@ function careSection(main) {
     const inTeam = new Set(relations.map((r) => r.staff_id));
     const clientName = byId.get(clientId)?.display_name || 'this client';
 
-    const rows = relations.map((r) => {
+    // The primary clinician first; the API lists by staff id (its cursor's order).
+    const rows = [...relations].sort((a, b) => Number(b.is_primary) - Number(a.is_primary)).map((r) => {
       const person = byId.get(r.staff_id) || { account_id: r.staff_id, display_name: 'Unknown' };
       return h('li', { class: 'team-row' },
         avatar({ id: person.account_id, name: person.display_name }, { size: 'sm' }),

@@ -3,7 +3,7 @@
 
 import { h, focus, announce } from '../dom.js';
 import { icon } from '../icons.js';
-import { api } from '../api.js';
+import { listAll } from '../api.js';
 import { state, isStaff, members, openConversation } from '../store.js';
 import { avatar, openDialog, spinner } from './common.js';
 
@@ -120,7 +120,7 @@ async function staffChooser(body, go) {
 async function clientChooser(body, go) {
   const clientId = state.me.role === 'guardian' ? state.actingFor : state.me.account_id;
   const [team, people] = await Promise.all([
-    api('GET', `/care-relationships?client_id=${clientId}`),
+    listAll(`/care-relationships?client_id=${clientId}`),
     members(),
   ]);
   const byId = new Map(people.map((p) => [p.account_id, p]));
