@@ -278,8 +278,49 @@ async def list_events(
     return [_event(r) for r in rows]
 
 
+# Batched reads for resume and catch-up probe the indexes once per named conversation
+# through LATERAL (the LIMIT keeps the planner from flattening it into a join), so every
+# plan PostgreSQL may cache for them, generic ones included, is a nested loop of index
+# scans: a conversation costs its own probe and rows, whatever the table holds or the
+# cursors say. As a join or `= ANY`, a generic plan may scan the table with the RLS
+# probe on every row (docs/performance.md#clinic-scale-resume).
+
+
 async def get_last_seqs(tx: Tx, conversation_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     rows = await tx.conn.fetch(
-        "SELECT id, last_seq FROM conversations WHERE id = ANY($1::uuid[])", conversation_ids
+        "SELECT c.id, c.last_seq FROM unnest($1::uuid[]) AS k(cid) "
+        "CROSS JOIN LATERAL (SELECT id, last_seq FROM conversations c "
+        "WHERE c.id = k.cid LIMIT 1) c",
+        conversation_ids,
     )
     return {r["id"]: r["last_seq"] for r in rows}
+
+
+async def list_events_after(
+    tx: Tx, keys: list[tuple[uuid.UUID, int, int]]
+) -> dict[uuid.UUID, tuple[int, list[TimelineEvent]]]:
+    """For each (conversation, after_seq, limit), in one statement: the conversation's
+    last_seq and its first `limit` events after `after_seq`, both from the same snapshot.
+    Conversations the actor cannot read are absent."""
+    rows = await tx.conn.fetch(
+        "SELECT k.cid, c.last_seq, e.conversation_id, e.seq, e.type, e.actor_id, "
+        "e.message_id, e.subject_id, e.data, e.created_at "
+        "FROM unnest($1::uuid[], $2::bigint[], $3::int[]) AS k(cid, after_seq, n) "
+        "CROSS JOIN LATERAL (SELECT last_seq FROM conversations c "
+        "WHERE c.id = k.cid LIMIT 1) c "
+        "LEFT JOIN LATERAL (SELECT conversation_id, seq, type, actor_id, message_id, "
+        "subject_id, data, created_at FROM events e "
+        "WHERE e.conversation_id = k.cid AND e.seq > k.after_seq ORDER BY e.seq LIMIT k.n) e "
+        "ON true",
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [k[2] for k in keys],
+    )
+    found: dict[uuid.UUID, tuple[int, list[TimelineEvent]]] = {}
+    for r in rows:
+        _, events = found.setdefault(r["cid"], (r["last_seq"], []))
+        if r["seq"] is not None:
+            events.append(_event(r))
+    for _, events in found.values():
+        events.sort(key=lambda e: e.seq)  # the statement's row order is not promised
+    return found
