@@ -321,13 +321,13 @@ class Connection:
         by_conversation: dict[uuid.UUID, list[tuple[int, str]]] = {}
         for event, frame in frames:
             by_conversation.setdefault(event.conversation_id, []).append((event.seq, frame))
-        for conversation_id, behind, _, _ in reads:
+        for conversation_id, behind, after, limit in reads:
             if self._behind.get(conversation_id) is not behind:
                 continue  # forgotten meanwhile (left the conversation, or the socket went)
             if conversation_id not in found:
                 self.forget(conversation_id)  # no longer a participant
                 continue
-            last_seq, events = found[conversation_id]
+            last_seq, _ = found[conversation_id]
             for seq, frame in by_conversation.get(conversation_id, ()):
                 if self._behind.get(conversation_id) is not behind:
                     break
@@ -338,9 +338,10 @@ class Connection:
                     self._advance(conversation_id, seq)
             if self._behind.get(conversation_id) is not behind:
                 continue
-            if events:
-                # Past events with no frame too (a message this actor may not read).
-                self._advance(conversation_id, max(self.cursors[conversation_id], events[-1].seq))
+            # Past the events with no frame too (a message this actor may not read): the
+            # read had every event of its range up to last_seq.
+            read_to = min(after + limit, last_seq)
+            self._advance(conversation_id, max(self.cursors[conversation_id], read_to))
             behind.last_seq = last_seq
 
     def _caught_up(self, conversation_id: uuid.UUID) -> None:
