@@ -28,10 +28,6 @@ from careline.realtime.render import event_frames
 
 log = logging.getLogger(__name__)
 
-# Events per catch-up read: in all, and of one conversation. A batch reads the
-# conversations that are behind in the order they fell behind.
-_CATCH_UP_PAGE = 500
-_CATCH_UP_PAGE_PER_CONVERSATION = 200
 _CATCH_UP_RETRY_SECONDS = (0.5, 10.0)  # first wait and cap, doubling, while the db is down
 # How long a sender's ack waits for its own message.sent: the live event first, then a
 # read from PostgreSQL.
@@ -290,27 +286,34 @@ class Connection:
 
     def _plan_reads(self) -> list[tuple[uuid.UUID, _Behind, int, int]]:
         """Release the conversations that are caught up; the next batch of reads for the
-        rest: (conversation, entry, after_seq, limit), at most _CATCH_UP_PAGE events.
+        rest: (conversation, entry, after_seq, limit), at most CATCH_UP_READ_EVENTS events.
         No await: a live frame arrives either before a release (held, released here) or
         after it (sent directly)."""
         reads: list[tuple[uuid.UUID, _Behind, int, int]] = []
-        room = _CATCH_UP_PAGE
+        room = limits.CATCH_UP_READ_EVENTS
         for conversation_id, behind in list(self._behind.items()):
-            cursor = self.cursors.get(conversation_id)
-            # Without a cursor (the resume's read failed) the held frames go first.
-            if cursor is None or (behind.last_seq is not None and cursor >= behind.last_seq):
-                if self._release_held(conversation_id):
-                    self._caught_up(conversation_id)
-                    continue
-                behind.last_seq = None  # the held frames left a gap: read it
-                cursor = self.cursors[conversation_id]
+            if self._release_if_caught_up(conversation_id, behind):
+                continue
+            cursor = self.cursors[conversation_id]
             if room:
-                wanted = _CATCH_UP_PAGE_PER_CONVERSATION
+                wanted = limits.CATCH_UP_READ_EVENTS_PER_CONVERSATION
                 if behind.last_seq is not None:
                     wanted = min(wanted, behind.last_seq - cursor)
                 reads.append((conversation_id, behind, cursor, min(wanted, room)))
                 room -= reads[-1][3]
         return reads
+
+    def _release_if_caught_up(self, conversation_id: uuid.UUID, behind: _Behind) -> bool:
+        """Done if the cursor is where the latest read saw the conversation end and the
+        held frames continue from there; otherwise it has a cursor and must be read."""
+        cursor = self.cursors.get(conversation_id)
+        # Without a cursor (the resume's read failed) the held frames go first.
+        if cursor is None or (behind.last_seq is not None and cursor >= behind.last_seq):
+            if self._release_held(conversation_id):
+                self._caught_up(conversation_id)
+                return True
+            behind.last_seq = None  # the held frames left a gap: read it
+        return False
 
     async def _replay_batch(self, reads: list[tuple[uuid.UUID, _Behind, int, int]]) -> None:
         """One transaction, one statement for the events: send each conversation's page
@@ -372,26 +375,34 @@ class Connection:
         for conversation_id, after in cursors.items():
             if conversation_id not in last:
                 result[str(conversation_id)] = {"status": "not_found"}
-                continue
-            last_seq = last[conversation_id]
-            sent = self.cursors.get(conversation_id)
-            # A socket that streamed this conversation from later than `after` cannot
-            # send what came before without breaking seq order: that is a reset too.
-            behind = sent is not None and after < self._start.get(conversation_id, 0)
-            status, start = "ok", after
-            if behind or after > last_seq or last_seq - after > limits.RESUME_MAX_EVENTS:
-                status, start = "reset", last_seq
-            if sent is None:
-                self._start[conversation_id] = start
-            self._advance(conversation_id, max(start, -1 if sent is None else sent))
-            if conversation_id in self._behind:
-                # What the read saw sizes the replay, and skips it where nothing is new.
-                self._behind[conversation_id].last_seq = last_seq
-            result[str(conversation_id)] = {"status": status, "last_seq": last_seq}
-        waits = [self._behind[c].done.wait() for c in known if c in self._behind]
-        if waits:
-            await asyncio.gather(*waits)
+            else:
+                result[str(conversation_id)] = self._resumed(
+                    conversation_id, after, last[conversation_id]
+                )
+        for conversation_id in known:
+            entry = self._behind.get(conversation_id)
+            if entry is not None:
+                await entry.done.wait()
         return {"conversations": result}
+
+    def _resumed(self, conversation_id: uuid.UUID, after: int, last_seq: int) -> dict[str, Any]:
+        """Where the replay of one conversation starts, and its status. No await."""
+        sent = self.cursors.get(conversation_id)
+        # A socket that streamed this conversation from later than `after` cannot
+        # send what came before without breaking seq order: that is a reset too.
+        streamed_later = sent is not None and after < self._start.get(conversation_id, 0)
+        status, start = "ok", after
+        if streamed_later or after > last_seq or last_seq - after > limits.RESUME_MAX_EVENTS:
+            status, start = "reset", last_seq
+        if sent is None:
+            self._start[conversation_id] = start
+        self._advance(conversation_id, max(start, -1 if sent is None else sent))
+        entry = self._behind.get(conversation_id)
+        if entry is not None:
+            # What the read saw sizes the replay; where nothing is new, it is done.
+            entry.last_seq = last_seq
+            self._release_if_caught_up(conversation_id, entry)
+        return {"status": status, "last_seq": last_seq}
 
     # protocol.Session -----------------------------------------------------------------
 

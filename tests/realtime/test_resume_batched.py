@@ -15,7 +15,6 @@ import httpx
 from careline.db import tx as db_tx
 from careline.db.pool import connect_owner
 from careline.kit import limits
-from careline.realtime.gateway import _CATCH_UP_PAGE, _CATCH_UP_PAGE_PER_CONVERSATION
 from tests.realtime.test_resume_race import open_team
 from tests.support.server import RunningServer
 from tests.support.world import World
@@ -76,8 +75,8 @@ async def test_a_resume_of_many_conversations_equals_resuming_each_on_its_own(
         "ahead": ids[quiet + few + big + behind :],
     }
     # More than a page of one conversation, and more than a batch in all.
-    per_big = _CATCH_UP_PAGE_PER_CONVERSATION + 60
-    assert big * per_big + few * 4 > _CATCH_UP_PAGE
+    per_big = limits.CATCH_UP_READ_EVENTS_PER_CONVERSATION + 60
+    assert big * per_big + few * 4 > limits.CATCH_UP_READ_EVENTS
     cursors = await last_seqs(http, world, ids)  # where sam's client had got to
     for c in groups["ahead"]:
         cursors[c] += 5  # a client ahead of the server (restored from elsewhere)
