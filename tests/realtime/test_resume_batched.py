@@ -163,8 +163,11 @@ async def test_a_resume_of_many_conversations_holds_at_most_two_pooled_connectio
     held = [await pool.acquire() for _ in range(pool.get_max_size() - 2)]
     try:
         async with connect(server.ws_url, world["sam"].token) as sam:
-            resume = asyncio.create_task(sam.request("resume", timeout=60, conversations=cursors))
             async with events_locked(server) as owner:
+                # The resume's first statement reads conversations, not events.
+                resume = asyncio.create_task(
+                    sam.request("resume", timeout=60, conversations=cursors)
+                )
                 for _ in range(500):
                     if await waiting_on_the_lock(owner):
                         break
