@@ -376,6 +376,13 @@ ELSEWHERE = {
     # its CPU and wall time (no crafted file reaches 512 MiB without a cap refusing first).
     "FILE_CHECK_CPU_SECONDS": ("attachments/test_abuse.py", "file_too_complex"),
     "FILE_CHECK_MEMORY_BYTES": ("attachments/test_abuse.py", "file_too_complex"),
+    # How a resume reads, not a refusal: a resume that needs several reads returns what
+    # one per conversation would.
+    "CATCH_UP_READ_EVENTS": ("realtime/test_resume_batched.py", "CATCH_UP_READ_EVENTS"),
+    "CATCH_UP_READ_EVENTS_PER_CONVERSATION": (
+        "realtime/test_resume_batched.py",
+        "CATCH_UP_READ_EVENTS_PER_CONVERSATION",
+    ),
 }
 # Sizes careline works with that nobody sends: nothing to refuse.
 NOT_A_REFUSAL = {

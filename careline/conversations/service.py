@@ -397,6 +397,18 @@ async def timeline(
     return await store.list_events(tx, conversation_id, after_seq=after_seq, limit=limit)
 
 
+async def timelines(
+    tx: Tx, reads: list[tuple[uuid.UUID, int, int]]
+) -> dict[uuid.UUID, tuple[int, list[TimelineEvent]]]:
+    """For each (conversation, after_seq, limit), in one statement: its last_seq and up
+    to `limit` events after `after_seq`. Only conversations the actor takes part in are
+    there (row-level security decides, as `access_conversation` does): a missing one is
+    not found."""
+    if not reads:
+        return {}
+    return await store.list_events_after(tx, reads)
+
+
 async def last_seqs(tx: Tx, conversation_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     return await store.get_last_seqs(tx, conversation_ids)
 

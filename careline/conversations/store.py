@@ -268,9 +268,11 @@ async def append_event(
 async def list_events(
     tx: Tx, conversation_id: uuid.UUID, *, after_seq: int, limit: int
 ) -> list[TimelineEvent]:
+    # A range of seqs (gapless), not `LIMIT $3` alone: see list_events_after.
     rows = await tx.conn.fetch(
         "SELECT conversation_id, seq, type, actor_id, message_id, subject_id, data, created_at "
-        "FROM events WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        "FROM events WHERE conversation_id = $1 AND seq > $2::bigint "
+        "AND seq <= $2::bigint + $3::bigint ORDER BY seq",
         conversation_id,
         after_seq,
         limit,
@@ -278,8 +280,54 @@ async def list_events(
     return [_event(r) for r in rows]
 
 
+# Batched reads for resume and catch-up probe the indexes once per named conversation
+# through LATERAL, so every plan PostgreSQL may cache for them, generic ones included, is
+# a nested loop of index probes: a conversation costs its own probe and rows, whatever
+# the table holds. As a join or `= ANY`, a generic plan may scan a whole table with the
+# row-level security probe on every row. The LIMIT and OFFSET 0 keep the planner from
+# flattening a LATERAL back into a join.
+
+
 async def get_last_seqs(tx: Tx, conversation_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     rows = await tx.conn.fetch(
-        "SELECT id, last_seq FROM conversations WHERE id = ANY($1::uuid[])", conversation_ids
+        "SELECT c.id, c.last_seq FROM unnest($1::uuid[]) AS k(cid) "
+        "CROSS JOIN LATERAL (SELECT id, last_seq FROM conversations c "
+        "WHERE c.id = k.cid LIMIT 1) c",
+        conversation_ids,
     )
     return {r["id"]: r["last_seq"] for r in rows}
+
+
+async def list_events_after(
+    tx: Tx, reads: list[tuple[uuid.UUID, int, int]]
+) -> dict[uuid.UUID, tuple[int, list[TimelineEvent]]]:
+    """For each (conversation, after_seq, limit), in one statement: the conversation's
+    last_seq and its events with after_seq < seq <= after_seq + limit (seq is gapless:
+    the first `limit` after it), both from the same snapshot. Conversations the actor
+    cannot read are absent.
+
+    A range of seqs, not `ORDER BY seq LIMIT n`: the planner believes the read policy
+    lets through ~1 % of rows, so for "the first n" it would rather read the whole rest
+    of the conversation through a bitmap (the policy's probe on every row) and sort it
+    (docs/performance.md#clinic-scale-resume). A range bounds the rows either way."""
+    rows = await tx.conn.fetch(
+        "SELECT k.cid, c.last_seq, e.conversation_id, e.seq, e.type, e.actor_id, "
+        "e.message_id, e.subject_id, e.data, e.created_at "
+        "FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS k(cid, after_seq, until_seq) "
+        "CROSS JOIN LATERAL (SELECT last_seq FROM conversations c "
+        "WHERE c.id = k.cid LIMIT 1) c "
+        "LEFT JOIN LATERAL (SELECT conversation_id, seq, type, actor_id, message_id, "
+        "subject_id, data, created_at FROM events e WHERE e.conversation_id = k.cid "
+        "AND e.seq > k.after_seq AND e.seq <= k.until_seq OFFSET 0) e ON true",
+        [r[0] for r in reads],
+        [r[1] for r in reads],
+        [r[1] + r[2] for r in reads],
+    )
+    found: dict[uuid.UUID, tuple[int, list[TimelineEvent]]] = {}
+    for row in rows:
+        _, events = found.setdefault(row["cid"], (row["last_seq"], []))
+        if row["seq"] is not None:
+            events.append(_event(row))
+    for _, events in found.values():
+        events.sort(key=lambda e: e.seq)  # the statement's row order is not promised
+    return found

@@ -28,6 +28,9 @@ WS_FRAME_MAX_BYTES = 64 * 1024
 # the client is told to refetch instead.
 RESUME_MAX_CONVERSATIONS = 1_000
 RESUME_MAX_EVENTS = 1_000
+# One catch-up read (a resume's, or a gap's): events in all, and of one conversation.
+CATCH_UP_READ_EVENTS = 500
+CATCH_UP_READ_EVENTS_PER_CONVERSATION = 200
 # Request bodies over HTTP, in bytes.
 HTTP_BODY_MAX_BYTES = 256 * 1024
 # Files (careline/attachments). The per-file size and the per-tenant quota are settings

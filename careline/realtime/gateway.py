@@ -8,6 +8,7 @@ import contextlib
 import logging
 import random
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -18,16 +19,15 @@ from careline.config import Settings
 from careline.conversations import service as conversation_service
 from careline.db.tx import Actor, transaction
 from careline.kit import limits, tasks
-from careline.kit.errors import AppError, DatabaseUnavailable, NotFound
+from careline.kit.errors import AppError, DatabaseUnavailable
 from careline.realtime import protocol
 from careline.realtime.fanout import Hub
 from careline.realtime.presence import ONLINE
 from careline.realtime.protocol import CloseCode, Frame, ProtocolError, State
-from careline.realtime.render import timeline_frames
+from careline.realtime.render import event_frames
 
 log = logging.getLogger(__name__)
 
-_CATCH_UP_PAGE = 200
 _CATCH_UP_RETRY_SECONDS = (0.5, 10.0)  # first wait and cap, doubling, while the db is down
 # How long a sender's ack waits for its own message.sent: the live event first, then a
 # read from PostgreSQL.
@@ -35,6 +35,16 @@ _CAUGHT_UP_WAIT_SECONDS = (1.0, 4.0)
 # A client that sends no request this long after its auth ack (a pure listener) gets its
 # live events from then on; held until then, they cannot overtake a prompt resume.
 _FIRST_REQUEST_GRACE_SECONDS = 5.0
+
+
+@dataclass(eq=False, slots=True)
+class _Behind:
+    """A conversation waiting for catch-up. `last_seq`: its last seq as the latest read
+    saw it (None: unknown); the replay is done once the cursor reaches it and the held
+    frames continue from there."""
+
+    last_seq: int | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class Connection:
@@ -61,7 +71,9 @@ class Connection:
         self._start: dict[uuid.UUID, int] = {}
         self._holding: set[uuid.UUID] = set()
         self._before_first_request = True
-        self._catching: dict[uuid.UUID, asyncio.Task[None]] = {}
+        # Conversations waiting for the catch-up task, in the order they fell behind.
+        self._behind: dict[uuid.UUID, _Behind] = {}
+        self._catcher: asyncio.Task[None] | None = None
         self._waiters: dict[uuid.UUID, list[tuple[int, asyncio.Future[None]]]] = {}
         self._draining = False
         self._idle = asyncio.Event()
@@ -195,9 +207,7 @@ class Connection:
         self._start.pop(conversation_id, None)
         self._holding.discard(conversation_id)
         self._held.pop(conversation_id, None)
-        task = self._catching.pop(conversation_id, None)
-        if task is not None:
-            task.cancel()
+        self._caught_up(conversation_id)
 
     def abort(self, code: CloseCode, reason: str) -> None:
         if self.state in (State.CLOSING, State.CLOSED):
@@ -237,64 +247,121 @@ class Connection:
     # catch-up -------------------------------------------------------------------------
 
     def _start_catch_up(self, conversation_id: uuid.UUID) -> None:
+        """Hold the conversation's live frames and have the socket's catch-up task fill
+        it from PostgreSQL. One task per socket reads every conversation that is behind,
+        a batch at a time: a socket holds at most one pooled connection for catch-up,
+        however many conversations it resumes."""
         self._holding.add(conversation_id)
-        if conversation_id not in self._catching:
-            self._catching[conversation_id] = self._spawn(
-                self._catch_up(conversation_id), "socket.catch_up"
-            )
+        if conversation_id not in self._behind:
+            self._behind[conversation_id] = _Behind()
+        if self._catcher is None:
+            self._catcher = self._spawn(self._catch_up(), "socket.catch_up")
 
-    async def _catch_up(self, conversation_id: uuid.UUID) -> None:
-        """Replay from PostgreSQL after the cursor, then the held live frames. Every held
-        seq has committed, and so has everything before it: when the held frames do not
-        continue the replay, one more read fills the gap. While the database is down the
-        live frames stay held (bounded by the send queue) and the read is retried."""
-        retry, cap = _CATCH_UP_RETRY_SECONDS
+    async def _catch_up(self) -> None:
+        """Replay from PostgreSQL after each cursor, then the held live frames. Every
+        held seq has committed, and so has everything before it: when the held frames do
+        not continue the replay, one more read fills the gap. While the database is down
+        the live frames stay held (bounded by the send queue) and the read is retried."""
+        first_retry, cap = _CATCH_UP_RETRY_SECONDS
+        retry = first_retry
         try:
-            while self.state is State.READY:
-                # Without a cursor (the resume's read failed) the held frames go first.
+            while self.state is State.READY and self._behind:
+                # Empty only once every conversation was released.
+                reads = self._plan_reads()
+                if not reads:
+                    continue
                 try:
-                    full = conversation_id in self.cursors and await self._replay_page(
-                        conversation_id
-                    )
+                    await self._replay_batch(reads)
+                    retry = first_retry
                 except DatabaseUnavailable:
                     # The events wait in PostgreSQL: fetch them once it answers again.
                     await asyncio.sleep(retry)
                     retry = min(retry * 2, cap)
-                    continue
-                # No await between this check and leaving _holding: a live frame arrives
-                # either before (held, released here) or after (sent directly).
-                if not full and self._release_held(conversation_id):
-                    return
-        except NotFound:
-            self.forget(conversation_id)
         finally:
-            if self._catching.get(conversation_id) is asyncio.current_task():
-                del self._catching[conversation_id]
-                self._holding.discard(conversation_id)
+            # Normally none is left. When the socket goes (or on a bug) the resume that
+            # waits must not wait forever; a later gap starts another task.
+            self._catcher = None
+            for conversation_id in list(self._behind):
+                self._caught_up(conversation_id)
 
-    async def _replay_page(self, conversation_id: uuid.UUID) -> bool:
-        """Send one page of stored events after the cursor; True if the page was full."""
-        after = self.cursors[conversation_id]
+    def _plan_reads(self) -> list[tuple[uuid.UUID, _Behind, int, int]]:
+        """Release the conversations that are caught up; the next batch of reads for the
+        rest: (conversation, entry, after_seq, limit), at most CATCH_UP_READ_EVENTS events.
+        No await: a live frame arrives either before a release (held, released here) or
+        after it (sent directly)."""
+        reads: list[tuple[uuid.UUID, _Behind, int, int]] = []
+        room = limits.CATCH_UP_READ_EVENTS
+        for conversation_id, behind in list(self._behind.items()):
+            if self._release_if_caught_up(conversation_id, behind):
+                continue
+            cursor = self.cursors[conversation_id]
+            if room:
+                wanted = limits.CATCH_UP_READ_EVENTS_PER_CONVERSATION
+                if behind.last_seq is not None:
+                    wanted = min(wanted, behind.last_seq - cursor)
+                reads.append((conversation_id, behind, cursor, min(wanted, room)))
+                room -= reads[-1][3]
+        return reads
+
+    def _release_if_caught_up(self, conversation_id: uuid.UUID, behind: _Behind) -> bool:
+        """Done if the cursor is where the latest read saw the conversation end and the
+        held frames continue from there; otherwise it has a cursor and must be read."""
+        cursor = self.cursors.get(conversation_id)
+        # Without a cursor (the resume's read failed) the held frames go first.
+        if cursor is None or (behind.last_seq is not None and cursor >= behind.last_seq):
+            if self._release_held(conversation_id):
+                self._caught_up(conversation_id)
+                return True
+            behind.last_seq = None  # the held frames left a gap: read it
+        return False
+
+    async def _replay_batch(self, reads: list[tuple[uuid.UUID, _Behind, int, int]]) -> None:
+        """One transaction, one statement for the events: send each conversation's page
+        after its cursor, in seq order, and note how far it has to go."""
         async with transaction(self.actor, readonly=True) as tx:
-            events = await conversation_service.timeline(
-                tx, conversation_id, after_seq=after, limit=_CATCH_UP_PAGE
-            )
-            frames = await timeline_frames(tx, events)
-        for seq, frame in frames:
-            if seq > self.cursors.get(conversation_id, seq):
-                # Replay waits for room: only live traffic a client cannot keep up with
-                # counts as slow. The cursor moves once the frame is queued.
-                await self.queue.put(frame)
-                self._advance(conversation_id, seq)
-        if events and conversation_id in self.cursors:
-            self._advance(conversation_id, max(self.cursors[conversation_id], events[-1].seq))
-        return len(events) >= _CATCH_UP_PAGE
+            found = await conversation_service.timelines(tx, [(c, a, n) for c, _, a, n in reads])
+            frames = await event_frames(tx, [e for _, events in found.values() for e in events])
+        by_conversation: dict[uuid.UUID, list[tuple[int, str]]] = {}
+        for event, frame in frames:
+            by_conversation.setdefault(event.conversation_id, []).append((event.seq, frame))
+        for conversation_id, behind, after, limit in reads:
+            if self._behind.get(conversation_id) is not behind:
+                continue  # forgotten meanwhile (left the conversation, or the socket went)
+            if conversation_id not in found:
+                self.forget(conversation_id)  # no longer a participant
+                continue
+            last_seq, _ = found[conversation_id]
+            for seq, frame in by_conversation.get(conversation_id, ()):
+                if self._behind.get(conversation_id) is not behind:
+                    break
+                if seq > self.cursors.get(conversation_id, seq):
+                    # Replay waits for room: only live traffic a client cannot keep up
+                    # with counts as slow. The cursor moves once the frame is queued.
+                    await self.queue.put(frame)
+                    self._advance(conversation_id, seq)
+            if self._behind.get(conversation_id) is not behind:
+                continue
+            # Past the events with no frame too (a message this actor may not read): the
+            # read had every event of its range up to last_seq.
+            read_to = min(after + limit, last_seq)
+            self._advance(conversation_id, max(self.cursors[conversation_id], read_to))
+            behind.last_seq = last_seq
+
+    def _caught_up(self, conversation_id: uuid.UUID) -> None:
+        self._holding.discard(conversation_id)
+        behind = self._behind.pop(conversation_id, None)
+        if behind is not None:
+            behind.done.set()
 
     async def resume(self, cursors: dict[uuid.UUID, int]) -> dict[str, Any]:
         """Replay, per conversation, every event after the client's seq, in order; then
         continue live. Too far behind: status "reset" (refetch history over REST).
         Nothing this socket sent already is sent again: the replay starts after the
-        client's seq or the socket's cursor, whichever is higher."""
+        client's seq or the socket's cursor, whichever is higher.
+
+        One statement reads every named conversation's last seq; only those with events
+        after their cursor are read again, in batches (the catch-up task). The resume
+        holds one pooled connection, then the catch-up task's one."""
         known = [c for c in cursors if c in self.conversations]
         self._holding.update(known)  # before any await: live frames wait from here
         self._release_first()
@@ -303,29 +370,39 @@ class Connection:
                 last = await conversation_service.last_seqs(tx, known)
         finally:
             for conversation_id in known:
-                if conversation_id not in self._catching:
-                    self._start_catch_up(conversation_id)
+                self._start_catch_up(conversation_id)
         result: dict[str, Any] = {}
         for conversation_id, after in cursors.items():
             if conversation_id not in last:
                 result[str(conversation_id)] = {"status": "not_found"}
-                continue
-            last_seq = last[conversation_id]
-            sent = self.cursors.get(conversation_id)
-            # A socket that streamed this conversation from later than `after` cannot
-            # send what came before without breaking seq order: that is a reset too.
-            behind = sent is not None and after < self._start.get(conversation_id, 0)
-            status, start = "ok", after
-            if behind or after > last_seq or last_seq - after > limits.RESUME_MAX_EVENTS:
-                status, start = "reset", last_seq
-            if sent is None:
-                self._start[conversation_id] = start
-            self._advance(conversation_id, max(start, -1 if sent is None else sent))
-            result[str(conversation_id)] = {"status": status, "last_seq": last_seq}
-        waits = [self._catching[c] for c in known if c in self._catching]
-        if waits:
-            await asyncio.gather(*waits, return_exceptions=True)
+            else:
+                result[str(conversation_id)] = self._resumed(
+                    conversation_id, after, last[conversation_id]
+                )
+        for conversation_id in known:
+            entry = self._behind.get(conversation_id)
+            if entry is not None:
+                await entry.done.wait()
         return {"conversations": result}
+
+    def _resumed(self, conversation_id: uuid.UUID, after: int, last_seq: int) -> dict[str, Any]:
+        """Where the replay of one conversation starts, and its status. No await."""
+        sent = self.cursors.get(conversation_id)
+        # A socket that streamed this conversation from later than `after` cannot
+        # send what came before without breaking seq order: that is a reset too.
+        streamed_later = sent is not None and after < self._start.get(conversation_id, 0)
+        status, start = "ok", after
+        if streamed_later or after > last_seq or last_seq - after > limits.RESUME_MAX_EVENTS:
+            status, start = "reset", last_seq
+        if sent is None:
+            self._start[conversation_id] = start
+        self._advance(conversation_id, max(start, -1 if sent is None else sent))
+        entry = self._behind.get(conversation_id)
+        if entry is not None:
+            # What the read saw sizes the replay; where nothing is new, it is done.
+            entry.last_seq = last_seq
+            self._release_if_caught_up(conversation_id, entry)
+        return {"status": status, "last_seq": last_seq}
 
     # protocol.Session -----------------------------------------------------------------
 
@@ -379,7 +456,7 @@ class Connection:
             self._done.set()
             if self.state is State.READY:
                 self.hub.detach(self)
-            for conversation_id in list(self._catching):
+            for conversation_id in list(self._behind):
                 self.forget(conversation_id)
             with contextlib.suppress(asyncio.QueueFull):
                 self.queue.put_nowait(None)

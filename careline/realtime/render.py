@@ -17,9 +17,15 @@ from careline.messages.events import MESSAGE_EVENTS, REACTION_EVENTS, event_fram
 
 
 async def timeline_frames(tx: Tx, events: list[TimelineEvent]) -> list[tuple[int, str]]:
+    return [(event.seq, frame) for event, frame in await event_frames(tx, events)]
+
+
+async def event_frames(tx: Tx, events: list[TimelineEvent]) -> list[tuple[TimelineEvent, str]]:
+    """Each event with its frame, for events of any number of conversations (a message
+    the actor can no longer read has none)."""
     message_ids = list({e.message_id for e in events if e.message_id and e.type in MESSAGE_EVENTS})
     messages = await message_service.messages_by_ids(tx, message_ids)
-    frames: list[tuple[int, str]] = []
+    frames: list[tuple[TimelineEvent, str]] = []
     for event in events:
         body: dict[str, Any]
         if event.type in MESSAGE_EVENTS:
@@ -39,7 +45,7 @@ async def timeline_frames(tx: Tx, events: list[TimelineEvent]) -> list[tuple[int
             body = {}
         frames.append(
             (
-                event.seq,
+                event,
                 event_frame(
                     event.type,
                     conversation_id=str(event.conversation_id),
