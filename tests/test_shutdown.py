@@ -8,12 +8,19 @@ import asyncio
 import contextlib
 import itertools
 import json
+import os
 import signal
+import socket
 from pathlib import Path
 
 import httpx
 import websockets
+from websockets.client import ClientProtocol
+from websockets.frames import Frame
+from websockets.protocol import State
+from websockets.uri import parse_uri
 
+from careline.realtime.protocol import CloseCode
 from tests.support.server import free_port
 from tests.test_cli import CARELINE, env_for, run
 
@@ -164,7 +171,7 @@ async def test_sigterm_under_load_acks_every_committed_send_and_closes_1001(
     assert server.returncode == 0, log[-3000:]
     assert took < GRACE_SECONDS + 10, f"shutdown took {took:.1f}s"  # the grace, and the rest
     assert "Traceback" not in log, log[-3000:]
-    assert [s.close_code for s in senders] == [1001] * SOCKETS
+    assert [s.close_code for s in senders] == [1001] * SOCKETS, log[-3000:]
     for sender in senders:
         assert set(sender.refused.values()) <= {"shutting_down"}, sender.refused
 
@@ -183,3 +190,92 @@ async def test_sigterm_under_load_acks_every_committed_send_and_closes_1001(
         server.send_signal(signal.SIGTERM)
         await asyncio.wait_for(server.wait(), 30)
     assert server.returncode == 0
+
+
+async def open_raw(port: int, token: str) -> tuple[socket.socket, ClientProtocol]:
+    """An authenticated socket driven by hand: nothing is read or written unless the test
+    says so (a client library reads and answers on its own)."""
+    loop = asyncio.get_running_loop()
+    raw = socket.socket()
+    raw.setblocking(False)
+    await loop.sock_connect(raw, ("127.0.0.1", port))
+    client = ClientProtocol(parse_uri(f"ws://127.0.0.1:{port}/api/v1/ws"))
+    client.send_request(client.connect())
+    await loop.sock_sendall(raw, b"".join(client.data_to_send()))
+    while client.state is not State.OPEN:
+        data = await asyncio.wait_for(loop.sock_recv(raw, 65536), 10)
+        assert data, "the server closed the socket during the handshake"
+        client.receive_data(data)
+    client.send_text(json.dumps({"op": "auth", "ref": "auth", "token": token}).encode())
+    await loop.sock_sendall(raw, b"".join(client.data_to_send()))
+    frames = [e for e in client.events_received() if isinstance(e, Frame)]
+    while not frames:
+        data = await asyncio.wait_for(loop.sock_recv(raw, 65536), 10)
+        assert data, "the server closed the socket before the auth ack"
+        client.receive_data(data)
+        frames = [e for e in client.events_received() if isinstance(e, Frame)]
+    assert json.loads(frames[0].data)["op"] == "ack"
+    return raw, client
+
+
+async def test_a_client_still_sending_at_sigterm_gets_its_close_frame_without_a_reset(
+    tmp_path: Path,
+) -> None:
+    """The drain sends 1001 and the handler ends; uvicorn's own shutdown runs next. It
+    used to close the TCP connection of every socket whose closing handshake was still
+    open, so a client that had not read the close frame yet and was still sending got a
+    reset, and lost the close frame (1006) if its next write met the reset first. The
+    connection now stays open until the client answers the close frame."""
+    port = free_port()
+    env = env_for(tmp_path / "data", port)
+    code, _, err = await run("demo", env=env)
+    assert code == 0, err
+    loop = asyncio.get_running_loop()
+    server = await start(env, port)
+    assert server.stderr is not None
+    log: list[bytes] = []
+    reset: OSError | None = None
+    raw: socket.socket | None = None
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            signed = await http.post(
+                "/api/v1/auth/token",
+                json={"email": "sam@riverside.demo", "password": "careline-demo"},
+            )
+            token = signed.json()["token"]
+            auth = {"authorization": f"Bearer {token}"}
+            listed = (await http.get("/api/v1/conversations", headers=auth)).json()["items"]
+        raw, client = await open_raw(port, token)
+        server.send_signal(signal.SIGTERM)
+        # uvicorn logs this line, then calls every connection's shutdown() in the same
+        # step of its event loop: from here, nothing the client sends is read before it.
+        while b"Shutting down" not in (log[-1] if log else b""):
+            line = await asyncio.wait_for(server.stderr.readline(), 30)
+            assert line, b"".join(log).decode()[-3000:]
+            log.append(line)
+        # The client has not read the close frame: it still sends, then reads, and
+        # answers the close frame (the sans-I/O protocol queues the answer).
+        send = {"op": "message.send", "ref": "late", "conversation_id": listed[0]["id"]}
+        client.send_text(json.dumps(send | {"client_msg_id": "late", "text": "x"}).encode())
+        try:
+            await loop.sock_sendall(raw, b"".join(client.data_to_send()))
+            while data := await asyncio.wait_for(loop.sock_recv(raw, 65536), 30):
+                client.receive_data(data)
+                await loop.sock_sendall(raw, b"".join(client.data_to_send()))
+        except OSError as exc:  # ECONNRESET, EPIPE: the server reset the connection
+            reset = exc
+        _, rest = await asyncio.wait_for(server.communicate(), 30)
+        log.append(rest)
+        pending = raw.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    finally:
+        if raw is not None:
+            raw.close()
+        if server.returncode is None:
+            server.kill()
+            await server.wait()
+    server_log = b"".join(log).decode()[-3000:]
+    assert server.returncode == 0, server_log
+    assert reset is None, (reset, server_log)  # ECONNRESET or EPIPE as it read or wrote
+    assert pending == 0, (os.strerror(pending), server_log)  # a reset it had not yet met
+    assert client.close_rcvd is not None, "no close frame reached the client"
+    assert client.close_rcvd.code == CloseCode.GOING_AWAY

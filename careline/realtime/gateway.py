@@ -616,8 +616,9 @@ class Connection:
                     )
         with contextlib.suppress(Exception):
             await self.ws.close(code=CloseCode.GOING_AWAY, reason="server shutting down")
-        # Wait for the client's half of the closing handshake: closing the TCP connection
-        # while the client still sends makes its kernel drop the unread close frame.
+        # Wait for the handler to end. uvicorn hands it a disconnect as soon as the close
+        # frame is sent; the client's half of the handshake is the protocol's to wait for
+        # (realtime/transport.py, DeadlineWebSocketProtocol.shutdown).
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._done.wait(), max(1.0, deadline - loop.time()))
 

@@ -170,6 +170,15 @@ class DeadlineWebSocketProtocol(WebSocketsSansIOProtocol):
         self._closing()
 
     def shutdown(self) -> None:
+        if self.close_sent and self.close_timer is not None:
+            # The app has sent its close frame (careline's drain sends 1001) and waits
+            # for the peer's. uvicorn's own would close the TCP connection now: whatever
+            # the client sends before it reads the close frame would then be answered
+            # with a reset, and a client whose next write meets the reset drops the
+            # close frame unread (it sees 1006). The handshake ends as any other does:
+            # at the peer's close frame (handle_close), or at the close deadline.
+            self.stop_keepalive()
+            return
         super().shutdown()
         self._closing()
 
