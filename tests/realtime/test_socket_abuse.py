@@ -233,7 +233,11 @@ async def test_a_reader_too_slow_to_drain_its_buffer_is_aborted_at_the_write_dea
         assert await asyncio.wait_for(reading, WRITE_TIMEOUT + SCHEDULING_SLACK) == "reset"
         raw.close()
     report("a reader too slow to drain its buffer", latencies)
-    assert aborts.total == {transport.WRITE_STALLED: 1}
+    # One abort, at the deadline: careline's own (the buffer did not drain) or the
+    # kernel's TCP_USER_TIMEOUT, which has the same deadline for the bytes it holds and,
+    # under load, may be the first to see them stall.
+    assert sum(aborts.total.values()) == 1, aborts.total
+    assert set(aborts.total) <= {transport.WRITE_STALLED, transport.PEER_TIMEOUT}, aborts.total
 
 
 async def test_one_person_over_the_socket_cap_loses_the_oldest_socket_with_4029(
