@@ -44,8 +44,8 @@ from careline.conversations.records import Kind
 from careline.db.pool import connect_owner
 from careline.db.tx import Actor, Role, Tx, transaction
 from careline.keys import service as key_service
-from careline.receipts import service as receipt_service
 from careline.kit.ids import new_id
+from careline.receipts import service as receipt_service
 from careline.tenants import service as tenant_service
 
 BATCH_ROWS = 20_000  # rows per COPY: bounded memory at any scale
