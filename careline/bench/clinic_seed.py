@@ -228,9 +228,11 @@ class FastPath:
         # Each batch is built (and its texts sealed) in a thread while PostgreSQL takes
         # the one before: the two cores work at once.
         batches = self._batches(list(zip(ids, convs, opened, strict=True)))
-        pending = asyncio.to_thread(next, batches, None)
+        # A task, so the thread starts now: a bare to_thread coroutine would not run
+        # until awaited, after the copy.
+        pending = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
         while (batch := await pending) is not None:
-            pending = asyncio.to_thread(next, batches, None)
+            pending = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
             events, messages = batch
             await self.conn.copy_records_to_table("events", columns=EVENTS_COLUMNS, records=events)
             await self.conn.copy_records_to_table(
