@@ -78,7 +78,8 @@ PARTICIPANTS_COLUMNS = _columns(
 )
 EVENTS_COLUMNS = _columns("conversation_id seq tenant_id type actor_id message_id created_at")
 MESSAGES_COLUMNS = _columns(
-    "id tenant_id conversation_id seq sender_id client_msg_id body key_version created_at"
+    "id tenant_id conversation_id seq sender_id client_msg_id body key_version created_at "
+    "ordinal"
 )
 CREATED = "conversation.created"
 
@@ -265,7 +266,10 @@ class FastPath:
         bodies = self.key.seal_many([(t[5].encode(), message_context(t[0])) for t in todo])
         version = self.key.version
         return [
-            (m, self.tenant, cid, seq, sender, f"seed-{seq}", body, version, at)
+            # A conversation's messages are seqs 2, 3, ... after its creation: the
+            # ordinal (position among its messages) is seq - 1, written here so that the
+            # recount finds every ordinal right and rewrites none.
+            (m, self.tenant, cid, seq, sender, f"seed-{seq}", body, version, at, seq - 1)
             for (m, cid, seq, sender, at, _), body in zip(todo, bodies, strict=True)
         ]
 
