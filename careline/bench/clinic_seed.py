@@ -78,8 +78,7 @@ PARTICIPANTS_COLUMNS = _columns(
 )
 EVENTS_COLUMNS = _columns("conversation_id seq tenant_id type actor_id message_id created_at")
 MESSAGES_COLUMNS = _columns(
-    "id tenant_id conversation_id seq sender_id client_msg_id body key_version created_at "
-    "ordinal"
+    "id tenant_id conversation_id seq sender_id client_msg_id body key_version created_at ordinal"
 )
 CREATED = "conversation.created"
 

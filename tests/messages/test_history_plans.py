@@ -12,7 +12,6 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +22,7 @@ from careline.db import migrate
 from careline.db.pool import connect_owner, create_app_pool
 from careline.db.tx import Actor, Role, Tx
 from careline.messages import store
+from tests.support.plans import acting, database_dsn
 from tests.support.server import RunningServer
 
 BIG = 100_000  # messages in the conversation under test, seqs 1..BIG
@@ -41,12 +41,6 @@ class Clinic:
     outsider: Actor
     client_msg_id: str  # a message the staff member sent, at seq BIG // 2
     message_id: uuid.UUID
-
-
-def _dsn(server: RunningServer, *, user: str, database: str) -> str:
-    embedded = server.server.config.app.state.database.embedded  # type: ignore[attr-defined]
-    dsn: str = embedded.dsn(user=user, database=database)
-    return dsn
 
 
 # The organisation, by literal ids (uuid4 values printed by the uuid module).
@@ -103,12 +97,14 @@ async def _seed(conn: Any, ids: dict[str, uuid.UUID]) -> None:
 @pytest.fixture(scope="module")
 async def clinic(server: RunningServer) -> AsyncIterator[Clinic]:
     database = f"plans_{uuid.uuid4().hex[:12]}"
-    admin = await connect_owner(_dsn(server, user="postgres", database="postgres"))
+    admin = await connect_owner(database_dsn(server, user="postgres", database="postgres"))
     await admin.execute(f'CREATE DATABASE "{database}"')
     ids = {k: uuid.uuid4() for k in ("tenant", "staff", "client", "other", "conversation")}
     try:
-        await asyncio.to_thread(migrate.upgrade, _dsn(server, user="postgres", database=database))
-        owner = await connect_owner(_dsn(server, user="postgres", database=database))
+        await asyncio.to_thread(
+            migrate.upgrade, database_dsn(server, user="postgres", database=database)
+        )
+        owner = await connect_owner(database_dsn(server, user="postgres", database=database))
         try:
             await _seed(owner, ids)
             middle = await owner.fetchrow(
@@ -118,7 +114,9 @@ async def clinic(server: RunningServer) -> AsyncIterator[Clinic]:
             )
         finally:
             await owner.close()
-        pool = await create_app_pool(_dsn(server, user="careline_app", database=database), size=2)
+        pool = await create_app_pool(
+            database_dsn(server, user="careline_app", database=database), size=2
+        )
         try:
             yield Clinic(
                 pool=pool,
@@ -133,20 +131,6 @@ async def clinic(server: RunningServer) -> AsyncIterator[Clinic]:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         await admin.close()
-
-
-@asynccontextmanager
-async def acting(conn: Any, actor: Actor) -> AsyncIterator[Tx]:
-    """A transaction with the actor's settings, as careline/db/tx.py makes them."""
-    async with conn.transaction(readonly=True):
-        await conn.execute(
-            "SELECT set_config('careline.account_id', $1, true), "
-            "set_config('careline.tenant_id', $2, true), set_config('careline.role', $3, true)",
-            str(actor.account_id),
-            str(actor.tenant_id),
-            actor.role.value,
-        )
-        yield Tx(conn=conn, actor=actor)
 
 
 async def _executions(tx: Tx) -> dict[str, tuple[str, int, int]]:

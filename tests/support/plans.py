@@ -8,8 +8,13 @@ import datetime as dt
 import itertools
 import json
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+from careline.db.tx import Actor, Tx
+from tests.support.server import RunningServer
 
 _names = itertools.count()
 
@@ -94,3 +99,25 @@ class Explaining:
         rows = await self.conn.fetch(execute)
         await self.conn.execute(f"DEALLOCATE {name}")
         return list(rows)
+
+
+def database_dsn(server: RunningServer, *, user: str, database: str) -> str:
+    """A DSN for `user` on another database of the suite's embedded PostgreSQL (plan
+    tests seed their own, so the suite's other tests never see that data)."""
+    embedded = server.server.config.app.state.database.embedded  # type: ignore[attr-defined]
+    dsn: str = embedded.dsn(user=user, database=database)
+    return dsn
+
+
+@asynccontextmanager
+async def acting(conn: Any, actor: Actor) -> AsyncIterator[Tx]:
+    """A transaction with the actor's settings, as careline/db/tx.py makes them."""
+    async with conn.transaction(readonly=True):
+        await conn.execute(
+            "SELECT set_config('careline.account_id', $1, true), "
+            "set_config('careline.tenant_id', $2, true), set_config('careline.role', $3, true)",
+            str(actor.account_id),
+            str(actor.tenant_id),
+            actor.role.value,
+        )
+        yield Tx(conn=conn, actor=actor)
