@@ -22,7 +22,7 @@ from careline.bench.apiclient import Http, Socket
 from careline.bench.clinic_world import ADMIN, A, B, C, D, Layout, layout_for
 from careline.bench.harness import UNBUDGETED, Options, Rig, progress
 from careline.bench.metrics import PhaseResult, percentiles
-from careline.bench.seed import Person
+from careline.bench.seed import Person, add_people, sign_in
 from careline.db.pool import APP_ROLE, connect_owner
 from careline.db.tx import Role
 from careline.kit import limits
@@ -83,7 +83,9 @@ async def seed(rig: Rig, scale: float) -> tuple[Clinic, dict[str, Any]]:
     layout = layout_for(scale)
     started = time.monotonic()
     progress(f"clinic: adding {len(layout.roles)} people")
-    world = await clinic_seed.add_people(layout.roles, layout.names)
+    world = await add_people(
+        layout.roles, layout.names, slug_prefix="clinic", organisation="careline bench clinic"
+    )
     people_s = time.monotonic() - started
     rows = layout.rows
     messages = sum(c.messages for c in rows.conversations)
@@ -91,9 +93,7 @@ async def seed(rig: Rig, scale: float) -> tuple[Clinic, dict[str, Any]]:
     took: dict[str, float] = {}
     ids = await clinic_seed.write(rig.seeder.database.owner_dsn, world, rows, took=took)
     seed_s = time.monotonic() - started
-    signed = {
-        i: await clinic_seed.sign_in(world, i, world.people[i].role) for i in (ADMIN, A, B, C, D)
-    }
+    signed = {i: await sign_in(world, i) for i in (ADMIN, A, B, C, D)}
     s = layout.sizes
     facts = {
         "people": len(layout.roles),

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import functools
 import time
 import uuid
 from collections.abc import Iterator
@@ -38,15 +37,13 @@ from typing import Any
 
 import asyncpg
 
-from careline.auth import service as auth_service
-from careline.bench.seed import PASSWORD, Person, World, _bounded
+from careline.bench.seed import World
 from careline.conversations.records import Kind
 from careline.db.pool import connect_owner
 from careline.db.tx import Actor, Role, Tx, transaction
 from careline.keys import service as key_service
 from careline.kit.ids import new_id
 from careline.receipts import service as receipt_service
-from careline.tenants import service as tenant_service
 
 BATCH_ROWS = 20_000  # rows per COPY: bounded memory at any scale
 TEXTS = (
@@ -112,49 +109,6 @@ class Conv:
     @property
     def last_seq(self) -> int:
         return self.messages + 1  # conversation.created, then one event per message
-
-
-async def sign_in(world: World, index: int, role: Role) -> Person:
-    signed = await auth_service.do_sign_in(
-        auth_service.Credentials(
-            email=world.email(index),
-            password=PASSWORD,
-            tenant_slug=world.slug,
-            address="127.0.0.1",
-            user_agent="careline-bench",
-            device_cookie=None,
-        )
-    )
-    return Person(index, world.people[index].account_id, role, signed.token)
-
-
-async def add_people(roles: list[Role], names: list[str]) -> World:
-    """A new organisation with these people, through careline's service; nobody is
-    signed in yet (`sign_in` the few a scenario acts as)."""
-    slug = f"clinic-{uuid.uuid4().hex[:12]}"
-    async with transaction(Actor.system()) as t:
-        tenant = await tenant_service.do_create_tenant(t, slug=slug, name="careline bench clinic")
-
-    async def add(batch: list[int]) -> list[uuid.UUID]:
-        ids = []
-        async with transaction(Actor.system(tenant.id)) as t:
-            for i in batch:
-                member, _ = await tenant_service.do_add_member(
-                    t,
-                    tenant_id=tenant.id,
-                    email=World.email_of(slug, i),
-                    display_name=names[i],
-                    role=roles[i],
-                    password=PASSWORD,
-                )
-                ids.append(member.account_id)
-        return ids
-
-    batches = [list(range(i, min(i + 200, len(roles)))) for i in range(0, len(roles), 200)]
-    added = await _bounded([functools.partial(add, b) for b in batches], 4)
-    ids = [a for batch in added for a in batch]
-    people = [Person(i, ids[i], roles[i], "") for i in range(len(roles))]
-    return World(tenant.id, people, slug=slug)
 
 
 class FastPath:

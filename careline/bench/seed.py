@@ -113,46 +113,11 @@ class Seeder:
 
     async def people(self, roles: list[Role]) -> World:
         """A new organisation with one signed-in person per role given."""
-        slug = f"bench-{uuid.uuid4().hex[:12]}"
-        async with transaction(Actor.system()) as t:
-            tenant = await tenant_service.do_create_tenant(t, slug=slug, name="careline bench")
-
-        async def add(batch: list[int]) -> list[uuid.UUID]:
-            ids = []
-            async with transaction(Actor.system(tenant.id)) as t:
-                for i in batch:
-                    member, _ = await tenant_service.do_add_member(
-                        t,
-                        tenant_id=tenant.id,
-                        email=World.email_of(slug, i),
-                        display_name=f"Bench person {i}",
-                        role=roles[i],
-                        password=PASSWORD,
-                    )
-                    ids.append(member.account_id)
-            return ids
-
-        batches = [list(range(i, min(i + 100, len(roles)))) for i in range(0, len(roles), 100)]
-        added = await _bounded([functools.partial(add, b) for b in batches], 4)
-        account_ids = [a for ids in added for a in ids]
-
-        async def sign_in(i: int) -> Person:
-            signed = await auth_service.do_sign_in(
-                auth_service.Credentials(
-                    email=World.email_of(slug, i),
-                    password=PASSWORD,
-                    tenant_slug=slug,
-                    address="127.0.0.1",
-                    user_agent="careline-bench",
-                    device_cookie=None,
-                )
-            )
-            return Person(i, account_ids[i], roles[i], signed.token)
-
+        world = await add_people(roles, [f"Bench person {i}" for i in range(len(roles))])
         people = await _bounded(
-            [functools.partial(sign_in, i) for i in range(len(roles))], _CONCURRENCY
+            [functools.partial(sign_in, world, i) for i in range(len(roles))], _CONCURRENCY
         )
-        return World(tenant.id, people, slug=slug)
+        return World(world.tenant_id, people, slug=world.slug)
 
     def _actor(self, world: World, index: int) -> Actor:
         person = world.people[index]
@@ -209,3 +174,53 @@ class Seeder:
         await _bounded(
             [functools.partial(send, c, m) for c, m in world.members.items()], _CONCURRENCY
         )
+
+
+async def add_people(
+    roles: list[Role],
+    names: list[str],
+    *,
+    slug_prefix: str = "bench",
+    organisation: str = "careline bench",
+) -> World:
+    """A new organisation with these people, through careline's own service; nobody is
+    signed in yet (`sign_in` the ones a scenario acts as)."""
+    slug = f"{slug_prefix}-{uuid.uuid4().hex[:12]}"
+    async with transaction(Actor.system()) as t:
+        tenant = await tenant_service.do_create_tenant(t, slug=slug, name=organisation)
+
+    async def add(batch: list[int]) -> list[uuid.UUID]:
+        ids = []
+        async with transaction(Actor.system(tenant.id)) as t:
+            for i in batch:
+                member, _ = await tenant_service.do_add_member(
+                    t,
+                    tenant_id=tenant.id,
+                    email=World.email_of(slug, i),
+                    display_name=names[i],
+                    role=roles[i],
+                    password=PASSWORD,
+                )
+                ids.append(member.account_id)
+        return ids
+
+    batches = [list(range(i, min(i + 100, len(roles)))) for i in range(0, len(roles), 100)]
+    added = await _bounded([functools.partial(add, b) for b in batches], 4)
+    ids = [a for batch in added for a in batch]
+    return World(tenant.id, [Person(i, ids[i], roles[i], "") for i in range(len(roles))], slug=slug)
+
+
+async def sign_in(world: World, index: int) -> Person:
+    """Person `index` of `world`, signed in through the service the endpoint calls."""
+    signed = await auth_service.do_sign_in(
+        auth_service.Credentials(
+            email=world.email(index),
+            password=PASSWORD,
+            tenant_slug=world.slug,
+            address="127.0.0.1",
+            user_agent="careline-bench",
+            device_cookie=None,
+        )
+    )
+    person = world.people[index]
+    return Person(index, person.account_id, person.role, signed.token)

@@ -12,7 +12,7 @@ import httpx
 
 from careline.bench import clinic_seed
 from careline.bench.clinic_seed import Conv, Rows
-from careline.bench.seed import World
+from careline.bench.seed import World, add_people, sign_in
 from careline.care import service as care_service
 from careline.conversations import service as conversation_service
 from careline.conversations.records import Kind
@@ -80,7 +80,7 @@ async def _open(world: World, conv: Conv) -> uuid.UUID:
 
 async def by_sends(plan: Rows) -> tuple[World, list[uuid.UUID]]:
     """The same world, through careline's services: links, opening, sends, receipts."""
-    world = await clinic_seed.add_people(ROLES, NAMES)
+    world = await add_people(ROLES, NAMES)
     async with transaction(_actor(world, ADMIN)) as tx:
         for client, staff, primary in plan.care:
             await care_service.do_set_relationship(
@@ -142,9 +142,7 @@ class View:
 
     async def get(self, person: int, path: str) -> Any:
         if person not in self.tokens:
-            self.tokens[person] = (
-                await clinic_seed.sign_in(self.world, person, ROLES[person])
-            ).token
+            self.tokens[person] = (await sign_in(self.world, person)).token
         r = await self.http.get(path, headers={"authorization": f"Bearer {self.tokens[person]}"})
         assert r.status_code == 200, (path, r.text)
         return self._plain(r.json())
@@ -204,7 +202,7 @@ def _is_uuid(value: str) -> bool:
 
 async def test_the_fast_path_reads_as_real_sends_do(server: RunningServer) -> None:
     plan = rows()
-    fast = await clinic_seed.add_people(ROLES, NAMES)
+    fast = await add_people(ROLES, NAMES)
     fast_ids = await clinic_seed.write(owner_dsn(server), fast, plan)
     sent, sent_ids = await by_sends(plan)
     async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
