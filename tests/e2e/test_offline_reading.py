@@ -16,8 +16,9 @@ import pytest
 from PIL import Image
 from playwright.async_api import BrowserContext, Page, expect
 
-from tests.e2e.conftest import DESKTOP, PHONE, NewContext, watch
+from tests.e2e.conftest import DESKTOP, PHONE, SCREENSHOTS, NewContext, watch
 from tests.e2e.support import composer, conversation_link, history, message, open_care, sign_in
+from tests.e2e.test_accessibility import axe
 from tests.support.clamd import Clamd
 from tests.support.files import send_with, upload, wait_state
 from tests.support.server import RunningServer
@@ -145,6 +146,10 @@ async def test_a_reload_offline_shows_what_the_device_kept_and_live_data_comes_b
         "Image not kept on this device: wound.png. It shows when you are back online."
     )
     await expect(photo.locator(".att-image")).to_have_count(0)
+    assert await axe(page) == []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    size = f"{viewport['width']}x{viewport['height']}"
+    await page.screenshot(path=SCREENSHOTS / f"offline-thread-{size}.png")
     if viewport == PHONE:
         await page.get_by_role("link", name="Back to conversations").click()
     await expect(conversation_link(page, "Sam Clinician")).to_contain_text("The photo")
@@ -206,6 +211,70 @@ async def test_a_conversation_not_opened_on_this_device_says_its_messages_are_no
     await context.set_offline(False)
     await expect(message(page, "Only in the list")).to_be_visible()
     await expect(page.locator(".offline-top")).to_have_count(0)
+    assert page_errors == []
+
+
+async def test_only_the_newest_messages_are_kept_and_the_thread_says_so(
+    server: RunningServer, world: World, new_context: NewContext, page_errors: list[str]
+) -> None:
+    sam, lily = world["sam"], world["lily"]
+    texts = [f"Note {i}" for i in range(1, 61)]
+    await open_care(server, sam, lily, *((sam, text) for text in texts))
+    context = await new_context(service_workers="allow")
+    page = await signed_in_with_worker(context, lily, page_errors)
+    await conversation_link(page, "Sam Clinician").click()
+    await expect(message(page, "Note 60")).to_be_visible()
+    copy = await kept_until(page, holds("Note 60"))
+    (thread,) = copy["threads"]
+    assert [m["text"] for m in thread["messages"]] == texts[-50:]
+    assert thread["has_more"] is True
+
+    await context.set_offline(True)
+    await page.reload()
+    await expect(message(page, "Note 60")).to_be_visible()
+    await expect(page.locator(".offline-top")).to_have_text(
+        "Earlier messages are not kept on this device."
+    )
+    await page.locator(".scroller").evaluate("el => el.scrollTo({ top: 0 })")
+    await expect(message(page, "Note 11")).to_be_visible()
+    await expect(message(page, "Note 10")).to_have_count(0)
+    await expect(page.locator(".offline-top")).to_be_visible()
+    assert page_errors == []
+
+
+async def test_a_copy_not_current_for_a_week_is_deleted_not_shown(
+    server: RunningServer, world: World, new_context: NewContext, page_errors: list[str]
+) -> None:
+    sam, lily = world["sam"], world["lily"]
+    await open_care(server, sam, lily, (sam, "From last month"))
+    context = await new_context(service_workers="allow")
+    page = await signed_in_with_worker(context, lily, page_errors)
+    await conversation_link(page, "Sam Clinician").click()
+    await kept_until(page, holds("From last month"))
+    await context.set_offline(True)
+    await page.reload()
+    await expect(message(page, "From last month")).to_be_visible()
+    # As if this device last reached careline eight days ago (the app writes nothing
+    # while it shows the copy).
+    await page.evaluate(
+        """() => new Promise((resolve, reject) => {
+          const req = indexedDB.open('careline-offline');
+          req.onsuccess = () => {
+            const tx = req.result.transaction('meta', 'readwrite');
+            const store = tx.objectStore('meta');
+            store.get('device').onsuccess = (ev) => {
+              const meta = ev.target.result;
+              meta.synced_at = new Date(Date.now() - 8 * 86400000).toISOString();
+              store.put(meta);
+            };
+            tx.oncomplete = () => { req.result.close(); resolve(); };
+            tx.onerror = () => reject(tx.error);
+          };
+        })"""
+    )
+    await page.reload()
+    await expect(page.get_by_role("heading", name="careline cannot be reached")).to_be_visible()
+    assert records(await kept(page)) == 0
     assert page_errors == []
 
 

@@ -44,8 +44,6 @@ function keptMe(me) {
 function keptConversation(conv) {
   return {
     ...conv,
-    // Presence read back later would be a lie; unread and receipts are as last known.
-    participants: conv.participants.map((p) => ({ ...p, presence: 'offline' })),
     last_message: conv.last_message ? keptMessage(conv.last_message) : null,
   };
 }
@@ -217,7 +215,14 @@ export async function bootOffline() {
   const threads = new Map(copy.threads.map((r) => [r.id, r]));
   for (const { conversation } of copy.conversations) {
     state.conversations.set(conversation.id, conversation);
-    for (const p of conversation.participants) if (p.display_name) state.names.set(p.account_id, p.display_name);
+    for (const p of conversation.participants) {
+      if (p.display_name) state.names.set(p.account_id, p.display_name);
+      // Whoever was online when the copy was last current was last seen then; nobody is
+      // shown online from a copy.
+      if (p.presence === 'online' || p.presence === 'away') p.last_seen_at = meta.synced_at;
+      p.presence = 'offline';
+      state.presence.set(p.account_id, 'offline');
+    }
     const kept = threads.get(conversation.id);
     const t = newThread();
     for (const m of kept ? kept.messages : []) t.messages.set(m.id, m);

@@ -24,11 +24,13 @@ function asOf(iso) {
 /** Shown over the layout while the app shows the kept copy (never with live data). */
 export function offlineBanner() {
   const text = h('span', { class: 'offline-text' });
+  // On a phone the second sentence is left out: a message waiting says so itself.
+  const more = h('span', { class: 'offline-more' }, ` ${WORDS.sending}`);
   const root = h('aside', { class: 'offline-banner', 'aria-label': 'Offline', hidden: true },
-    h('div', { class: 'offline-line', role: 'status' }, icon('wifiOff', { size: 18 }), text));
+    h('div', { class: 'offline-line', role: 'status' }, icon('wifiOff', { size: 18 }), h('span', {}, text, more)));
   function update() {
     root.hidden = !state.offline;
-    if (state.offline) text.textContent = `${WORDS.banner(asOf(state.offline.at))} ${WORDS.sending}`;
+    if (state.offline) text.textContent = WORDS.banner(asOf(state.offline.at));
   }
   const off = on('offline', update);
   update();
