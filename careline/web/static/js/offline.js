@@ -259,6 +259,11 @@ export function whenReachable(onLive) {
       leaveOffline();
       await onLive();
     } catch {
+      // Lost again half-way into live data: start afresh, which picks whichever applies.
+      if (!state.offline) {
+        location.reload();
+        return;
+      }
       retry = setTimeout(attempt, wait);
       wait = Math.min(RETRY_MAX_MS, wait * 2);
     } finally {
