@@ -2,13 +2,14 @@
 // client opens without a network, and stays out of the way of everything else.
 // Never caches the API: health data is not written to the cache.
 
-const CACHE = 'careline-shell-v2';
+const CACHE = 'careline-shell-v3';
 const SHELL = [
   '/',
   '/index.html',
   '/manifest.webmanifest',
   '/css/app.css',
   '/css/attachments.css',
+  '/css/offline.css',
   '/js/attachments.js',
   '/js/main.js',
   '/js/api.js',
@@ -16,7 +17,9 @@ const SHELL = [
   '/js/dom.js',
   '/js/format.js',
   '/js/icons.js',
+  '/js/idb.js',
   '/js/local.js',
+  '/js/offline.js',
   '/js/socket.js',
   '/js/store.js',
   '/js/threads.js',
@@ -27,6 +30,7 @@ const SHELL = [
   '/js/views/inbox.js',
   '/js/views/invitations.js',
   '/js/views/newchat.js',
+  '/js/views/offline.js',
   '/js/views/signin.js',
   '/js/views/thread.js',
   '/js/views/welcome.js',

@@ -11,6 +11,8 @@ import { threadView } from './views/thread.js';
 import { welcomeView } from './views/welcome.js';
 import { adminView } from './views/admin.js';
 import { connectionBanner } from './views/banner.js';
+import { offlineBanner } from './views/offline.js';
+import * as offline from './offline.js';
 import { invitePage, invitationsNotice } from './views/invitations.js';
 
 const app = document.getElementById('app');
@@ -38,6 +40,7 @@ function disposeAll() {
   if (layout) {
     layout.sidebar.dispose();
     layout.banner.dispose();
+    layout.offline.dispose();
     if (layout.view && layout.view.dispose) layout.view.dispose();
   }
   layout = null;
@@ -68,6 +71,7 @@ function showSignIn() {
 async function enter() {
   if (!live) {
     live = true;
+    await offline.start();
     await startLive();
   }
 }
@@ -75,6 +79,7 @@ async function enter() {
 async function doSignOut() {
   // The views first: closing a thread saves its draft, which signing out then removes.
   disposeAll();
+  await offline.forget();
   await signOut();
   live = false;
   sessionNotice = 'You have signed out.';
@@ -88,15 +93,16 @@ function ensureLayout() {
   const main = h('main', { id: 'main', class: 'main', tabindex: '-1' });
   const side = sidebar({ navigate, signOut: doSignOut });
   const banner = connectionBanner();
+  const kept = offlineBanner();
   const root = h('div', { class: 'layout' },
     h('a', { href: '#main', class: 'skip-link', onclick: (ev) => {
       ev.preventDefault();
       const composer = document.getElementById('composer-input');
       focus(composer || main);
     } }, 'Skip to conversation'),
-    banner, invitationsNotice(), side, main);
+    banner, kept, invitationsNotice(), side, main);
   app.replaceChildren(root);
-  layout = { root, main, sidebar: side, banner, view: null, viewId: undefined };
+  layout = { root, main, sidebar: side, banner, offline: kept, view: null, viewId: undefined };
   return layout;
 }
 
@@ -183,10 +189,12 @@ async function boot() {
     ev.preventDefault();
     navigate(a.getAttribute('href'));
   });
-  on('session-ended', () => {
+  on('session-ended', async () => {
     const next = location.pathname;
     live = false;
     disposeAll();
+    // What this device kept to read offline goes before sign-in shows.
+    await offline.forget();
     navigate(`/signin?ended=1&next=${encodeURIComponent(next)}`, { replace: true });
   });
   on('conversation-gone', () => {
@@ -197,6 +205,15 @@ async function boot() {
   try {
     me = await loadSession();
   } catch (err) {
+    if (err.status === 0 && await offline.bootOffline()) {
+      // Unreachable, not signed out: read what this device kept until careline answers.
+      route();
+      offline.whenReachable(async () => {
+        await enter();
+        route();
+      });
+      return;
+    }
     app.replaceChildren(
       h('main', { class: 'fatal', id: 'main' },
         h('h1', {}, 'careline cannot be reached'),
@@ -207,6 +224,7 @@ async function boot() {
     return;
   }
   if (me) await enter();
+  else await offline.forget(); // the session ended while the app was closed
   route();
 }
 

@@ -41,6 +41,7 @@ export const state = {
   socket: null,
   ended: false,
   readyInfo: null,
+  offline: null, // { at }: showing the copy kept on this device (js/offline.js)
 };
 
 // session --------------------------------------------------------------------------------
@@ -56,7 +57,7 @@ export async function loadSession() {
   }
 }
 
-function adoptSession(me) {
+export function adoptSession(me) {
   if (state.me && state.me.account_id !== me.account_id) resetState();
   state.me = me;
   state.ended = false;
@@ -113,6 +114,7 @@ function resetState() {
   state.outbox = [];
   state.listLoaded = false;
   state.openId = null;
+  state.offline = null;
   configure({ csrf: '' });
 }
 
@@ -339,7 +341,7 @@ async function reloadThread(id) {
 
 export async function loadOlder(id) {
   const t = thread(id);
-  if (!t.loaded || t.loadingOlder || !t.hasMore) return false;
+  if (state.offline || !t.loaded || t.loadingOlder || !t.hasMore) return false;
   const first = messagesOf(id)[0];
   if (!first) return false;
   t.loadingOlder = true;

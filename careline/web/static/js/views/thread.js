@@ -13,6 +13,7 @@ import { avatarSubject, counterpart, isGroup, others, statusLine, title } from '
 import { avatar, confirmDialog, iconButton, openDialog, openMenu, spinner } from './common.js';
 import { composer } from './composer.js';
 import { acceptDrops, attachmentsView, pendingFiles } from '../attachments.js';
+import { keptFiles, keptTop } from './offline.js';
 
 const GROUP_GAP_MS = 5 * 60 * 1000;
 export const QUICK_REACTIONS = [
@@ -309,7 +310,7 @@ export function threadView(id, { navigate }) {
       !m.redacted ? replyQuote(m) : null,
       m.redacted
         ? h('p', { class: 'text redacted' }, icon('trash', { size: 14 }), h('span', {}, 'This message was deleted'))
-        : [attachmentsView(m), m.text ? h('p', { class: 'text', dir: 'auto' }, m.text) : null],
+        : [state.offline ? keptFiles(m) : attachmentsView(m), m.text ? h('p', { class: 'text', dir: 'auto' }, m.text) : null],
       h(
         'span',
         { class: 'meta' },
@@ -425,7 +426,7 @@ export function threadView(id, { navigate }) {
       const sig = JSON.stringify([
         m.text, m.revision, m.redacted, m.reactions, pos, st, group, m.edited_at,
         reply ? [reply.text, reply.redacted] : null, nameOf(m.sender_id), isStaff(),
-        (m.attachments || []).map((a) => a.id),
+        (m.attachments || []).map((a) => a.id), !!state.offline,
       ]);
       out.push(cached(rowKey(m), sig, () => messageRow(m, pos)));
       prev = m;
@@ -447,6 +448,8 @@ export function threadView(id, { navigate }) {
     const c = conv();
     if (t.error && !t.loaded) {
       top.replaceChildren(h('p', { class: 'form-error', role: 'alert' }, `Messages could not be loaded: ${t.error.message}`));
+    } else if (state.offline && t.hasMore) {
+      top.replaceChildren(keptTop(t));
     } else if (!t.loaded || t.hasMore) {
       top.replaceChildren(spinner(t.loaded ? 'Loading earlier messages' : 'Loading messages'));
     } else if (c) {
