@@ -60,7 +60,7 @@ export function devicesDialog({ title, who, load, revoke, revokeAll = null }) {
 
   function row(s) {
     const name = deviceSummary(s.user_agent);
-    return h('li', { class: 'device-row' },
+    return h('li', { class: 'device-row', 'data-id': s.id },
       h('div', { class: 'device-text' },
         h('span', { class: 'device-name' }, name, s.current ? h('span', { class: 'tag' }, WORDS.thisDevice) : null),
         h('span', { class: 'person-detail', title: s.user_agent }, `${WORDS.signedIn} ${relativeMoment(s.created_at)} · ${WORDS.lastUsed} ${relativeMoment(s.last_used_at)}`)),
