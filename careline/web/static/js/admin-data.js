@@ -7,7 +7,7 @@ import { loadOrganisationSettings } from './organisation.js';
 
 export const listPeople = () => listAll('/members');
 
-export async function attention() {
+export async function attention(me) {
   const [people, relations, invitations, quarantined] = await Promise.all([
     listAll('/members'),
     listAll('/care-relationships'),
@@ -24,7 +24,8 @@ export async function attention() {
     invitationsExpired: invitations.filter((i) => i.expired).length,
     withoutTeam: clients.filter((c) => !withTeam.has(c.account_id)),
     withoutPrimary: clients.filter((c) => withTeam.has(c.account_id) && !withPrimary.has(c.account_id)),
-    neverSignedIn: people.filter((p) => !p.disabled && !p.last_seen_at),
+    // last_seen_at is set when someone's client connects: never set, never opened careline.
+    neverSeen: people.filter((p) => !p.disabled && !p.last_seen_at && p.account_id !== me),
     quarantined: quarantined.length,
   };
 }

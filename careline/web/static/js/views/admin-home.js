@@ -5,6 +5,7 @@ import { h } from '../dom.js';
 import { icon } from '../icons.js';
 import { plural } from '../format.js';
 import { attention } from '../admin-data.js';
+import { state } from '../store.js';
 import { spinner } from './common.js';
 
 const WORDS = {
@@ -14,7 +15,7 @@ const WORDS = {
   expired: (n) => `${plural(n, 'invitation')} expired: invite again or withdraw`,
   withoutTeam: (n) => `${plural(n, 'client')} without a care team`,
   withoutPrimary: (n) => `${plural(n, 'client')} with a care team but no primary clinician`,
-  neverSignedIn: (n) => `${plural(n, 'person', 'people')} never signed in`,
+  neverSeen: (n) => `${plural(n, 'person', 'people')} not seen in careline yet`,
   quarantined: (n) => `${plural(n, 'file')} in quarantine (a virus scan refused them; nobody can open them)`,
   people: (n) => plural(n, 'person', 'people'),
   clients: (n) => plural(n, 'client'),
@@ -35,7 +36,7 @@ export function homeSection(main) {
       h('span', { class: 'attention-count', 'aria-hidden': 'true' }, String(count)),
       href ? h('a', { href, 'data-link': '' }, text) : h('span', {}, text));
 
-  attention().then((a) => {
+  attention(state.me.account_id).then((a) => {
     const staff = a.people.filter((p) => p.role === 'staff' || p.role === 'admin').length;
     cards.replaceChildren(
       h('a', { class: 'admin-card', href: '/admin/people', 'data-link': '' },
@@ -54,7 +55,7 @@ export function homeSection(main) {
       a.invitationsExpired && item(a.invitationsExpired, WORDS.expired(a.invitationsExpired), '/admin/people'),
       a.withoutTeam.length && item(a.withoutTeam.length, WORDS.withoutTeam(a.withoutTeam.length), first(a.withoutTeam)),
       a.withoutPrimary.length && item(a.withoutPrimary.length, WORDS.withoutPrimary(a.withoutPrimary.length), first(a.withoutPrimary)),
-      a.neverSignedIn.length && item(a.neverSignedIn.length, WORDS.neverSignedIn(a.neverSignedIn.length), '/admin/people?show=never-signed-in'),
+      a.neverSeen.length && item(a.neverSeen.length, WORDS.neverSeen(a.neverSeen.length), '/admin/people?show=not-seen'),
       a.quarantined && item(a.quarantined, WORDS.quarantined(a.quarantined), null),
     ].filter(Boolean);
     needs.replaceChildren(items.length

@@ -19,7 +19,7 @@ import { confirmRoleChange } from './admin-roles.js';
 import { devicesDialog } from './admin-devices.js';
 
 const WORDS = {
-  neverSignedIn: 'Never signed in',
+  notSeen: 'Not seen yet',
   showEveryone: 'Show everyone',
   choosePerson: 'Choose a person',
   chooseGuardian: 'Choose a guardian',
@@ -66,11 +66,11 @@ export function adminView(section) {
 function peopleSection(main) {
   let people = [];
   let filter = '';
-  let neverOnly = new URLSearchParams(location.search).get('show') === 'never-signed-in';
+  let neverOnly = new URLSearchParams(location.search).get('show') === 'not-seen';
   const chip = h('button', {
     type: 'button', class: 'btn btn-small filter-chip',
     onclick: () => { neverOnly = false; history.replaceState({}, '', '/admin/people'); render(); },
-  }, h('span', {}, `${WORDS.neverSignedIn} · ${WORDS.showEveryone}`), icon('x', { size: 14 }));
+  }, h('span', {}, `${WORDS.notSeen} · ${WORDS.showEveryone}`), icon('x', { size: 14 }));
   const body = h('tbody');
   const summary = h('p', { class: 'admin-summary', role: 'status' });
   const filterInput = h('input', {
@@ -107,7 +107,7 @@ function peopleSection(main) {
   function render() {
     chip.hidden = !neverOnly;
     const shown = people.filter((p) => (!filter || p.display_name.toLowerCase().includes(filter) || (p.email || '').toLowerCase().includes(filter))
-      && (!neverOnly || (!p.last_seen_at && !p.disabled)));
+      && (!neverOnly || (!p.last_seen_at && !p.disabled && p.account_id !== state.me.account_id)));
     summary.textContent = `${shown.length} of ${people.length} people`;
     body.replaceChildren(...shown.map(row));
   }
@@ -132,7 +132,7 @@ function peopleSection(main) {
       },
     }, ROLES.map(([value, label]) => h('option', { value, selected: p.role === value }, label)));
     const devices = h('button', {
-      type: 'button', class: 'btn btn-small', disabled: p.disabled, 'aria-label': `Devices of ${p.display_name}`,
+      type: 'button', class: 'btn btn-small', disabled: p.disabled,
       onclick: () => devicesDialog({
         title: `${p.display_name}: signed-in devices`,
         who: p.display_name,
@@ -298,7 +298,7 @@ function careSection(main) {
               avatar({ id: g.account_id, name: g.display_name }, { size: 'sm' }),
               h('span', { class: 'team-name', dir: 'auto' }, g.display_name),
               h('button', {
-                type: 'button', class: 'btn btn-small btn-danger-quiet', 'aria-label': `Remove ${g.display_name} as guardian of ${clientName}`,
+                type: 'button', class: 'btn btn-small btn-danger-quiet', 'aria-label': `Remove ${g.display_name} as guardian`,
                 onclick: async () => {
                   const ok = await confirmDialog({
                     title: `Remove ${g.display_name} as guardian?`,
