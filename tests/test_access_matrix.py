@@ -197,6 +197,8 @@ ADMIN_CALLS = [
         "/api/v1/admin/guardian-links",
         {"guardian_id": "{b_guardian}", "client_id": "{b_client}"},
     ),
+    ("GET", "/api/v1/admin/members/{b}/sessions", None),
+    ("DELETE", "/api/v1/admin/members/{b}/sessions/{b_session}", None),
 ]
 
 
@@ -216,15 +218,23 @@ async def test_an_admin_cannot_reach_another_organisations_people(
         "b_client": str(other_world["lily"].account_id),
         "b_guardian": str(other_world["grace"].account_id),
         "b_invitation": await _invitation_in(http, other_world),
+        "b_session": await _session_of(http, other_world["sam"]),
     }
     for method, path, body in ADMIN_CALLS:
         response = await http.request(
             method, _fill(path, names), json=_fill(body, names), headers=world["admin"].auth
         )
         assert response.status_code == 404, f"{method} {path}: {response.text}"
-    # B's clinician is still enabled and signed in.
+    # B's clinician is still enabled and signed in, and B's settings are B's.
     still = await http.get("/api/v1/me", headers=other_world["sam"].auth)
     assert still.status_code == 200
+    await http.patch(
+        "/api/v1/admin/organisation/settings",
+        json={"conversation_start": "care_team", "device_storage": False},
+        headers=world["admin"].auth,
+    )
+    b_settings = await http.get("/api/v1/organisation/settings", headers=other_world["admin"].auth)
+    assert b_settings.json() == {"conversation_start": "any_client", "device_storage": True}
     members = (await http.get("/api/v1/members", headers=world["admin"].auth)).json()["items"]
     assert {m["account_id"] for m in members} == {str(p.account_id) for p in world.people.values()}
     # B's invitation is still pending, and A's admin does not see it.
@@ -232,6 +242,13 @@ async def test_an_admin_cannot_reach_another_organisations_people(
     assert listed.json()["items"] == []
     kept = await http.get("/api/v1/admin/invitations", headers=other_world["admin"].auth)
     assert [i["id"] for i in kept.json()["items"]] == [names["b_invitation"]]
+
+
+async def _session_of(http: httpx.AsyncClient, who: Persona) -> str:
+    own = await http.get("/api/v1/auth/sessions", headers=who.auth)
+    assert own.status_code == 200, own.text
+    session_id: str = own.json()[0]["id"]
+    return session_id
 
 
 async def _invitation_in(http: httpx.AsyncClient, where: World) -> str:
@@ -252,6 +269,7 @@ async def test_only_admins_manage_people(http: httpx.AsyncClient, world: World, 
         "b_client": str(world["tom"].account_id),
         "b_guardian": str(world["grace"].account_id),
         "b_invitation": await _invitation_in(http, world),
+        "b_session": await _session_of(http, world["jo"]),
     }
     calls = [
         *ADMIN_CALLS,
@@ -263,6 +281,7 @@ async def test_only_admins_manage_people(http: httpx.AsyncClient, world: World, 
         ),
         ("GET", "/api/v1/admin/settings", None),
         ("PATCH", "/api/v1/admin/settings", {"file_mb_per_person_per_day": 100_000}),
+        ("PATCH", "/api/v1/admin/organisation/settings", {"conversation_start": "care_team"}),
     ]
     for method, path, body in calls:
         response = await http.request(
@@ -278,6 +297,10 @@ async def test_only_admins_manage_people(http: httpx.AsyncClient, world: World, 
     assert [i["id"] for i in pending.json()["items"]] == [names["b_invitation"]]
     settings = await http.get("/api/v1/admin/settings", headers=world["admin"].auth)
     assert settings.json()["file_mb_per_person_per_day"] == 1024
+    organisation = await http.get("/api/v1/organisation/settings", headers=world[who].auth)
+    assert organisation.json()["conversation_start"] == "any_client"
+    # jo's session (named by every one of them) is still alive.
+    assert (await http.get("/api/v1/me", headers=world["jo"].auth)).status_code == 200
 
 
 async def test_an_admin_changes_only_their_own_organisations_settings(
@@ -361,6 +384,7 @@ async def test_each_persona_pages_only_the_care_rows_they_may_see(
 # A person who belongs to both organisations: sam of B, invited into A and accepted.
 # Neither organisation's admin may see or change anything of the other membership.
 DUAL_CALLS = [
+    ("GET", "/api/v1/admin/members/{dual}/sessions", None),
     ("PATCH", "/api/v1/admin/members/{dual}", {"role": "client"}),
     ("PATCH", "/api/v1/admin/members/{dual}", {"disabled": True}),
     ("POST", "/api/v1/admin/members/{dual}/revoke-sessions", None),
@@ -416,6 +440,9 @@ async def test_a_person_in_two_organisations_is_two_separate_memberships(
     assert seen_here["display_name"] == dual_here.name
     assert dual_there.name not in str(seen_here)
     before_there = await _membership_of(http, there["admin"], dual_there)
+    own = await http.get("/api/v1/auth/sessions", headers=dual_here.auth)
+    own_here = {x["id"] for x in own.json()}
+    assert own_here
 
     for method, path, body in DUAL_CALLS:
         response = await http.request(
@@ -427,6 +454,8 @@ async def test_a_person_in_two_organisations_is_two_separate_memberships(
         assert response.status_code == 200, f"{method} {path}: {response.text}"
         if path.endswith("revoke-sessions"):
             assert response.json() == {"revoked": 0}  # only this membership's sessions
+        if path.endswith("/sessions"):  # this membership's sessions, never the other's
+            assert {x["id"] for x in response.json()} == own_here, response.text
     # The other membership: same role, enabled, its session alive, its name unchanged.
     assert await _membership_of(http, there["admin"], dual_there) == before_there
     still = await http.get("/api/v1/me", headers=dual_there.auth)

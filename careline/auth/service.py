@@ -214,6 +214,28 @@ async def do_revoke_sessions(tx: Tx, account_id: uuid.UUID) -> int:
     return len(revoked)
 
 
+async def list_member_sessions(tx: Tx, account_id: uuid.UUID) -> list[Session]:
+    """Admin: a member's live sessions in this organisation. NotFound for someone who is
+    not a member here; a person who belongs to another organisation too keeps those
+    sessions out of this admin's sight (each session is of one organisation)."""
+    tenant_service.require_admin(tx)
+    await tenant_service.get_member(tx, account_id)
+    return await store.list_sessions(tx, account_id, tx.actor.tenant)
+
+
+async def do_revoke_member_session(tx: Tx, account_id: uuid.UUID, session_id: uuid.UUID) -> None:
+    """Admin: end one session of a member of this organisation; its sockets close. Emits
+    session.revoked. NotFound for a member or a session not of this organisation."""
+    tenant_service.require_admin(tx)
+    await tenant_service.get_member(tx, account_id)
+    revoked = await store.revoke_sessions(
+        tx, account_id=account_id, session_id=session_id, tenant_id=tx.actor.tenant
+    )
+    if not revoked:
+        raise NotFound("no such session")
+    _revoked_event(tx, account_id, revoked)
+
+
 async def list_own_sessions(tx: Tx) -> list[Session]:
     """Your sessions in the acting organisation."""
     return await store.list_sessions(tx, tx.actor.account, tx.actor.tenant)

@@ -1,10 +1,12 @@
 """Opening conversations, who is in them, and their timeline.
 
 Rules (docs/conversations.md): staff open a care conversation with any client of their
-organisation; clients (and guardians, for their clients) with their care team; anyone on
-the client side opens the support conversation with the organisation's admins. At most one
-care conversation per (client, staff) and one support conversation per client: opening an
-existing one returns it. Team conversations are staff only.
+organisation, or, when the organisation's `conversation_start` is `care_team`, only with
+clients whose care team holds them (admins with anyone); clients (and guardians, for
+their clients) with their care team; anyone on the client side opens the support
+conversation with the organisation's admins. At most one care conversation per (client,
+staff) and one support conversation per client: opening an existing one returns it. Team
+conversations are staff only.
 
 Errors: NotFound for a conversation the actor is not in (never Forbidden: existence is
 not revealed), Forbidden for an action the actor's role may not take, InvalidInput for
@@ -30,6 +32,7 @@ from careline.kit.ids import new_id
 from careline.kit.text import clean_text
 from careline.receipts import service as receipt_service
 from careline.tenants import service as tenant_service
+from careline.tenants.records import ConversationStart
 
 CONVERSATION_CREATED = "conversation.created"
 PARTICIPANT_ADDED = "participant.added"
@@ -153,6 +156,10 @@ async def _open_care(tx: Tx, request: OpenRequest) -> tuple[Conversation, bool]:
     if actor.role.is_staff:
         client_id = await _client_for_actor(tx, request.client_id)
         staff_id, staff_role = actor.account, actor.role
+        existing = await store.find_care(tx, client_id=client_id, staff_id=staff_id)
+        if existing is not None:  # starting is what the setting governs, not finding
+            return existing, False
+        await _check_may_start(tx, client_id)
     else:
         client_id = await _client_for_actor(tx, request.client_id)
         if request.staff_id is None:
@@ -169,6 +176,22 @@ async def _open_care(tx: Tx, request: OpenRequest) -> tuple[Conversation, bool]:
         tx, kind=Kind.CARE, title=None, client_id=client_id, staff_id=staff_id, members=members
     )
     return conversation, True
+
+
+async def _check_may_start(tx: Tx, client_id: uuid.UUID) -> None:
+    """Forbidden `care_team_only` when the organisation lets clinicians start only with
+    clients of their care team and this client's team lacks the actor. Admins are never
+    held back: they run the support desk and must be able to reach anyone."""
+    if tx.actor.role is not Role.STAFF:
+        return
+    settings = await tenant_service.get_organisation_settings(tx)
+    if settings.conversation_start is not ConversationStart.CARE_TEAM:
+        return
+    if tx.actor.account not in await care_service.care_team(tx, client_id):
+        raise Forbidden(
+            "your organisation lets you start conversations only with clients of your care team",
+            code="care_team_only",
+        )
 
 
 async def _open_support(tx: Tx, request: OpenRequest) -> tuple[Conversation, bool]:

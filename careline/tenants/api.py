@@ -6,22 +6,26 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from careline.auth import service as auth_service
 from careline.auth.api import CurrentActor
+from careline.auth.records import Session
+from careline.auth.schemas import SessionRead
 from careline.care import service as care_service
 from careline.db.tx import Role, transaction
 from careline.kit import limits
 from careline.kit.pagination import clamp_limit, decode_text_cursor, encode_cursor
 from careline.tenants import service as tenant_service
-from careline.tenants.records import Member
+from careline.tenants.records import ConversationStart, Member, OrganisationSettings
 from careline.tenants.schemas import (
     MemberPage,
     MemberRead,
     MemberUpdate,
     MeRead,
     MeUpdate,
+    OrganisationSettingsRead,
+    OrganisationSettingsUpdate,
     RevokedRead,
     RoleName,
     TenantSettingsRead,
@@ -113,7 +117,70 @@ async def list_members(
     return await _page(actor, role, cursor, limit)
 
 
+def organisation_settings_read(settings: OrganisationSettings) -> dict[str, Any]:
+    return {
+        "conversation_start": settings.conversation_start.value,
+        "device_storage": settings.device_storage,
+    }
+
+
+@router.get("/organisation/settings", response_model=OrganisationSettingsRead)
+async def get_organisation_settings(actor: CurrentActor) -> dict[str, Any]:
+    """The organisation's settings every member's client applies: who may start a
+    conversation with whom, and whether devices keep recent conversations."""
+    async with transaction(actor, readonly=True) as tx:
+        settings = await tenant_service.get_organisation_settings(tx)
+    return organisation_settings_read(settings)
+
+
 admin = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=ERRORS)
+
+
+@admin.patch("/organisation/settings", status_code=204)
+async def update_organisation_settings(
+    body: OrganisationSettingsUpdate, actor: CurrentActor
+) -> Response:
+    """Change the organisation's settings; fields left out stay as they are."""
+    async with transaction(actor) as tx:
+        await tenant_service.do_update_organisation_settings(
+            tx,
+            conversation_start=ConversationStart(body.conversation_start)
+            if body.conversation_start
+            else None,
+            device_storage=body.device_storage,
+        )
+    return Response(status_code=204)
+
+
+def session_read(session: Session, *, current: uuid.UUID | None) -> dict[str, Any]:
+    return {
+        "id": session.id,
+        "created_at": session.created_at,
+        "last_used_at": session.last_used_at,
+        "expires_at": session.expires_at,
+        "user_agent": session.user_agent,
+        "current": session.id == current,
+    }
+
+
+@admin.get("/members/{account_id}/sessions", response_model=list[SessionRead])
+async def list_member_sessions(account_id: uuid.UUID, actor: CurrentActor) -> list[dict[str, Any]]:
+    """A member's signed-in sessions in this organisation, last used first. Their
+    sessions in other organisations are not listed (nor counted)."""
+    async with transaction(actor, readonly=True) as tx:
+        sessions = await auth_service.list_member_sessions(tx, account_id)
+    return [session_read(s, current=actor.session_id) for s in sessions]
+
+
+@admin.delete("/members/{account_id}/sessions/{session_id}", status_code=204)
+async def revoke_member_session(
+    account_id: uuid.UUID, session_id: uuid.UUID, actor: CurrentActor
+) -> Response:
+    """End one of a member's sessions in this organisation (a lost phone); its sockets
+    close within a second and its next request answers 401."""
+    async with transaction(actor) as tx:
+        await auth_service.do_revoke_member_session(tx, account_id, session_id)
+    return Response(status_code=204)
 
 
 @admin.get("/members/{account_id}", response_model=MemberRead)

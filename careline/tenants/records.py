@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import uuid
 from dataclasses import dataclass
 
@@ -21,6 +22,22 @@ class TenantSettings:
     """What an organisation's admins choose for it."""
 
     file_mb_per_person_per_day: int
+
+
+class ConversationStart(enum.StrEnum):
+    """Who a clinician may start a care conversation with (admins: anyone)."""
+
+    ANY_CLIENT = "any_client"  # any client of the organisation (the default)
+    CARE_TEAM = "care_team"  # only clients whose care team holds them
+
+
+@dataclass(frozen=True, slots=True)
+class OrganisationSettings:
+    """What every member's client applies: who may start with whom, and whether devices
+    keep recent conversations for offline reading."""
+
+    conversation_start: ConversationStart
+    device_storage: bool
 
 
 @dataclass(frozen=True, slots=True)

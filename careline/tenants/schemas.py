@@ -72,3 +72,24 @@ class TenantSettingsUpdate(BaseModel):
     file_mb_per_person_per_day: int | None = Field(
         None, ge=1, le=FILE_MB_PER_PERSON_PER_DAY_MAX, strict=True
     )
+
+
+ConversationStartName = Literal["any_client", "care_team"]
+
+
+class OrganisationSettingsRead(BaseModel):
+    conversation_start: ConversationStartName = Field(
+        description="Who a clinician may start a care conversation with: `any_client` (any "
+        "client of the organisation, the default) or `care_team` (only clients whose care "
+        "team holds them). Admins may start with anyone."
+    )
+    device_storage: bool = Field(
+        description="Whether the web client keeps recent conversations on the device for "
+        "offline reading (default true)."
+    )
+
+
+class OrganisationSettingsUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    conversation_start: ConversationStartName | None = None
+    device_storage: StrictBool | None = None

@@ -19,7 +19,14 @@ from careline.kit.ids import new_id
 from careline.kit.passwords import Passwords
 from careline.kit.text import clean_email, clean_text
 from careline.tenants import store
-from careline.tenants.records import LoginIdentity, Member, Tenant, TenantSettings
+from careline.tenants.records import (
+    ConversationStart,
+    LoginIdentity,
+    Member,
+    OrganisationSettings,
+    Tenant,
+    TenantSettings,
+)
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
@@ -89,6 +96,34 @@ async def do_update_settings(
     require_admin(tx)
     changed = await store.update_settings(
         tx, tx.actor.tenant, file_mb_per_person_per_day=file_mb_per_person_per_day
+    )
+    if changed is None:
+        raise NotFound("no such organisation")
+    return changed
+
+
+async def get_organisation_settings(tx: Tx) -> OrganisationSettings:
+    """The acting organisation's settings every member's client applies (any member)."""
+    found = await store.get_organisation_settings(tx, tx.actor.tenant)
+    if found is None:
+        raise NotFound("no such organisation")
+    return found
+
+
+async def do_update_organisation_settings(
+    tx: Tx,
+    *,
+    conversation_start: ConversationStart | None = None,
+    device_storage: bool | None = None,
+) -> OrganisationSettings:
+    """Admins only: change who may start conversations with whom, or whether devices keep
+    recent conversations; None leaves one as it is."""
+    require_admin(tx)
+    changed = await store.update_organisation_settings(
+        tx,
+        tx.actor.tenant,
+        conversation_start=conversation_start,
+        device_storage=device_storage,
     )
     if changed is None:
         raise NotFound("no such organisation")

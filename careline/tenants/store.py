@@ -7,7 +7,14 @@ import uuid
 from typing import Any
 
 from careline.db.tx import Role, Tx
-from careline.tenants.records import LoginIdentity, Member, Tenant, TenantSettings
+from careline.tenants.records import (
+    ConversationStart,
+    LoginIdentity,
+    Member,
+    OrganisationSettings,
+    Tenant,
+    TenantSettings,
+)
 
 _MEMBER_COLUMNS = """
     m.account_id, m.tenant_id, m.role, a.email, m.display_name, m.created_at,
@@ -62,6 +69,37 @@ async def update_settings(
         file_mb_per_person_per_day,
     )
     return TenantSettings(row["file_mb_per_person_per_day"]) if row else None
+
+
+async def get_organisation_settings(tx: Tx, tenant_id: uuid.UUID) -> OrganisationSettings | None:
+    row = await tx.conn.fetchrow(
+        "SELECT conversation_start, device_storage FROM tenants WHERE id = $1", tenant_id
+    )
+    return _organisation_settings(row) if row else None
+
+
+def _organisation_settings(row: Any) -> OrganisationSettings:
+    return OrganisationSettings(ConversationStart(row["conversation_start"]), row["device_storage"])
+
+
+async def update_organisation_settings(
+    tx: Tx,
+    tenant_id: uuid.UUID,
+    *,
+    conversation_start: ConversationStart | None,
+    device_storage: bool | None,
+) -> OrganisationSettings | None:
+    row = await tx.conn.fetchrow(
+        """UPDATE tenants
+              SET conversation_start = coalesce($2, conversation_start),
+                  device_storage = coalesce($3, device_storage)
+            WHERE id = $1
+        RETURNING conversation_start, device_storage""",
+        tenant_id,
+        conversation_start.value if conversation_start else None,
+        device_storage,
+    )
+    return _organisation_settings(row) if row else None
 
 
 async def get_tenant_by_slug(tx: Tx, slug: str) -> Tenant | None:

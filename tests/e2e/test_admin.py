@@ -1,5 +1,5 @@
 """Administration in the browser: people and roles, care teams with a primary clinician,
-and signing someone out everywhere."""
+and signing someone out everywhere (from their devices)."""
 
 from __future__ import annotations
 
@@ -53,6 +53,11 @@ async def test_admin_adds_a_person_and_changes_a_role(
         assert accepted.json()["role"] == "staff"
 
     await admin.get_by_label("Role of Jo Clinician").select_option("admin")
+    await (
+        admin.get_by_role("dialog", name="Make Jo Clinician an admin?")
+        .get_by_role("button", name="Make an admin")
+        .click()
+    )
     await expect(
         admin.get_by_role("status").filter(has_text="Jo Clinician is now admin")
     ).to_be_visible()
@@ -109,7 +114,7 @@ async def test_a_late_answer_for_an_earlier_client_never_replaces_the_team_shown
 ) -> None:
     """The admin picks another client while the first one's team is still on its way:
     the late answer must not replace the form in use, or Add acts on the wrong client."""
-    admin = watch(await sign_in(await new_context(), world["admin"]), page_errors)
+    admin = watch(await sign_in(await new_context(), world["admin"], "/admin"), page_errors)
     lily = str(world["lily"].account_id)
     held: list[Route] = []
 
@@ -163,8 +168,14 @@ async def test_signing_someone_out_everywhere_ends_their_open_session(
     tom = watch(await sign_in(await new_context(), world["tom"]), page_errors)
     admin = watch(await sign_in(await new_context(), world["admin"], "/admin/people"), page_errors)
     row = admin.locator("tbody tr").filter(has_text="Tom Client")
-    await row.get_by_role("button", name="Sign out everywhere").click()
-    await admin.get_by_role("dialog").get_by_role("button", name="Sign out everywhere").click()
+    await row.get_by_role("button", name="Devices").click()
+    devices = admin.get_by_role("dialog", name="Tom Client: signed-in devices")
+    await devices.get_by_role("button", name="Sign out of every device").click()
+    await (
+        admin.get_by_role("dialog", name="Sign Tom Client out of every device?")
+        .get_by_role("button", name="Sign out of every device")
+        .click()
+    )
     await expect(
         admin.get_by_role("status").filter(has_text="Tom Client was signed out")
     ).to_be_visible()

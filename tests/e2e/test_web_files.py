@@ -19,7 +19,16 @@ SCRIPTS = sorted(p for p in STATIC.rglob("*.js") if p.name != "sw.js")
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/signin", "/archived", "/admin", "/admin/people", "/admin/care", f"/c/{uuid.uuid4()}"],
+    [
+        "/",
+        "/signin",
+        "/archived",
+        "/admin",
+        "/admin/people",
+        "/admin/care",
+        "/admin/settings",
+        f"/c/{uuid.uuid4()}",
+    ],
 )
 async def test_client_side_routes_get_the_app_shell(http: httpx.AsyncClient, path: str) -> None:
     response = await http.get(path)

@@ -3,13 +3,13 @@
 
 import { h, focus, announce } from './dom.js';
 import {
-  state, on, loadSession, startLive, signOut, emit,
+  state, on, loadSession, startLive, signOut, emit, visibleConversations,
 } from './store.js';
 import { signInView } from './views/signin.js';
 import { sidebar } from './views/inbox.js';
 import { threadView } from './views/thread.js';
 import { welcomeView } from './views/welcome.js';
-import { adminView } from './views/admin.js';
+import { adminView, ADMIN_SECTIONS } from './views/admin.js';
 import { connectionBanner } from './views/banner.js';
 import { offlineBanner } from './views/offline.js';
 import * as offline from './offline.js';
@@ -63,9 +63,15 @@ function showSignIn() {
     notice,
     onSignedIn: async () => {
       await enter();
-      navigate(safeNext(params.get('next')), { replace: true });
+      navigate(landing(safeNext(params.get('next'))), { replace: true });
     },
   }));
+}
+
+// Admins land where their work is: the admin home, unless they came for a page or have
+// conversations waiting in the inbox.
+function landing(next) {
+  return next === '/' && state.me.role === 'admin' && !visibleConversations().length ? '/admin' : next;
 }
 
 async function enter() {
@@ -159,7 +165,7 @@ function route() {
       return;
     }
     document.title = 'Administration · careline';
-    mount(adminView(path === '/admin/care' ? 'care' : 'people'));
+    mount(adminView(ADMIN_SECTIONS[path] || 'home'));
     return;
   }
   const match = path.match(/^\/c\/([0-9a-f-]{36})$/);

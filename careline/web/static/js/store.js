@@ -5,6 +5,7 @@
 import { api, ApiError, configure, listAll } from './api.js';
 import { Socket } from './socket.js';
 import * as local from './local.js';
+import { loadOrganisationSettings, forgetOrganisationSettings } from './organisation.js';
 import {
   applyEvent, applyResult, beginFetch, endFetch, landPage, newThread, resetThread, sorted,
 } from './threads.js';
@@ -115,6 +116,7 @@ function resetState() {
   state.listLoaded = false;
   state.openId = null;
   state.offline = null;
+  forgetOrganisationSettings();
   configure({ csrf: '' });
 }
 
@@ -132,7 +134,7 @@ export function setActingFor(clientId) {
 
 export async function startLive() {
   configure({ onSessionEnded: sessionEnded });
-  await refreshConversations();
+  await Promise.all([refreshConversations(), loadOrganisationSettings().catch(() => null)]);
   const socket = new Socket({
     csrf: state.me.csrf_token,
     onEvent: handleEvent,

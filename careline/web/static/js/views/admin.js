@@ -1,13 +1,33 @@
-// Administration: people and roles (invite, change role, disable, sign out everywhere) and
-// care teams (who looks after each client, and who is primary).
+// Administration: the overview (admin-home.js), people and roles (invite, change role
+// with a confirmation, disable, signed-in devices), care teams (who looks after each
+// client, who is primary, and the guardians who speak for them) and the organisation's
+// settings (admin-settings.js).
 
-import { h, focus, announce } from '../dom.js';
+import { h, announce } from '../dom.js';
 import { icon } from '../icons.js';
 import { api, listAll } from '../api.js';
 import { relativeMoment } from '../format.js';
 import { state } from '../store.js';
+import {
+  changeRole, guardianLinks, linkGuardian, memberSessions, revokeMemberSession, revokeMemberSessions, unlinkGuardian,
+} from '../admin-data.js';
 import { avatar, confirmDialog, spinner } from './common.js';
 import { invitePerson, pendingInvitations } from './invitations.js';
+import { homeSection } from './admin-home.js';
+import { settingsSection } from './admin-settings.js';
+import { confirmRoleChange } from './admin-roles.js';
+import { devicesDialog } from './admin-devices.js';
+
+const WORDS = {
+  notSeen: 'Not seen yet',
+  showEveryone: 'Show everyone',
+  choosePerson: 'Choose a person',
+  chooseGuardian: 'Choose a guardian',
+  noGuardians: 'No guardian speaks for this client.',
+  noGuardiansToAdd: 'There is no other guardian in the organisation. Add one under People (role: Guardian).',
+};
+
+export const ADMIN_SECTIONS = { '/admin': 'home', '/admin/people': 'people', '/admin/care': 'care', '/admin/settings': 'settings' };
 
 const ROLES = [
   ['admin', 'Admin'],
@@ -30,11 +50,14 @@ export function adminView(section) {
       h('div', { class: 'admin-title' }, h('h1', {}, 'Administration'), h('p', { class: 'org' }, state.me.tenant_name)),
     ),
     h('nav', { class: 'tabs admin-tabs', 'aria-label': 'Administration' },
-      tab('/admin/people', 'People', 'people'), tab('/admin/care', 'Care teams', 'care')),
+      tab('/admin', 'Overview', 'home'), tab('/admin/people', 'People', 'people'),
+      tab('/admin/care', 'Care teams', 'care'), tab('/admin/settings', 'Settings', 'settings')),
     main,
   );
   if (section === 'care') careSection(main);
-  else peopleSection(main);
+  else if (section === 'people') peopleSection(main);
+  else if (section === 'settings') settingsSection(main);
+  else homeSection(main);
   return root;
 }
 
@@ -43,6 +66,11 @@ export function adminView(section) {
 function peopleSection(main) {
   let people = [];
   let filter = '';
+  let neverOnly = new URLSearchParams(location.search).get('show') === 'not-seen';
+  const chip = h('button', {
+    type: 'button', class: 'btn btn-small filter-chip',
+    onclick: () => { neverOnly = false; history.replaceState({}, '', '/admin/people'); render(); },
+  }, h('span', {}, `${WORDS.notSeen} · ${WORDS.showEveryone}`), icon('x', { size: 14 }));
   const body = h('tbody');
   const summary = h('p', { class: 'admin-summary', role: 'status' });
   const filterInput = h('input', {
@@ -55,7 +83,7 @@ function peopleSection(main) {
   main.replaceChildren(
     h('div', { class: 'admin-section-head' }, h('h2', {}, 'People'), add),
     pending.section,
-    h('div', { class: 'admin-toolbar' }, filterInput, summary),
+    h('div', { class: 'admin-toolbar' }, filterInput, chip, summary),
     h('div', { class: 'table-wrap' },
       h('table', { class: 'table' },
         h('caption', { class: 'sr-only' }, 'People in the organisation'),
@@ -77,7 +105,9 @@ function peopleSection(main) {
   }
 
   function render() {
-    const shown = people.filter((p) => !filter || p.display_name.toLowerCase().includes(filter) || (p.email || '').toLowerCase().includes(filter));
+    chip.hidden = !neverOnly;
+    const shown = people.filter((p) => (!filter || p.display_name.toLowerCase().includes(filter) || (p.email || '').toLowerCase().includes(filter))
+      && (!neverOnly || (!p.last_seen_at && !p.disabled && p.account_id !== state.me.account_id)));
     summary.textContent = `${shown.length} of ${people.length} people`;
     body.replaceChildren(...shown.map(row));
   }
@@ -87,33 +117,30 @@ function peopleSection(main) {
     const role = h('select', {
       class: 'select select-small', 'aria-label': `Role of ${p.display_name}`, disabled: self,
       onchange: async () => {
+        const wanted = role.value;
+        role.value = p.role; // unchanged until confirmed
+        if (!(await confirmRoleChange(p, wanted))) return;
         try {
-          await api('PATCH', `/admin/members/${p.account_id}`, { role: role.value });
-          p.role = role.value;
-          announce(`${p.display_name} is now ${role.value}.`);
+          const updated = await changeRole(p.account_id, wanted);
+          Object.assign(p, updated);
+          role.value = p.role;
+          announce(`${p.display_name} is now ${p.role}.`);
         } catch (err) {
           role.value = p.role;
           announce(err.message, { tone: 'error' });
         }
       },
     }, ROLES.map(([value, label]) => h('option', { value, selected: p.role === value }, label)));
-    const revoke = h('button', {
+    const devices = h('button', {
       type: 'button', class: 'btn btn-small', disabled: p.disabled,
-      onclick: async () => {
-        const ok = await confirmDialog({
-          title: `Sign ${p.display_name} out everywhere?`,
-          text: 'Every session on every device ends now; open conversations close within a second. They can sign in again.',
-          confirm: 'Sign out everywhere',
-        });
-        if (!ok) return;
-        try {
-          const result = await api('POST', `/admin/members/${p.account_id}/revoke-sessions`);
-          announce(`${p.display_name} was signed out of ${result.revoked} ${result.revoked === 1 ? 'session' : 'sessions'}.`);
-        } catch (err) {
-          announce(err.message, { tone: 'error' });
-        }
-      },
-    }, icon('key', { size: 16 }), h('span', {}, 'Sign out everywhere'));
+      onclick: () => devicesDialog({
+        title: `${p.display_name}: signed-in devices`,
+        who: p.display_name,
+        load: () => memberSessions(p.account_id),
+        revoke: (id) => revokeMemberSession(p.account_id, id),
+        revokeAll: () => revokeMemberSessions(p.account_id),
+      }),
+    }, icon('key', { size: 16 }), h('span', {}, 'Devices'));
     const toggle = h('button', {
       type: 'button', class: ['btn', 'btn-small', p.disabled ? 'btn-quiet' : 'btn-danger-quiet'], disabled: self,
       onclick: async () => {
@@ -146,7 +173,7 @@ function peopleSection(main) {
       h('td', { 'data-label': 'Role' }, role),
       h('td', { 'data-label': 'Status' }, h('span', { class: ['status-pill', p.disabled ? 'status-off' : 'status-on'] }, p.disabled ? 'Disabled' : 'Active')),
       h('td', { 'data-label': 'Last seen', class: 'muted' }, p.last_seen_at ? relativeMoment(p.last_seen_at) : '—'),
-      h('td', { class: 'actions' }, revoke, toggle),
+      h('td', { class: 'actions' }, devices, toggle),
     );
   }
 
@@ -169,7 +196,8 @@ function careSection(main) {
   async function start() {
     people = await listAll('/members');
     const clients = people.filter((p) => p.role === 'client');
-    picker.replaceChildren(...clients.map((c) => h('option', { value: c.account_id }, c.display_name)));
+    const wanted = new URLSearchParams(location.search).get('client');
+    picker.replaceChildren(...clients.map((c) => h('option', { value: c.account_id, selected: c.account_id === wanted }, c.display_name)));
     picker.addEventListener('change', show);
     if (clients.length) show();
     else team.replaceChildren(h('p', { class: 'muted' }, 'There are no clients yet.'));
@@ -185,7 +213,7 @@ function careSection(main) {
     team.replaceChildren(spinner('Loading care team'));
     const [relations, links] = await Promise.all([
       listAll(`/care-relationships?client_id=${clientId}`),
-      listAll(`/guardian-links?client_id=${clientId}`),
+      guardianLinks(clientId),
     ]);
     if (mine !== showing) return;
     const byId = new Map(people.map((p) => [p.account_id, p]));
@@ -217,9 +245,12 @@ function careSection(main) {
           },
         }, 'Remove'));
     });
-    const candidate = h('select', { id: 'care-add', class: 'select' },
+    const candidate = h('select', { id: 'care-add', class: 'select', onchange: () => { addButton.disabled = !candidate.value; } },
+      h('option', { value: '', selected: true, disabled: true }, WORDS.choosePerson),
       staff.filter((s) => !inTeam.has(s.account_id)).map((s) => h('option', { value: s.account_id }, s.display_name)));
     const primary = h('input', { type: 'checkbox', id: 'care-add-primary' });
+    // No one is chosen for the admin: Add stays off until they pick a person.
+    const addButton = h('button', { type: 'submit', class: 'btn btn-primary', disabled: true }, 'Add');
     const addForm = h('form', {
       class: 'team-add',
       onsubmit: async (ev) => {
@@ -232,7 +263,26 @@ function careSection(main) {
     },
     h('label', { for: 'care-add' }, 'Add to the team'), candidate,
     h('label', { class: 'check-inline' }, primary, h('span', {}, 'Make primary')),
-    h('button', { type: 'submit', class: 'btn btn-primary', disabled: !candidate.options.length }, 'Add'));
+    addButton);
+
+    const linked = new Set(links.map((l) => l.guardian_id));
+    const guardians = people.filter((p) => p.role === 'guardian' && !p.disabled && !linked.has(p.account_id));
+    const guardianPick = h('select', { id: 'guardian-add', class: 'select', onchange: () => { linkButton.disabled = !guardianPick.value; } },
+      h('option', { value: '', selected: true, disabled: true }, WORDS.chooseGuardian),
+      guardians.map((g) => h('option', { value: g.account_id }, g.display_name)));
+    const linkButton = h('button', { type: 'submit', class: 'btn btn-primary', disabled: true }, 'Link guardian');
+    const guardianForm = guardians.length
+      ? h('form', {
+        class: 'team-add',
+        onsubmit: async (ev) => {
+          ev.preventDefault();
+          if (!guardianPick.value) return;
+          const g = byId.get(guardianPick.value);
+          await save(() => linkGuardian(g.account_id, clientId),
+            `${g.display_name} now speaks for ${clientName} and joined their conversations.`);
+        },
+      }, h('label', { for: 'guardian-add' }, 'Add a guardian'), guardianPick, linkButton)
+      : h('p', { class: 'muted admin-help' }, WORDS.noGuardiansToAdd);
 
     team.replaceChildren(
       h('fieldset', { class: 'team-box' },
@@ -244,9 +294,24 @@ function careSection(main) {
         links.length
           ? h('ul', { class: 'team-list' }, links.map((l) => {
             const g = byId.get(l.guardian_id) || { account_id: l.guardian_id, display_name: 'Unknown' };
-            return h('li', { class: 'team-row' }, avatar({ id: g.account_id, name: g.display_name }, { size: 'sm' }), h('span', { class: 'team-name', dir: 'auto' }, g.display_name));
+            return h('li', { class: 'team-row' },
+              avatar({ id: g.account_id, name: g.display_name }, { size: 'sm' }),
+              h('span', { class: 'team-name', dir: 'auto' }, g.display_name),
+              h('button', {
+                type: 'button', class: 'btn btn-small btn-danger-quiet', 'aria-label': `Remove ${g.display_name} as guardian`,
+                onclick: async () => {
+                  const ok = await confirmDialog({
+                    title: `Remove ${g.display_name} as guardian?`,
+                    text: `${g.display_name} stops speaking for ${clientName} and leaves ${clientName}’s conversations at once. The messages stay in the record.`,
+                    confirm: 'Remove guardian', danger: true,
+                  });
+                  if (!ok) return;
+                  await save(() => unlinkGuardian(g.account_id, clientId), `${g.display_name} no longer speaks for ${clientName}.`);
+                },
+              }, 'Remove'));
           }))
-          : h('p', { class: 'muted' }, 'No guardian speaks for this client.')),
+          : h('p', { class: 'muted' }, WORDS.noGuardians),
+        guardianForm),
     );
   }
 

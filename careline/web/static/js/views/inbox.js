@@ -8,6 +8,7 @@ import { state, on, visibleConversations, setActingFor, isStaff, typingIn, openC
 import { avatarSubject, preview, title } from '../convo.js';
 import { avatar, iconButton, openMenu, emptyState, spinner } from './common.js';
 import { newConversationDialog } from './newchat.js';
+import { ownDevicesDialog } from './devices.js';
 
 export function sidebar({ navigate, signOut }) {
   const me = state.me;
@@ -60,7 +61,8 @@ export function sidebar({ navigate, signOut }) {
       },
     }, 'Message support'),
   );
-  const tabs = h('div', { class: 'tabs' }, tabInbox, tabArchived);
+  const tabs = h('div', { class: 'tabs' }, tabInbox, tabArchived,
+    me.role === 'admin' ? h('a', { href: '/admin', class: 'tab tab-admin', 'data-link': '' }, icon('shield', { size: 16 }), 'Administration') : null);
 
   const menuButton = h(
     'button',
@@ -69,7 +71,8 @@ export function sidebar({ navigate, signOut }) {
       'aria-label': `Account menu for ${me.display_name}`,
       onclick: () =>
         openMenu(menuButton, [
-          me.role === 'admin' && { label: 'Administration', icon: 'shield', onselect: () => navigate('/admin/people') },
+          me.role === 'admin' && { label: 'Administration', icon: 'shield', onselect: () => navigate('/admin') },
+          { label: 'Your devices', icon: 'key', onselect: ownDevicesDialog },
           { label: 'Sign out', icon: 'logout', onselect: signOut },
         ], { label: 'Account' }),
     },

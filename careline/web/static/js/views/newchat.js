@@ -6,6 +6,9 @@ import { icon } from '../icons.js';
 import { listAll } from '../api.js';
 import { state, isStaff, members, openConversation } from '../store.js';
 import { avatar, openDialog, spinner } from './common.js';
+import { startableClients } from '../organisation.js';
+
+const CARE_TEAM_ONLY = 'Your organisation lets you start conversations only with clients of your care team.';
 
 export function newConversationDialog({ navigate }) {
   const body = h('div', { class: 'newchat' }, spinner('Loading people'));
@@ -51,22 +54,28 @@ function filterBox(id, label, onfilter) {
 }
 
 async function staffChooser(body, go) {
-  const [clients, staff, admins] = await Promise.all([members('client'), members('staff'), members('admin')]);
+  const [clients, staff, admins, startable] = await Promise.all([
+    members('client'), members('staff'), members('admin'), startableClients(state.me),
+  ]);
   const colleagues = [...staff, ...admins].filter((m) => m.account_id !== state.me.account_id && !m.disabled);
   const activeClients = clients.filter((m) => !m.disabled);
+  // With conversation_start = care_team, only the clients of my care team (the server
+  // refuses the rest with 403 care_team_only); team conversations stay open to all.
+  const reachable = startable ? activeClients.filter((c) => startable.has(c.account_id)) : activeClients;
 
   const clientList = h('ul', { class: 'people', 'aria-label': 'Clients' });
   const renderClients = (q = '') => {
-    const shown = activeClients.filter((c) => !q || c.display_name.toLowerCase().includes(q) || (c.email || '').toLowerCase().includes(q));
+    const shown = reachable.filter((c) => !q || c.display_name.toLowerCase().includes(q) || (c.email || '').toLowerCase().includes(q));
     clientList.replaceChildren(
       ...(shown.length
         ? shown.map((c) => personButton(c, c.email, (ev) => go({ kind: 'care', client_id: c.account_id }, ev.currentTarget)))
-        : [h('li', { class: 'people-empty' }, 'No client matches.')]),
+        : [h('li', { class: 'people-empty' }, startable && !reachable.length ? 'You are in no client’s care team yet.' : 'No client matches.')]),
     );
   };
   renderClients();
   const clientFilter = filterBox('client-filter', 'Find a client', renderClients);
-  const clientPane = h('div', { class: 'pane' }, clientFilter, clientList);
+  const clientPane = h('div', { class: 'pane' }, clientFilter,
+    startable ? h('p', { class: 'people-note' }, CARE_TEAM_ONLY) : null, clientList);
 
   const titleInput = h('input', { id: 'team-title', class: 'input', maxlength: 200, placeholder: 'e.g. Lily: care team' });
   const checks = colleagues.map((c) =>

@@ -1,0 +1,21 @@
+"""Organisation settings: who may start a conversation, and whether devices keep recent
+conversations for offline reading (see the .sql).
+
+Revision ID: 0010
+Revises: 0009
+"""
+
+from careline.db.migrations.sqlscript import run_sql_file
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    run_sql_file(__file__)
+
+
+def downgrade() -> None:
+    raise RuntimeError("careline migrations are forward-only: restore a backup instead")
