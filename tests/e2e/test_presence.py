@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 from playwright.async_api import Browser, expect
 
@@ -13,6 +14,7 @@ from tests.e2e.conftest import DESKTOP, PHONE, NewContext, watch
 from tests.e2e.support import conversation_link, open_care, sign_in
 from tests.support.server import RunningServer
 from tests.support.world import World
+from tests.support.ws import connect
 from tests.web.test_http_abuse import listener
 
 HEARTBEAT = 1.0
@@ -48,4 +50,32 @@ async def test_the_header_names_who_is_online_and_shows_last_seen_once_their_dev
             )
         finally:
             await phone.close()
+    assert page_errors == []
+
+
+async def test_a_group_header_names_everyone_online_and_drops_them_as_they_go(
+    server: RunningServer, world: World, new_context: NewContext, page_errors: list[str]
+) -> None:
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+        created = await http.post(
+            "/api/v1/conversations",
+            json={
+                "kind": "team",
+                "title": "Rota",
+                "member_ids": [str(world["jo"].account_id), str(world["admin"].account_id)],
+            },
+            headers=world["sam"].auth,
+        )
+        assert created.status_code == 201, created.text
+    sam = watch(await sign_in(await new_context(), world["sam"]), page_errors)
+    await conversation_link(sam, "Rota").click()
+    header = sam.locator(".thread-status")
+    await expect(header).to_have_text(re.compile(r"^(Jo, Alex|Alex, Jo) and you$"))
+    async with connect(server.ws_url, world["jo"].token) as jo:
+        await expect(header).to_have_text("Jo is online")
+        async with connect(server.ws_url, world["admin"].token):
+            await expect(header).to_have_text(re.compile(r"^(Jo and Alex|Alex and Jo) online$"))
+        await expect(header).to_have_text("Jo is online")
+        await jo.close()
+        await expect(header).to_have_text(re.compile(r"^(Jo, Alex|Alex, Jo) and you$"))
     assert page_errors == []
