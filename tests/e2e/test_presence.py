@@ -39,7 +39,11 @@ async def test_the_header_names_who_is_online_and_shows_last_seen_once_their_dev
     # Lily's phone talks to a node with a short heartbeat, and then loses its network.
     async with listener(server, ws_heartbeat_seconds=HEARTBEAT) as short:
         phone = await browser.new_context(
-            base_url=short.base_url, viewport=DESKTOP, locale="en-GB", timezone_id="Europe/London"
+            base_url=short.base_url,
+            viewport=DESKTOP,  # type: ignore[arg-type]
+            locale="en-GB",
+            timezone_id="Europe/London",
+            service_workers="block",
         )
         try:
             await sign_in(phone, world["lily"])
