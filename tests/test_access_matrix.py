@@ -436,6 +436,15 @@ async def test_a_person_in_two_organisations_is_two_separate_memberships(
     assert await _last_seen_in(http, there["admin"], dual_there) is not None
     seen_here = await _membership_of(http, here["admin"], dual_here)
     assert seen_here["last_seen_at"] is None, seen_here
+    # Presence's last seen too: there, not here.
+    for admin, dual, seen in (
+        (here["admin"], dual_here, False),
+        (there["admin"], dual_there, True),
+    ):
+        presence = await http.get(
+            "/api/v1/presence", params={"account_id": [str(dual.account_id)]}, headers=admin.auth
+        )
+        assert (str(dual.account_id) in presence.json()["last_seen"]) is seen, presence.json()
     # Each admin sees their own organisation's name for the person, never the other's.
     assert seen_here["display_name"] == dual_here.name
     assert dual_there.name not in str(seen_here)

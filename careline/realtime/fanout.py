@@ -9,6 +9,7 @@ event, not once per socket.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
@@ -28,7 +29,7 @@ from careline.kit import tasks
 from careline.kit.events import Event
 from careline.messages.events import MESSAGE_SENT
 from careline.realtime.person_sockets import LocalPersonSockets, PersonSockets
-from careline.realtime.presence import OFFLINE, MemberKey, PresenceBook, TypingBook
+from careline.realtime.presence import OFFLINE, MemberKey, Presence, PresenceBook, TypingBook
 from careline.realtime.protocol import CloseCode
 from careline.realtime.render import timeline_frames
 
@@ -147,7 +148,7 @@ class Hub:
     ) -> None:
         self.by_conversation: dict[uuid.UUID, set[Socket]] = {}
         self.by_account: dict[uuid.UUID, set[Socket]] = {}
-        self.presence = PresenceBook(self._presence_changed)
+        self.presence: Presence = PresenceBook(self._presence_changed)
         self.typing = TypingBook(typing_ttl, self._typing_changed)
         self._on_offline = on_offline
         self._background: set[asyncio.Task[None]] = set()
@@ -258,9 +259,15 @@ class Hub:
 
     def _presence_changed(self, member: MemberKey, status: str, socket: Socket) -> None:
         tenant_id, account_id = member
-        frame = orjson.dumps(
-            {"op": "presence.updated", "account_id": str(account_id), "status": status}
-        ).decode()
+        payload: dict[str, Any] = {
+            "op": "presence.updated",
+            "account_id": str(account_id),
+            "status": status,
+        }
+        if status == OFFLINE:
+            last_seen = self.presence.last_seen(member)
+            payload["last_seen"] = last_seen.isoformat() if last_seen else None
+        frame = orjson.dumps(payload).decode()
         # The socket's conversations are all of its own organisation.
         for target in self._peers_frame_targets(socket.conversations):
             target.push(frame)
@@ -291,6 +298,13 @@ class Hub:
     def presence_of(self, tenant_id: uuid.UUID, account_ids: set[uuid.UUID]) -> dict[str, str]:
         """Each account's presence as a member of `tenant_id`, and only there."""
         return {str(a): self.presence.status((tenant_id, a)) for a in account_ids}
+
+    def last_seen_of(
+        self, tenant_id: uuid.UUID, account_ids: set[uuid.UUID]
+    ) -> dict[uuid.UUID, dt.datetime]:
+        """When each offline account's last socket here went, where this node saw it."""
+        seen = {a: self.presence.last_seen((tenant_id, a)) for a in account_ids}
+        return {a: t for a, t in seen.items() if t is not None}
 
     async def close_all(self) -> None:
         self.typing.clear()

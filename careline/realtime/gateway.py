@@ -39,9 +39,14 @@ _FIRST_REQUEST_GRACE_SECONDS = 5.0
 
 @dataclass(eq=False, slots=True)
 class _Behind:
-    """A conversation waiting for catch-up. `last_seq`: its last seq as the latest read
-    saw it (None: unknown); the replay is done once the cursor reaches it and the held
-    frames continue from there."""
+    """A conversation waiting for catch-up. `last_seq`: the seq its replay goes up to
+    (None: not known yet), set once - by the resume's read, else by the first catch-up
+    read - and never moved on by a later read: everything committed after that read was
+    published after the conversation began holding, so the held live frames carry it.
+    Chasing each read's last seq instead never ended while people kept sending (the
+    resume ack never came). The replay is done once the cursor reaches it and the held
+    frames continue from there; a gap in them moves it to just before the first held
+    frame (everything before a committed seq has committed too)."""
 
     last_seq: int | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
@@ -269,7 +274,10 @@ class Connection:
                 # Empty only once every conversation was released.
                 reads = self._plan_reads()
                 if not reads:
-                    continue
+                    # Every conversation left has something to read (a target above
+                    # its cursor), so this is empty only once all were released; were
+                    # it not, looping here without an await would never yield.
+                    break
                 try:
                     await self._replay_batch(reads)
                     retry = first_retry
@@ -294,7 +302,12 @@ class Connection:
         for conversation_id, behind in list(self._behind.items()):
             if self._release_if_caught_up(conversation_id, behind):
                 continue
-            cursor = self.cursors[conversation_id]
+            cursor = self.cursors.get(conversation_id)
+            if cursor is None:
+                # Not reached: a release without a cursor sends the first held frame,
+                # which sets one. Were it reached, the stream starts live from here.
+                self._caught_up(conversation_id)
+                continue
             if room:
                 wanted = limits.CATCH_UP_READ_EVENTS_PER_CONVERSATION
                 if behind.last_seq is not None:
@@ -312,7 +325,9 @@ class Connection:
             if self._release_held(conversation_id):
                 self._caught_up(conversation_id)
                 return True
-            behind.last_seq = None  # the held frames left a gap: read it
+            # The held frames left a gap (a bus message lost or late): read up to the
+            # first of them, which has committed, and so has everything before it.
+            behind.last_seq = min(self._held[conversation_id]) - 1
         return False
 
     async def _replay_batch(self, reads: list[tuple[uuid.UUID, _Behind, int, int]]) -> None:
@@ -345,7 +360,8 @@ class Connection:
             # read had every event of its range up to last_seq.
             read_to = min(after + limit, last_seq)
             self._advance(conversation_id, max(self.cursors[conversation_id], read_to))
-            behind.last_seq = last_seq
+            if behind.last_seq is None:
+                behind.last_seq = last_seq  # the target, from now on (see _Behind)
 
     def _caught_up(self, conversation_id: uuid.UUID) -> None:
         self._holding.discard(conversation_id)

@@ -35,7 +35,7 @@ async def test_screenshots_of_inbox_and_thread_at_phone_and_desktop_sizes(
             await conversation_link(page, "Lily Chen").click()
             await expect(message(page, "notebook")).to_be_visible()
             await expect(page.locator(".receipt-line")).to_contain_text("Seen by Lily")
-            await expect(page.locator(".thread-status")).to_contain_text("Online")
+            await expect(page.locator(".thread-status")).to_have_text("Lily is online")
             await lily_socket.request(
                 "typing.start", conversation_id=str(show.conversations["lily"])
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import httpx
 
@@ -105,4 +106,9 @@ async def test_presence_goes_online_away_offline_and_stores_last_seen(
     visible = await http.get(
         "/api/v1/presence", params={"account_id": [lily_id]}, headers=world["sam"].auth
     )
-    assert visible.json() == {"presence": {lily_id: "offline"}}
+    assert visible.json()["presence"] == {lily_id: "offline"}
+    # When she was last connected: the moment her last device went, as the event said.
+    assert offline["last_seen"] is not None
+    assert dt.datetime.fromisoformat(visible.json()["last_seen"][lily_id]) >= (
+        dt.datetime.fromisoformat(offline["last_seen"]) - dt.timedelta(seconds=1)
+    )

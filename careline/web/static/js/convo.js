@@ -5,6 +5,19 @@ import { state, nameOf, typingIn } from './store.js';
 import { firstName, joinNames, relativeMoment } from './format.js';
 import { filesLabel } from './attachments.js';
 
+// What the status line says (presence names who; "last seen" for who is not connected).
+const STRINGS = {
+  isOnline: (name) => `${name} is online`,
+  areOnline: (names) => `${names} online`,
+  manyOnline: (names, rest) => `${names.join(', ')} and ${rest} others online`,
+  isAway: (name) => `${name} is away`,
+  lastSeen: (moment) => `Last seen ${moment}`,
+  offline: 'Offline',
+  with: (names) => `with ${names}`,
+  people: (n) => `${n} people`,
+  you: 'you',
+};
+
 export function others(conv) {
   return conv.participants.filter((p) => p.account_id !== state.me.account_id);
 }
@@ -59,25 +72,35 @@ export function statusLine(conv) {
     const names = typers.map((a) => firstName(nameOf(a)));
     return { text: `${joinNames(names)} ${typers.length > 1 ? 'are' : 'is'} typing…`, typing: true };
   }
-  const who = counterpart(conv);
-  if (conv.kind === 'care' && who) {
-    const extra = others(conv).filter((p) => p.account_id !== who.account_id);
+  const people = others(conv);
+  const online = people.filter((p) => p.presence === 'online');
+  const who = counterpart(conv) || (people.length === 1 ? people[0] : null);
+  if (online.length) return { text: onlineText(online), online: true };
+  if (who) {
+    const extra = people.filter((p) => p.account_id !== who.account_id);
     const suffix = extra.length
-      ? ` · with ${joinNames(extra.map((p) => `${firstName(p.display_name)} (${p.role})`))}`
+      ? ` · ${STRINGS.with(joinNames(extra.map((p) => `${firstName(p.display_name)} (${p.role})`)))}`
       : '';
-    return { text: presenceText(who) + suffix, online: who.presence === 'online' };
+    return { text: presenceText(who) + suffix, online: false };
   }
-  const names = others(conv).map((p) => firstName(p.display_name));
-  const online = others(conv).filter((p) => p.presence === 'online').length;
-  const base = names.length > 4 ? `${names.length + 1} people` : joinNames(names.concat('you'));
-  return { text: online ? `${base} · ${online} online` : base, online: online > 0 };
+  const names = people.map((p) => firstName(p.display_name));
+  const base = names.length > 4 ? STRINGS.people(names.length + 1) : joinNames(names.concat(STRINGS.you));
+  return { text: base, online: false };
+}
+
+/** Who is online, by name: "David is online", "David and Sam online". */
+function onlineText(online) {
+  const names = online.map((p) => firstName(p.display_name));
+  if (names.length === 1) return STRINGS.isOnline(names[0]);
+  if (names.length > 3) return STRINGS.manyOnline(names.slice(0, 2), names.length - 2);
+  return STRINGS.areOnline(joinNames(names));
 }
 
 export function presenceText(p) {
-  if (p.presence === 'online') return 'Online';
-  if (p.presence === 'away') return 'Away';
-  if (p.last_seen_at) return `Last seen ${relativeMoment(p.last_seen_at)}`;
-  return 'Offline';
+  if (p.presence === 'online') return STRINGS.isOnline(firstName(p.display_name));
+  if (p.presence === 'away') return STRINGS.isAway(firstName(p.display_name));
+  if (p.last_seen_at) return STRINGS.lastSeen(relativeMoment(p.last_seen_at));
+  return STRINGS.offline;
 }
 
 export function preview(conv) {

@@ -175,11 +175,12 @@ export class Socket {
   startHeartbeat(every) {
     clearInterval(this.heartbeat);
     // The server pings too; this catches a connection that died without a close
-    // (a sleeping laptop, a dropped mobile network) from our side.
+    // (a sleeping laptop, a dropped mobile network) from our side, within the same
+    // window as the server's: a ping every heartbeat, answered within one more.
     this.heartbeat = setInterval(() => {
       const ws = this.ws;
       if (!ws) return;
-      this.send(ws, 'ping', {}, 10_000).catch(() => {
+      this.send(ws, 'ping', {}, every).catch(() => {
         if (ws === this.ws) ws.close(4000, 'heartbeat lost');
       });
     }, every);

@@ -455,7 +455,7 @@ function handleEvent(frame) {
         for (const p of conv.participants) {
           if (p.account_id === frame.account_id) {
             p.presence = frame.status;
-            if (frame.status === 'offline') p.last_seen_at = new Date().toISOString();
+            if (frame.status === 'offline') p.last_seen_at = frame.last_seen || new Date().toISOString();
           }
         }
       }
