@@ -15,8 +15,9 @@ import pytest
 from PIL import Image
 from playwright.async_api import Locator, Page, expect
 
-from tests.e2e.conftest import DESKTOP, PHONE, NewContext, watch
+from tests.e2e.conftest import DESKTOP, PHONE, SCREENSHOTS, NewContext, watch
 from tests.e2e.support import composer, conversation_link, message, open_care, sign_in
+from tests.e2e.test_accessibility import axe
 from tests.support import files
 from tests.support.clamd import Clamd
 from tests.support.server import RunningServer
@@ -52,7 +53,7 @@ def _facts(data: bytes) -> tuple[tuple[int, int], int, bool]:
 
 
 async def _attach_and_send(
-    page: Page, name: str, photo: bytes, text: str, *, original: bool
+    page: Page, name: str, photo: bytes, text: str, *, original: bool, shot: str | None = None
 ) -> None:
     await page.locator("input.att-input").set_input_files(
         files=[{"name": name, "mimeType": "image/jpeg", "buffer": photo}]
@@ -60,6 +61,9 @@ async def _attach_and_send(
     item = page.locator(".att-item", has_text=name)
     choice = item.get_by_role("button", name="Send original quality")
     await expect(choice).to_be_visible()  # it was made smaller: the choice is offered
+    if shot is not None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=SCREENSHOTS / shot)
     if original:
         await choice.click()
         await expect(choice).to_have_count(0)
@@ -88,7 +92,10 @@ async def test_a_big_photo_goes_up_smaller_and_upright_or_whole_on_request_and_n
     photo = files.photo_with_gps(4000, 3000, orientation=6)
     assert files.has_gps(photo)
 
-    await _attach_and_send(page, "wound.jpg", photo, "The wound today", original=False)
+    size = f"{viewport['width']}x{viewport['height']}"
+    await _attach_and_send(
+        page, "wound.jpg", photo, "The wound today", original=False, shot=f"tray-photo-{size}.png"
+    )
     (reduced,) = await _served_originals(server, sam, care, "The wound today")
     assert _facts(reduced) == ((1920, 2560), 0, False)  # long side 2560, upright, no EXIF
 
@@ -205,8 +212,13 @@ async def test_the_viewer_zooms_pans_moves_between_images_and_gives_focus_back(
     box = await stage.bounding_box()
     assert box is not None
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    # The viewer fills the screen.
+    # The viewer fills the screen, passes axe, and moves not at all under reduced motion
+    # (every context of these tests asks for it).
     assert box["width"] >= viewport["width"] - 1
+    assert await axe(sam) == []
+    assert await image.evaluate("img => getComputedStyle(img).transitionDuration") == "0s"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await sam.screenshot(path=SCREENSHOTS / f"viewer-{viewport['width']}x{viewport['height']}.png")
 
     # Zoom: a pinch on a phone, the wheel on a desktop; then + and -; a double-tap or
     # double-click toggles.

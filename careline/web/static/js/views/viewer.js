@@ -146,6 +146,7 @@ export function openViewer(images, index, { linksFor, download }) {
   const pointers = new Map();
   let gesture = null;
   let lastTap = { time: 0, x: 0, y: 0 };
+  let lastTouch = 0; // a browser may follow a double-tap with a dblclick: not twice
 
   function pinchInfo() {
     const [a, b] = [...pointers.values()];
@@ -202,6 +203,7 @@ export function openViewer(images, index, { linksFor, download }) {
     const dy = ev.clientY - gesture.y;
     const wasTap = !gesture.moved;
     gesture = null;
+    if (ev.pointerType === 'touch') lastTouch = Date.now();
     if (zoom === 1 && Math.abs(dx) > SWIPE_PX && Math.abs(dx) > Math.abs(dy)) {
       const rtl = getComputedStyle(dlg).direction === 'rtl';
       go((dx < 0) !== rtl ? 1 : -1);
@@ -219,7 +221,10 @@ export function openViewer(images, index, { linksFor, download }) {
   stage.addEventListener('pointerup', release);
   stage.addEventListener('pointercancel', release);
 
-  stage.addEventListener('dblclick', (ev) => zoomTo(zoom > 1 ? 1 : DOUBLE_ZOOM, ev.clientX, ev.clientY));
+  stage.addEventListener('dblclick', (ev) => {
+    if (Date.now() - lastTouch < 1000) return; // the double-tap has done it
+    zoomTo(zoom > 1 ? 1 : DOUBLE_ZOOM, ev.clientX, ev.clientY);
+  });
   stage.addEventListener('wheel', (ev) => {
     ev.preventDefault();
     const factor = Math.exp(-Math.max(-100, Math.min(100, ev.deltaY)) / 200);
