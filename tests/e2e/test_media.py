@@ -279,3 +279,36 @@ async def test_the_viewer_zooms_pans_moves_between_images_and_gives_focus_back(
     await expect(viewer).to_have_count(0)
     assert await opener.evaluate("button => document.activeElement === button")
     assert page_errors == []
+
+
+async def test_a_gif_goes_up_as_it_is_and_moves_in_the_viewer(
+    server: RunningServer,
+    world: World,
+    new_context: NewContext,
+    page_errors: list[str],
+    clamd: Clamd,
+) -> None:
+    lily, sam = world["lily"], world["sam"]
+    care = await open_care(server, sam, lily, (sam, "How are you feeling?"))
+    page = watch(await sign_in(await new_context(), lily), page_errors)
+    await conversation_link(page, "Sam Clinician").click()
+    await expect(message(page, "How are you feeling?")).to_be_visible()
+    animation = files.gif_with_comment()
+    await page.locator("input.att-input").set_input_files(
+        files=[{"name": "wave.gif", "mimeType": "image/gif", "buffer": animation}]
+    )
+    item = page.locator(".att-item", has_text="wave.gif")
+    await expect(item.locator(".att-status")).to_have_text("Ready to send", timeout=SCAN_SECONDS)
+    await expect(item.get_by_role("button", name="Send original quality")).to_have_count(0)
+    await composer(page).fill("Waving")
+    await composer(page).press("Enter")
+    await expect(message(page, "Waving")).to_be_visible()
+    (served,) = await _served_originals(server, sam, care, "Waving")
+    with Image.open(io.BytesIO(served)) as image:
+        assert image.n_frames == 2  # still an animation: not encoded again
+    assert files.metadata_left(served) == []  # but its comment and XMP are gone
+    await message(page, "Waving").get_by_role("button", name="Open image wave.gif").click()
+    shown = page.locator("dialog.iv img.iv-img")
+    await expect(shown).to_have_js_property("complete", True)
+    assert await shown.evaluate("img => img.naturalWidth") == 60
+    assert page_errors == []

@@ -128,7 +128,8 @@ export function openViewer(images, index, { linksFor, download }) {
     img.removeAttribute('src');
     const mine = ++loadSeq;
     linksFor(file.id)
-      .then((links) => { if (mine === loadSeq) img.src = links.preview || links.original; })
+      // A GIF's preview is its first frame: the (clean) original moves.
+      .then((links) => { if (mine === loadSeq) img.src = (file.media_type === 'image/gif' && links.original) || links.preview || links.original; })
       .catch((err) => announce(TEXT.failed(err.message), { tone: 'error' }));
     // Focus must not stay on a button that has just been hidden.
     if ((document.activeElement === prev && prev.hidden) || (document.activeElement === next && next.hidden)) focus(close);
