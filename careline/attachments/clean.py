@@ -72,7 +72,10 @@ def _upright(data: bytes, found: FileType) -> bytes | None:
         return None
     Image.MAX_IMAGE_PIXELS = None  # the pixel limits were checked from the header
     with Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[found.media_type]]) as image:
-        if _orientation(image) == 1 or getattr(image, "n_frames", 1) > 1:
+        # A JPEG's "frames" are an MPF file's extra pictures (an HDR gain map, a depth
+        # map), not an animation: its first picture is turned and the rest left behind.
+        animated = found != JPEG and getattr(image, "n_frames", 1) > 1
+        if _orientation(image) == 1 or animated:
             return None
         icc = image.info.get("icc_profile")
         upright = ImageOps.exif_transpose(image)

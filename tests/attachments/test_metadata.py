@@ -164,3 +164,22 @@ async def test_a_clean_copy_over_its_bound_is_refused(tmp_path: Path) -> None:
     with pytest.raises(examining.TooComplex):
         await rewriter.commit()
     rewriter.writer.abort()
+
+
+def test_a_phone_photo_with_extra_pictures_is_turned_and_keeps_only_its_first() -> None:
+    """Phones store HDR gain maps and depth maps as more pictures in an MPF file."""
+    first = Image.linear_gradient("L").resize((320, 240)).convert("RGB")
+    first.paste((255, 0, 0), (0, 0, 80, 60))
+    out = io.BytesIO()
+    first.save(
+        out,
+        format="MPO",
+        save_all=True,
+        append_images=[Image.new("RGB", (160, 120), (0, 0, 255))],
+        exif=files.phone_exif(6),
+    )
+    cleaned, width, height = clean.clean(out.getvalue(), sniff.JPEG)
+    assert (width, height) == (240, 320)
+    assert files.metadata_left(cleaned) == []
+    assert cleaned.count(b"\xff\xd8") == 1  # one picture left
+    assert _red_corners(cleaned) == _red_corners(out.getvalue(), upright=True)
