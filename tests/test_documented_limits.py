@@ -372,6 +372,7 @@ ELSEWHERE = {
     "FILE_NAME_MAX_CHARS": ("attachments/test_sniff.py", "FILE_NAME_MAX_CHARS"),
     "PNG_MAX_CHUNKS_BEFORE_IMAGE": ("attachments/test_sniff.py", "PNG_MAX_CHUNKS_BEFORE_IMAGE"),
     "PNG_MAX_HEADER_BYTES": ("attachments/test_sniff.py", "PNG_MAX_HEADER_BYTES"),
+    "CLEAN_IMAGE_MAX_FACTOR": ("attachments/test_metadata.py", "CLEAN_IMAGE_MAX_FACTOR"),
     # The checking child dying of any of its limits is one refusal; the tests drive it over
     # its CPU and wall time (no crafted file reaches 512 MiB without a cap refusing first).
     "FILE_CHECK_CPU_SECONDS": ("attachments/test_abuse.py", "file_too_complex"),

@@ -17,7 +17,7 @@ import json
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 
 class ChildTimeout(Exception):
@@ -44,11 +44,27 @@ async def _feed(
         pass  # the child gave up early; its exit status says so
 
 
-async def _read_all(stream: asyncio.StreamReader, limit: int) -> bytes:
-    """Everything until EOF, or a little over `limit` bytes (then the output is refused)."""
+class Tail(Protocol):
+    """Takes what a child writes after its first line (a file it made), block by block,
+    so the parent never holds it whole; it bounds and keeps it as it sees fit."""
+
+    async def take(self, data: bytes) -> None: ...
+
+
+async def _read_all(stream: asyncio.StreamReader, limit: int, tail: Tail | None) -> bytes:
+    """Everything until EOF, or a little over `limit` bytes (then the output is refused);
+    with a tail, only the first line, and the rest goes to the tail."""
     out = bytearray()
     while len(out) < limit and (block := await stream.read(64 * 1024)):
         out += block
+        if tail is not None and (newline := out.find(b"\n")) >= 0:
+            rest = bytes(out[newline + 1 :])
+            del out[newline + 1 :]
+            if rest:
+                await tail.take(rest)
+            while block := await stream.read(1024 * 1024):
+                await tail.take(block)
+            break
     return bytes(out)
 
 
@@ -59,9 +75,11 @@ async def run(
     *,
     wall_seconds: float,
     output_max: int,
+    tail: Tail | None = None,
 ) -> Finished:
-    """Run `python -I -m module`, feed it header and body, collect its stdout. Raises
-    ChildTimeout after wall_seconds; the child is gone when this returns or raises."""
+    """Run `python -I -m module`, feed it header and body, collect its stdout (with a
+    tail: its first line, and the rest to the tail). Raises ChildTimeout after
+    wall_seconds; the child is gone when this returns or raises."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-I",  # isolated: no user site, no PYTHON* environment, no cwd on the path
@@ -75,7 +93,7 @@ async def run(
         async with asyncio.timeout(wall_seconds):
             assert proc.stdout is not None
             _, output = await asyncio.gather(
-                _feed(proc, header, body), _read_all(proc.stdout, output_max + 1)
+                _feed(proc, header, body), _read_all(proc.stdout, output_max + 1, tail)
             )
             code = await proc.wait()
     except TimeoutError:

@@ -8,6 +8,10 @@ CARELINE_FILE_CHECK_TIMEOUT_SECONDS (then 503 `checks_busy`, with Retry-After), 
 child gets as long again before it is killed (then 422 `file_too_complex`). Only
 office documents (zip) and images need a child; other types are done with their first
 bytes.
+
+An image comes back cleaned: the child writes it, without its metadata and turned
+upright (clean.py), after its verdict, and the caller's sink stores it (service.py)
+in place of what was uploaded.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import json
 import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from careline import config
 from careline.attachments import child, sniff
@@ -52,6 +57,13 @@ class ChecksBusy(AppError):
     status, code, title = 503, "checks_busy", "Too many uploads being checked"
 
 
+class Sink(child.Tail, Protocol):
+    """Where a cleaned image goes, and how many of its bytes it took."""
+
+    @property
+    def received(self) -> int: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Examined:
     file_type: FileType
@@ -76,9 +88,14 @@ def _semaphore() -> asyncio.Semaphore:
     return _slots[loop]
 
 
-async def examine(found: FileType, body: AsyncIterator[bytes], *, size: int) -> Examined:
-    """The child's verdict on a zip or an image: its real type and pixel size, or the
+async def examine(
+    found: FileType, body: AsyncIterator[bytes], *, size: int, sink: Sink | None = None
+) -> Examined:
+    """The child's verdict on a zip or an image: its real type and pixel size (an
+    image's once upright, its clean bytes given to `sink`, which images need), or the
     refusal it found (sniff's errors), TooComplex, or ChecksBusy."""
+    if found.kind is Kind.IMAGE and sink is None:
+        raise ValueError("an image needs a sink for its clean bytes")
     wall = config.current().file_check_timeout_seconds
     slots = _semaphore()
     try:
@@ -96,6 +113,7 @@ async def examine(found: FileType, body: AsyncIterator[bytes], *, size: int) -> 
             body,
             wall_seconds=wall,
             output_max=_OUTPUT_MAX,
+            tail=sink,
         )
     except child.ChildTimeout:
         raise _too_complex() from None
@@ -103,7 +121,7 @@ async def examine(found: FileType, body: AsyncIterator[bytes], *, size: int) -> 
         slots.release()
     if finished.code != 0 or len(finished.output) > _OUTPUT_MAX:
         raise _too_complex()
-    return _verdict(found, finished.output)
+    return _verdict(found, finished.output, sink)
 
 
 def _too_complex() -> TooComplex:
@@ -115,8 +133,9 @@ def _too_complex() -> TooComplex:
     )
 
 
-def _verdict(found: FileType, output: bytes) -> Examined:
-    """The child's answer, believed only as far as it makes sense for what was sent."""
+def _verdict(found: FileType, output: bytes, sink: Sink | None) -> Examined:
+    """The child's answer, believed only as far as it makes sense for what was sent:
+    an image's clean bytes must be as many as it says, and at least one."""
     try:
         answer = json.loads(output)
         refused = answer.get("refused")
@@ -124,7 +143,7 @@ def _verdict(found: FileType, output: bytes) -> Examined:
             error = _REFUSALS[str(refused["code"])]
             raise error(str(refused["detail"])[:_DETAIL_MAX], code=str(refused["code"]))
         checked = next(t for t in sniff.ALLOWED if t.media_type == answer["media_type"])
-        width, height = answer.get("width"), answer.get("height")
+        width, height, cleaned = answer.get("width"), answer.get("height"), answer.get("size")
     except (ValueError, KeyError, TypeError, AttributeError, StopIteration):
         raise _too_complex() from None
     if found == sniff.ZIP:
@@ -132,6 +151,8 @@ def _verdict(found: FileType, output: bytes) -> Examined:
             raise _too_complex()
         return Examined(checked)
     if checked != found or not _pixels(width) or not _pixels(height):
+        raise _too_complex()
+    if sink is None or not isinstance(cleaned, int) or not 1 <= cleaned == sink.received:
         raise _too_complex()
     return Examined(checked, width, height)
 

@@ -3,8 +3,9 @@
 An upload is streamed: its first bytes decide its type (sniff.py) before anything is
 stored, every 1 MiB is sealed (chunks.py) and written to the file store as it arrives;
 office documents and images are then checked whole in a limited child process
-(examining.py), never in this one; and only then is a row inserted, in one transaction
-with the quota check. A refused or
+(examining.py), never in this one, and an image's metadata is taken out there (the
+clean copy replaces the upload: its size and hash are what the row records); and only
+then is a row inserted, in one transaction with the quota check. A refused or
 failed upload removes what it stored and inserts nothing. A new file is `pending` and
 its uploader's alone until the scan job marks it `available`; only available files are
 attached to messages and served. Names are encrypted like message text.
@@ -212,22 +213,90 @@ def reader_for(
     )
 
 
-async def _check_content(
-    plan: UploadPlan, found: FileType, size: int
-) -> tuple[FileType, int | None, int | None]:
+class _Rewriter:
+    """Takes an image's clean bytes from the checking child and stores them, sealed, in
+    place of what was uploaded (examining.Sink): hashed and counted as they come, so
+    the size and hash recorded are those of what is served. Bounded to
+    CLEAN_IMAGE_MAX_FACTOR times the file limit (an upright photo encoded again may come
+    out a little larger): over it, the file is refused as too complex."""
+
+    def __init__(self, plan: UploadPlan, writer: file_storage.ObjectWriter) -> None:
+        self.writer = writer
+        self.sealer = Sealer(
+            plan.key, plan.attachment_id, VariantName.ORIGINAL, limits.FILE_CHUNK_BYTES
+        )
+        self.digest = hashlib.sha256()
+        self.bound = limits.CLEAN_IMAGE_MAX_FACTOR * plan.max_bytes
+        self.received = 0
+        self.pending: list[bytes] = []
+        self.pending_bytes = 0
+
+    def _process(self, pieces: list[bytes]) -> None:
+        for data in pieces:
+            self.digest.update(data)
+            for sealed in self.sealer.feed(data):
+                self.writer.write(sealed)
+
+    async def _flush(self) -> None:
+        pieces, self.pending, self.pending_bytes = self.pending, [], 0
+        if pieces:
+            await asyncio.to_thread(self._process, pieces)
+
+    async def take(self, data: bytes) -> None:
+        self.received += len(data)
+        if self.received > self.bound:
+            return  # counted, not kept: the verdict then refuses the file
+        self.pending.append(data)
+        self.pending_bytes += len(data)
+        if self.pending_bytes >= limits.FILE_CHUNK_BYTES:
+            await self._flush()
+
+    async def commit(self) -> None:
+        if self.received > self.bound:
+            raise examining.TooComplex(
+                "the image grew too large when its metadata was taken out: save it again, smaller"
+            )
+        await self._flush()
+        await asyncio.to_thread(self.writer.write, self.sealer.finish())
+        await asyncio.to_thread(self.writer.commit)
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    file_type: FileType
+    width: int | None = None
+    height: int | None = None
+    cleaned: _Rewriter | None = None  # an image: what replaced the upload
+
+
+async def _check_content(plan: UploadPlan, found: FileType, size: int) -> _Checked:
     """The checks that need the whole file: read back from the store, decrypted, and
     streamed to the limited checking child (examining.py); this process parses none of
-    it. Other types were decided by their first bytes."""
+    it. An image comes back without its metadata and upright, and replaces the stored
+    upload. Other types were decided by their first bytes."""
     if not examining.needs_child(found):
-        return found, None, None
+        return _Checked(found)
     reader = reader_for(
         plan.key,
         plan.attachment_id,
         Variant(VariantName.ORIGINAL, found.media_type, size),
         limits.FILE_CHUNK_BYTES,
     )
-    examined = await examining.examine(found, iter_plaintext(reader, 0, size), size=size)
-    return examined.file_type, examined.width, examined.height
+    body = iter_plaintext(reader, 0, size)
+    if found.kind is not Kind.IMAGE:
+        examined = await examining.examine(found, body, size=size)
+        return _Checked(examined.file_type)
+    key = object_key(plan.key.tenant_id, plan.attachment_id, VariantName.ORIGINAL)
+    # The child reads the whole upload before it writes a byte, so the stored upload is
+    # read to its end before this writer replaces it (on commit, as a whole).
+    rewriter = _Rewriter(plan, await asyncio.to_thread(file_storage.store().writer, key))
+    try:
+        examined = await examining.examine(found, body, size=size, sink=rewriter)
+        await rewriter.commit()
+    except BaseException:
+        await asyncio.to_thread(rewriter.writer.abort)
+        raise
+    return _Checked(examined.file_type, examined.width, examined.height, rewriter)
 
 
 async def stage_upload(plan: UploadPlan, body: AsyncIterator[bytes]) -> Staged:
@@ -243,12 +312,15 @@ async def stage_upload(plan: UploadPlan, body: AsyncIterator[bytes]) -> Staged:
         await asyncio.to_thread(writer.abort)
         raise
     try:
-        file_type, width, height = await _check_content(plan, found, receiver.size)
-        name, file_type = sniff.reconcile(plan.name, file_type)
+        checked = await _check_content(plan, found, receiver.size)
+        name, file_type = sniff.reconcile(plan.name, checked.file_type)
     except BaseException:
         await asyncio.to_thread(objects.delete, key)
         raise
     name = sniff.clean_name(name)
+    size, digest = receiver.size, receiver.digest
+    if checked.cleaned is not None:
+        size, digest = checked.cleaned.received, checked.cleaned.digest
     return Staged(
         id=plan.attachment_id,
         tenant_id=plan.key.tenant_id,
@@ -256,11 +328,11 @@ async def stage_upload(plan: UploadPlan, body: AsyncIterator[bytes]) -> Staged:
         name=name,
         sealed_name=plan.key.seal(name.encode(), context=_name_context(plan.attachment_id)),
         file_type=file_type,
-        size=receiver.size,
-        sha256=receiver.digest.digest(),
+        size=size,
+        sha256=digest.digest(),
         key_version=plan.key.version,
-        width=width,
-        height=height,
+        width=checked.width,
+        height=checked.height,
     )
 
 

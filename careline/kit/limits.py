@@ -60,5 +60,8 @@ PNG_MAX_HEADER_BYTES = 8 * 1024 * 1024
 # wall time and how many run at once are settings.
 FILE_CHECK_MEMORY_BYTES = 512 * 1024 * 1024
 FILE_CHECK_CPU_SECONDS = 5
+# An image's clean copy (its metadata out, turned upright: encoded again) may be at most
+# this many times the file limit.
+CLEAN_IMAGE_MAX_FACTOR = 2
 # Unattached uploads are removed this long after they were made.
 UNATTACHED_UPLOAD_HOURS = 24

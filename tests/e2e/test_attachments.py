@@ -1,7 +1,7 @@
 """Files in the browser, against the real careline and a real clamd: attach by button,
 paste or drop; the progress bar moves and an upload can be cancelled (leaving nothing
-on the server); an image appears inline for the other participant and opens in a
-viewer; a PDF shows its first page; a refused file says why."""
+on the server); an image appears inline for the other participant and opens in the
+full-screen viewer (more of it in test_media.py); a PDF shows its first page; a refused file says why."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ async def test_an_image_attached_by_button_appears_inline_for_the_other_particip
     assert await natural_width(thumb) == 240
     await row.get_by_role("button", name="Open image rash.jpg").click()
     viewer = sam.get_by_role("dialog", name="rash.jpg")
-    shown = viewer.locator("img.viewer-img")
+    shown = viewer.locator("img.iv-img")
     await expect(shown).to_be_visible()
     assert await natural_width(shown) == 1200
     async with sam.expect_download() as downloading:
@@ -85,7 +85,10 @@ async def test_an_image_attached_by_button_appears_inline_for_the_other_particip
     assert download.suggested_filename == "rash.jpg"
     saved = await download.path()
     assert saved is not None
-    assert saved.read_bytes() == photo
+    # Prepared in lily's browser (upright), and without the GPS position it was taken at.
+    assert not files.has_gps(saved.read_bytes())
+    with Image.open(saved) as image:
+        assert image.size == (1200, 1600)
     await sam.keyboard.press("Escape")
     await expect(viewer).to_have_count(0)
     assert page_errors == []

@@ -124,6 +124,95 @@ def png_with_metadata(size: int) -> bytes:
     return plain[:at] + _png_chunk(b"tEXt", b"Comment\0" + b"x" * size) + plain[at:]
 
 
+XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:Description exif:GPSLatitude="51,30.2N"/></x:xmpmeta>'
+
+
+def phone_exif(orientation: int) -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"
+    exif[ORIENTATION] = orientation
+    exif[GPS_IFD] = {1: "N", 2: (51.0, 30.0, 12.5), 3: "W", 4: (0.0, 7.0, 39.0)}
+    return exif
+
+
+def _marked(width: int, height: int, mode: str = "RGB") -> Image.Image:
+    """A picture that shows which way is up: a red block in its top-left corner."""
+    image = Image.linear_gradient("L").resize((width, height)).convert(mode)
+    image.paste((255, 0, 0) if mode == "RGB" else (255, 0, 0, 255), (0, 0, width // 4, height // 4))
+    return image
+
+
+def photo_with_everything(width: int = 1600, height: int = 1200, *, orientation: int = 6) -> bytes:
+    """A JPEG with EXIF (GPS, camera, orientation), XMP, a comment, a JFIF thumbnail
+    header and a second picture after its end, as phones' MPF files have."""
+    out = io.BytesIO()
+    _marked(width, height).save(
+        out, format="JPEG", exif=phone_exif(orientation), quality=90, comment=b"Taken at home"
+    )
+    data = out.getvalue()
+    xmp = b"http://ns.adobe.com/xap/1.0/\0" + XMP
+    segment = b"\xff\xe1" + struct.pack(">H", len(xmp) + 2) + xmp
+    return data[:2] + segment + data[2:] + b"PhoneMaker second picture"
+
+
+def png_with_metadata_chunks(width: int = 300, height: int = 200, *, orientation: int = 1) -> bytes:
+    """An RGBA PNG with tEXt, iTXt, zTXt and an eXIf chunk (GPS, orientation)."""
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Location", "12 Family Road")
+    info.add_itxt("Author", "PhoneMaker owner")
+    info.add_text("Comment", "at home", zip=True)
+    out = io.BytesIO()
+    _marked(width, height, "RGBA").save(
+        out, format="PNG", pnginfo=info, exif=phone_exif(orientation)
+    )
+    return out.getvalue()
+
+
+def webp_with_metadata(width: int = 400, height: int = 300, *, orientation: int = 6) -> bytes:
+    """A lossy WebP with EXIF (GPS, orientation) and XMP chunks."""
+    out = io.BytesIO()
+    _marked(width, height).save(
+        out, format="WEBP", exif=phone_exif(orientation), xmp=XMP, quality=90
+    )
+    return out.getvalue()
+
+
+def gif_with_comment() -> bytes:
+    """A two-frame looping GIF with a comment and an XMP application extension."""
+    frames = [_marked(60, 40).convert("P"), Image.new("P", (60, 40), 3)]
+    out = io.BytesIO()
+    frames[0].save(
+        out,
+        format="GIF",
+        save_all=True,
+        append_images=frames[1:],
+        loop=0,
+        comment=b"PhoneMaker at home",
+    )
+    data = out.getvalue()
+    xmp = b"\x21\xff\x0bXMP DataXMP" + bytes((len(XMP),)) + XMP + b"\0"
+    at = data.index(b"\x21\xf9")  # before the first frame's graphic control
+    return data[:at] + xmp + data[at:]
+
+
+def metadata_left(data: bytes) -> list[str]:
+    """What of a file still says something about where, who or with what (empty: clean)."""
+    left = [
+        marker for marker in (b"PhoneMaker", b"Family Road", b"xmpmeta", b"home") if marker in data
+    ]
+    found = [m.decode() for m in left]
+    with Image.open(io.BytesIO(data)) as image:
+        if len(image.getexif()):
+            found.append("exif")
+        found += [
+            key for key in ("exif", "xmp", "comment", "XML:com.adobe.xmp") if key in image.info
+        ]
+        found += [key for key in ("Location", "Author", "Comment") if key in image.info]
+    return found
+
+
 def windows_exe() -> bytes:
     """The start of a Windows program: an MZ header and its DOS stub."""
     stub = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00"

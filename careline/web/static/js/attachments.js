@@ -10,6 +10,8 @@ import { h, svg, announce, focus } from './dom.js';
 import { api } from './api.js';
 import { on, state } from './store.js';
 import { openDialog } from './views/common.js';
+import { prepareImage } from './imageprep.js';
+import { openViewer } from './views/viewer.js';
 
 const PATHS = {
   clip: ['M21.4 11.1l-9.2 9.2a6 6 0 0 1-8.5-8.5l9.2-9.2a4 4 0 0 1 5.7 5.7l-9.2 9.2a2 2 0 0 1-2.8-2.8l8.5-8.5'],
@@ -121,6 +123,7 @@ function sendFile(conversationId, file, onProgress) {
 }
 
 const STATUS = {
+  preparing: () => 'Preparing…',
   uploading: (u) => `Uploading… ${Math.round(u.progress * 100)}%`,
   checking: () => 'Checking for viruses…',
   ready: () => 'Ready to send',
@@ -151,6 +154,10 @@ export function uploadTray(conversationId, { onChange }) {
       ? h('img', { class: 'att-tray-thumb', src: u.localUrl, alt: '' })
       : h('span', { class: 'att-tray-icon' }, glyph(u.state === 'failed' ? 'alert' : 'file'));
     const label = u.state === 'uploading' || u.state === 'checking' ? `Cancel ${u.file.name}` : `Remove ${u.file.name}`;
+    // A photo made smaller in the browser can go in its original quality instead.
+    const original = u.reduced && u.state !== 'failed'
+      ? h('button', { type: 'button', class: 'att-original', onclick: () => sendOriginal(u) }, 'Send original quality')
+      : null;
     return h(
       'li',
       { class: ['att-item', `att-${u.state}`], 'data-upload': String(u.seq) },
@@ -158,7 +165,8 @@ export function uploadTray(conversationId, { onChange }) {
       h('span', { class: 'att-info' },
         h('span', { class: 'att-name', dir: 'auto' }, u.file.name),
         status,
-        bar),
+        bar,
+        original),
       h('button', { type: 'button', class: 'icon-btn att-cancel', 'aria-label': label, title: label, onclick: () => remove(u) }, glyph('x', 18)),
     );
   }
@@ -209,19 +217,34 @@ export function uploadTray(conversationId, { onChange }) {
       if (status) status.textContent = STATUS.uploading(u);
     });
     u.abort = sending.abort;
+    u.sending = sending;
     try {
-      u.attachment = await sending.done;
+      const attachment = await sending.done;
+      if (u.sending !== sending) return; // replaced meanwhile (Send original quality)
+      u.attachment = attachment;
       u.state = 'checking';
       u.progress = 1;
       redraw(u);
       watch(u);
     } catch (err) {
-      if (err.code === 'cancelled') return;
+      if (err.code === 'cancelled' || u.sending !== sending) return;
       u.state = 'failed';
       u.error = err.message;
       redraw(u);
       announce(`${u.file.name} was not attached: ${err.message}`, { tone: 'error' });
     }
+  }
+
+  /** The photo as it was chosen instead of the copy prepared for it (the server still
+   * takes its metadata out). */
+  function sendOriginal(u) {
+    if (u.abort) u.abort();
+    if (u.stopWatching) u.stopWatching();
+    if (u.attachment) api('DELETE', `/attachments/${u.attachment.id}`).catch(() => {});
+    Object.assign(u, { file: u.source, reduced: false, attachment: null, state: 'uploading', progress: 0 });
+    redraw(u);
+    announce(`${u.file.name} will be sent in its original quality`);
+    start(u);
   }
 
   function remove(u) {
@@ -251,12 +274,15 @@ export function uploadTray(conversationId, { onChange }) {
     }
     for (const file of files) {
       uploadSeq += 1;
-      const u = { seq: uploadSeq, file, state: 'uploading', progress: 0, error: null, attachment: null, element: null };
+      const u = { seq: uploadSeq, file, source: file, state: 'preparing', progress: 0, error: null, attachment: null, element: null };
       if (file.type && file.type.startsWith('image/') && file.type !== 'image/svg+xml') u.localUrl = URL.createObjectURL(file);
       uploads.push(u);
-      if (limits && file.size > limits.max_bytes) {
+      redraw(u);
+      Object.assign(u, await prepareImage(file), { state: 'uploading' });
+      if (!uploads.includes(u)) continue; // removed while it was being prepared
+      if (limits && u.file.size > limits.max_bytes) {
         u.state = 'failed';
-        u.error = `files can be at most ${formatSize(limits.max_bytes)}; this one is ${formatSize(file.size)}`;
+        u.error = `files can be at most ${formatSize(limits.max_bytes)}; this one is ${formatSize(u.file.size)}`;
         redraw(u);
         announce(`${file.name} was not attached: ${u.error}`, { tone: 'error' });
         continue;
@@ -278,7 +304,7 @@ export function uploadTray(conversationId, { onChange }) {
     /** Files scanned clean, to send with the next message. */
     ready: () => uploads.filter((u) => u.state === 'ready').map((u) => u.attachment),
     /** Files still going up or being checked. */
-    busy: () => uploads.some((u) => u.state === 'uploading' || u.state === 'checking'),
+    busy: () => uploads.some((u) => u.state === 'preparing' || u.state === 'uploading' || u.state === 'checking'),
     /** After a send: the sent files leave the tray (refused ones stay, to be read). */
     sent() {
       for (const u of uploads.filter((x) => x.state === 'ready')) {
@@ -393,6 +419,16 @@ function card(file) {
   );
 }
 
+const shownImages = new WeakMap(); // an image's button in a thread -> its file
+
+/** The full-screen viewer on this image, among the images of its conversation loaded. */
+function viewImage(button) {
+  const around = button.closest('.thread') || document;
+  const buttons = [...around.querySelectorAll('.att-image')].filter((b) => shownImages.has(b));
+  const images = buttons.map((b) => shownImages.get(b));
+  openViewer(images, Math.max(0, buttons.indexOf(button)), { linksFor, download });
+}
+
 /** The files of a message: images inline (open the viewer), everything else as cards. */
 export function attachmentsView(message) {
   const files = message.attachments || [];
@@ -400,9 +436,12 @@ export function attachmentsView(message) {
   return h(
     'div',
     { class: 'att-list' },
-    files.map((file) => (file.kind === 'image' && file.previews.includes('thumb')
-      ? h('button', { type: 'button', class: 'att-image', 'aria-label': `Open image ${file.name}`, onclick: () => viewer(file) }, thumbnail(file, 'att-thumb'))
-      : card(file))),
+    files.map((file) => {
+      if (!(file.kind === 'image' && file.previews.includes('thumb'))) return card(file);
+      const button = h('button', { type: 'button', class: 'att-image', 'aria-label': `Open image ${file.name}`, onclick: () => viewImage(button) }, thumbnail(file, 'att-thumb'));
+      shownImages.set(button, file);
+      return button;
+    }),
   );
 }
 
