@@ -171,7 +171,15 @@ export function uploadTray(conversationId, { onChange }) {
     changed();
   }
 
+  // A message sent while its files were busy waits for them (handOff): each settles once,
+  // clean (ready) or refused (failed, or removed).
+  function settle(u) {
+    if (u.onSettled) u.onSettled(u);
+    u.onSettled = null;
+  }
+
   function finish(u, attachment) {
+    if (u.state !== 'checking') return;
     u.attachment = attachment;
     if (attachment.state === 'available') {
       u.state = 'ready';
@@ -182,6 +190,11 @@ export function uploadTray(conversationId, { onChange }) {
       return;
     }
     u.stopWatching();
+    if (u.handedOff) {
+      settle(u);
+      if (u.localUrl) URL.revokeObjectURL(u.localUrl);
+      return;
+    }
     redraw(u);
     announce(u.state === 'ready' ? `${u.file.name} is ready to send` : `${u.file.name}: ${u.error}`, { tone: u.state === 'ready' ? 'info' : 'error' });
   }
@@ -213,12 +226,16 @@ export function uploadTray(conversationId, { onChange }) {
       u.attachment = await sending.done;
       u.state = 'checking';
       u.progress = 1;
-      redraw(u);
+      if (!u.handedOff) redraw(u);
       watch(u);
     } catch (err) {
       if (err.code === 'cancelled') return;
       u.state = 'failed';
       u.error = err.message;
+      if (u.handedOff) {
+        settle(u);
+        return;
+      }
       redraw(u);
       announce(`${u.file.name} was not attached: ${err.message}`, { tone: 'error' });
     }
@@ -279,6 +296,26 @@ export function uploadTray(conversationId, { onChange }) {
     ready: () => uploads.filter((u) => u.state === 'ready').map((u) => u.attachment),
     /** Files still going up or being checked. */
     busy: () => uploads.some((u) => u.state === 'uploading' || u.state === 'checking'),
+    /**
+     * Sending while files are still going up or being checked: they leave the tray and
+     * go with the message. Null when none is busy; else their names and a promise of
+     * {ready: [attachment], refused: [{name, error}]} once every one has settled.
+     */
+    handOff() {
+      const busy = uploads.filter((u) => u.state === 'uploading' || u.state === 'checking');
+      if (!busy.length) return null;
+      const settled = Promise.all(busy.map((u) => new Promise((resolve) => {
+        u.handedOff = true;
+        u.onSettled = resolve;
+        uploads.splice(uploads.indexOf(u), 1);
+        if (u.element) u.element.remove();
+      }))).then((done) => ({
+        ready: done.filter((u) => u.state === 'ready').map((u) => u.attachment),
+        refused: done.filter((u) => u.state !== 'ready').map((u) => ({ name: u.file.name, error: u.error })),
+      }));
+      changed();
+      return { names: busy.map((u) => u.file.name), settled };
+    },
     /** After a send: the sent files leave the tray (refused ones stay, to be read). */
     sent() {
       for (const u of uploads.filter((x) => x.state === 'ready')) {
@@ -408,7 +445,7 @@ export function attachmentsView(message) {
 
 /** A message still in the outbox: the names of the files going with it. */
 export function pendingFiles(item) {
-  const files = item.attachments || [];
+  const files = [...(item.attachments || []), ...(item.waiting || []).map((name) => ({ name }))];
   if (!files.length) return null;
   return h('p', { class: 'att-pending' }, glyph('clip', 14), h('span', { dir: 'auto' }, files.map((f) => f.name).join(', ')));
 }

@@ -63,10 +63,10 @@ function adoptSession(me) {
   configure({ csrf: me.csrf_token || '' });
   local.rememberAccount(me.account_id);
   state.names.set(me.account_id, me.display_name);
-  state.outbox = local.read(me.account_id, 'outbox', []).map((item) => ({
-    ...item,
-    state: item.state === 'failed' ? 'failed' : 'queued',
-  }));
+  state.outbox = local.read(me.account_id, 'outbox', []).map((item) => (item.state === 'scanning'
+    // Its files were still being checked when the page went: they are not attached.
+    ? { ...item, state: 'failed', error: `${item.waiting.join(', ')} did not finish checking`, refused: item.waiting, waiting: [] }
+    : { ...item, state: item.state === 'failed' ? 'failed' : 'queued' }));
   state.seen = local.read(me.account_id, 'seen', {});
   const ids = (me.acting_for || []).map((m) => m.account_id);
   for (const m of me.acting_for || []) state.names.set(m.account_id, m.display_name);
@@ -629,7 +629,7 @@ export function pendingIn(id) {
 
 /** Queue a message; it is kept (across reloads) until the server acknowledges it, and
  * every retry carries the same client_msg_id, so it is never stored twice. */
-export function send(id, text, replyTo = null, attachments = []) {
+export function send(id, text, replyTo = null, attachments = [], waiting = []) {
   const item = {
     conversation_id: id,
     client_msg_id: newClientId(),
@@ -637,7 +637,10 @@ export function send(id, text, replyTo = null, attachments = []) {
     reply_to_id: replyTo,
     attachments: attachments.map(({ id: fileId, name }) => ({ id: fileId, name })),
     created_at: new Date().toISOString(),
-    state: 'queued',
+    // 'scanning': files (named in `waiting`) are still uploading or being checked; it
+    // goes out with them once they are clean (filesSettled).
+    state: waiting.length ? 'scanning' : 'queued',
+    waiting,
   };
   state.outbox.push(item);
   saveOutbox();
@@ -654,7 +657,7 @@ export async function flushOutbox() {
   flushing = true;
   try {
     for (const item of [...state.outbox]) {
-      if (item.state === 'failed' || !state.outbox.includes(item)) continue;
+      if (item.state === 'failed' || item.state === 'scanning' || !state.outbox.includes(item)) continue;
       item.state = 'sending';
       try {
         const result = await state.socket.request('message.send', {
@@ -682,11 +685,31 @@ export async function flushOutbox() {
   }
 }
 
+/** The files a waiting message was held for have settled: clean ones join it and it
+ * goes; if any was refused it stays, failed, naming them, to be sent without them. */
+export function filesSettled(clientMsgId, { ready, refused }) {
+  const item = state.outbox.find((x) => x.client_msg_id === clientMsgId);
+  if (!item || item.state !== 'scanning') return;
+  item.attachments = [...item.attachments, ...ready.map(({ id: fileId, name }) => ({ id: fileId, name }))];
+  item.waiting = [];
+  if (refused.length) {
+    item.state = 'failed';
+    item.refused = refused.map((f) => f.name);
+    item.error = refused.map((f) => `${f.name} was refused (${f.error})`).join('; ');
+  } else {
+    item.state = 'queued';
+  }
+  saveOutbox();
+  emit('thread', item.conversation_id);
+  flushOutbox();
+}
+
 export function retry(clientMsgId) {
   const item = state.outbox.find((x) => x.client_msg_id === clientMsgId);
   if (!item) return;
   item.state = 'queued';
   item.error = null;
+  item.refused = null;
   saveOutbox();
   emit('thread', item.conversation_id);
   flushOutbox();
