@@ -18,23 +18,14 @@ import httpx
 import pytest
 
 from tests.support.clamd import EICAR, write_database
-from tests.support.process import DEMO_PASSWORD, CarelineProcess
-
-
-def own_careline(data_dir: Path, database_dir: Path) -> CarelineProcess:
-    """`careline serve` with no clamd_address: it is to run its own clamd."""
-    careline = CarelineProcess(
-        data_dir, clamd_database_dir=str(database_dir), scanner_check_seconds="0.2"
-    )
-    del careline.env["CARELINE_CLAMD_ADDRESS"]
-    return careline
+from tests.support.process import DEMO_PASSWORD, CarelineProcess, own_clamd_careline
 
 
 @pytest.fixture
 async def signed_in(tmp_path: Path) -> AsyncIterator[tuple[CarelineProcess, Path]]:
     database = tmp_path / "signatures"
     database.mkdir()
-    careline = own_careline(tmp_path / "data", database)
+    careline = own_clamd_careline(tmp_path / "data", database)
     try:
         await careline.demo()
         careline.launch()
@@ -97,7 +88,7 @@ def clamd_pid(careline: CarelineProcess) -> int | None:
 
 async def test_careline_runs_its_own_clamd_and_restarts_it_when_killed(tmp_path: Path) -> None:
     database = write_database(tmp_path / "signatures")
-    careline = own_careline(tmp_path / "data", database)
+    careline = own_clamd_careline(tmp_path / "data", database)
     try:
         await careline.demo()
         careline.launch()
