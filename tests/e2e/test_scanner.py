@@ -231,3 +231,31 @@ async def test_a_refused_file_keeps_the_message_which_can_go_without_it(
     stored = [m for m in await server_texts(server, world["lily"], care) if m["text"]]
     assert [a["name"] for a in stored[-1]["attachments"]] == ["form.txt"]
     assert page_errors == []
+
+
+async def test_a_message_waiting_for_its_scan_survives_a_reload_and_still_goes_with_it(
+    server: RunningServer,
+    world: World,
+    new_context: NewContext,
+    page_errors: list[str],
+    clamd: Clamd,
+) -> None:
+    care = await open_care(server, world["sam"], world["lily"], (world["sam"], "The letter?"))
+    lily = watch(await sign_in(await new_context(), world["lily"]), page_errors)
+    await conversation_link(lily, "Sam Clinician").click()
+    async with checking(lily, clamd, ("letter.txt", b"To whom it may concern\n")):
+        await composer(lily).fill("Here is the letter")
+        await composer(lily).press("Enter")
+        await expect(outbox_row(lily, "Here is the letter")).to_contain_text(
+            "Sending when the scan finishes"
+        )
+        await lily.reload()
+        waiting = outbox_row(lily, "Here is the letter")
+        await expect(waiting).to_contain_text("Sending when the scan finishes")
+        await expect(waiting).to_contain_text("letter.txt")
+    sent = message(lily, "Here is the letter")
+    await expect(sent.locator(".att-card", has_text="letter.txt")).to_be_visible(timeout=SCAN_MS)
+    stored = [m for m in await server_texts(server, world["lily"], care) if m["text"]]
+    assert stored[-1]["text"] == "Here is the letter"
+    assert [a["name"] for a in stored[-1]["attachments"]] == ["letter.txt"]
+    assert page_errors == []

@@ -224,6 +224,7 @@ export function uploadTray(conversationId, { onChange }) {
     u.abort = sending.abort;
     try {
       u.attachment = await sending.done;
+      if (u.onUploaded) u.onUploaded(u.file.name, u.attachment.id);
       u.state = 'checking';
       u.progress = 1;
       if (!u.handedOff) redraw(u);
@@ -298,15 +299,17 @@ export function uploadTray(conversationId, { onChange }) {
     busy: () => uploads.some((u) => u.state === 'uploading' || u.state === 'checking'),
     /**
      * Sending while files are still going up or being checked: they leave the tray and
-     * go with the message. Null when none is busy; else their names and a promise of
-     * {ready: [attachment], refused: [{name, error}]} once every one has settled.
+     * go with the message. Null when none is busy; else `files` ({name, id once
+     * uploaded}) and `settled`, a promise of {ready: [attachment], refused: [{name,
+     * error}]} once every one has settled. `onUploaded(name, id)` runs as each arrives.
      */
-    handOff() {
+    handOff(onUploaded) {
       const busy = uploads.filter((u) => u.state === 'uploading' || u.state === 'checking');
       if (!busy.length) return null;
       const settled = Promise.all(busy.map((u) => new Promise((resolve) => {
         u.handedOff = true;
         u.onSettled = resolve;
+        u.onUploaded = onUploaded;
         uploads.splice(uploads.indexOf(u), 1);
         if (u.element) u.element.remove();
       }))).then((done) => ({
@@ -314,7 +317,7 @@ export function uploadTray(conversationId, { onChange }) {
         refused: done.filter((u) => u.state !== 'ready').map((u) => ({ name: u.file.name, error: u.error })),
       }));
       changed();
-      return { names: busy.map((u) => u.file.name), settled };
+      return { files: busy.map((u) => ({ name: u.file.name, id: u.attachment ? u.attachment.id : null })), settled };
     },
     /** After a send: the sent files leave the tray (refused ones stay, to be read). */
     sent() {
@@ -445,7 +448,7 @@ export function attachmentsView(message) {
 
 /** A message still in the outbox: the names of the files going with it. */
 export function pendingFiles(item) {
-  const files = [...(item.attachments || []), ...(item.waiting || []).map((name) => ({ name }))];
+  const files = [...(item.attachments || []), ...(item.waiting || [])];
   if (!files.length) return null;
   return h('p', { class: 'att-pending' }, glyph('clip', 14), h('span', { dir: 'auto' }, files.map((f) => f.name).join(', ')));
 }

@@ -7,7 +7,7 @@
 import { h, focus, announce } from '../dom.js';
 import { icon } from '../icons.js';
 import { firstName } from '../format.js';
-import { state, send, edit, draft, saveDraft, typing, stopTyping, nameOf, filesSettled } from '../store.js';
+import { state, send, edit, draft, saveDraft, typing, stopTyping, nameOf, filesSettled, fileUploaded } from '../store.js';
 import { acceptPaste, attachButton, uploadTray } from '../attachments.js';
 import { onSharing, pausedBecause, refreshSharing, PAUSED_TITLE, PAUSED_AFTER } from '../filesharing.js';
 
@@ -98,8 +98,7 @@ export function composer(conversationId, { placeholder, onSent }) {
   async function submit() {
     const text = input.value.trim();
     const files = mode && mode.edit ? [] : tray.ready();
-    const waiting = mode && mode.edit ? null : tray.handOff();
-    if (!text && !files.length && !waiting) return;
+    if (!text && !files.length && !(mode && mode.edit ? false : tray.busy())) return;
     if (text.length > MAX) {
       announce(`A message can be at most ${MAX} characters.`, { tone: 'error' });
       return;
@@ -117,7 +116,10 @@ export function composer(conversationId, { placeholder, onSent }) {
       return;
     }
     const replyTo = mode && mode.reply ? mode.reply.id : null;
-    const item = send(conversationId, text, replyTo, files, waiting ? waiting.names : []);
+    // Files still going up or being checked go with it: it waits for them in the outbox.
+    let item = null;
+    const waiting = tray.handOff((name, fileId) => item && fileUploaded(item.client_msg_id, name, fileId));
+    item = send(conversationId, text, replyTo, files, waiting ? waiting.files : []);
     tray.sent();
     if (waiting) {
       announce('Sending when the scan finishes.');
