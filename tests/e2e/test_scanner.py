@@ -18,8 +18,9 @@ from typing import Any
 import httpx
 from playwright.async_api import Browser, Locator, Page, Route, expect
 
-from tests.e2e.conftest import DESKTOP, PHONE, NewContext, watch
+from tests.e2e.conftest import DESKTOP, PHONE, SCREENSHOTS, NewContext, watch
 from tests.e2e.support import composer, conversation_link, message, open_care, sign_in
+from tests.e2e.test_accessibility import axe
 from tests.support.clamd import EICAR, Clamd, write_database
 from tests.support.process import DEMO_PASSWORD, own_clamd_careline
 from tests.support.server import RunningServer
@@ -74,6 +75,12 @@ async def test_a_first_start_without_clamd_pauses_files_and_with_one_they_go_thr
             await expect(paused).to_contain_text("Messages still send.")
             attach = page.get_by_role("button", name="Attach files (file sharing is paused)")
             await expect(attach).to_have_attribute("aria-disabled", "true")
+            assert await axe(page) == []  # the notice and the unavailable button read well
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            size = page.viewport_size or DESKTOP
+            await page.screenshot(
+                path=SCREENSHOTS / f"files-paused-{size['width']}x{size['height']}.png"
+            )
         await phone.context.close()
 
         # A file offered anyway (picked, dropped, pasted) is not taken: no endless upload.
