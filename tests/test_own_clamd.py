@@ -17,7 +17,9 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.support.clamd import EICAR, write_database
+from careline import config
+from careline.attachments import daemon
+from tests.support.clamd import EICAR, Clamd, write_database
 from tests.support.process import DEMO_PASSWORD, CarelineProcess, own_clamd_careline
 
 
@@ -165,3 +167,27 @@ async def test_without_a_database_careline_is_degraded_and_files_start_when_one_
         assert policy["scanner"]["available"] is True
         assert await scanned(http, auth, care, EICAR) == "quarantined"
         assert await scanned(http, auth, care, b"clean words\n") == "available"
+
+
+async def test_a_configured_clamd_wins_and_careline_only_checks_it(tmp_path: Path) -> None:
+    """With CARELINE_CLAMD_ADDRESS set careline starts no clamd of its own, even with a
+    signature database at hand; it says whether that one answers."""
+    theirs = Clamd(tmp_path / "theirs")
+    settings = config.Settings(
+        data_dir=tmp_path / "data",
+        clamd_address=f"unix:{theirs.socket}",
+        clamd_database_dir=write_database(tmp_path / "signatures"),
+    )
+    watching = daemon.Scanner(settings)
+    await watching.start()
+    try:
+        assert watching.status.reason == "clamd_unreachable"
+        said = await asyncio.to_thread(daemon.preflight, settings)  # as `careline serve` asks
+        assert said.reason == "clamd_unreachable"
+        theirs.start()
+        assert (await watching.check()).available
+        assert daemon.address(settings) == f"unix:{theirs.socket}"
+        assert not (tmp_path / "data" / "clamd").exists()  # nothing of careline's own
+    finally:
+        await watching.stop()
+        theirs.stop()

@@ -73,7 +73,10 @@ NO_DATABASE = Status(
     "ClamAV has no signature database (run freshclam, or set CARELINE_CLAMD_DATABASE_DIR)",
 )
 STARTING = Status("clamd_starting", "clamd is loading its signatures")
-RESTARTING = Status("clamd_restarting", "careline's clamd stopped; careline is restarting it")
+RESTARTING = Status(
+    "clamd_restarting",
+    "careline's clamd stopped; careline is restarting it (its log: data_dir/clamd/clamd.log)",
+)
 UNREACHABLE = Status("clamd_unreachable", "clamd at CARELINE_CLAMD_ADDRESS does not answer")
 UNKNOWN = Status("scanner_unknown", "careline has not checked its scanner yet")
 
@@ -234,7 +237,6 @@ class Scanner:
         self.own = None if settings.clamd_address else OwnClamd(settings)
         self.status = UNKNOWN
         self._task: asyncio.Task[None] | None = None
-        self._changed = asyncio.Event()
         self._started_at = 0.0
         self._next_start = 0.0
         self._backoff = RESTART_BACKOFF[0]
@@ -256,16 +258,11 @@ class Scanner:
         if self.own is not None:
             await asyncio.to_thread(self.own.stop)
 
-    async def wait_changed(self) -> None:
-        await self._changed.wait()
-
     def _set(self, status: Status) -> None:
         if status != self.status:
             level = logging.INFO if status.available else logging.WARNING
             log.log(level, "virus scanner status", extra={"scanner": status.reason or "ready"})
             self.status = status
-            self._changed.set()
-            self._changed = asyncio.Event()
 
     async def _watch(self) -> None:
         while True:
@@ -276,6 +273,9 @@ class Scanner:
                 log.exception("checking the virus scanner failed; watching on")
 
     async def check(self) -> Status:
+        if self.own is not None and not self.own.managed:
+            # The careline that managed this data dir's clamd may have gone: take over.
+            await asyncio.to_thread(self.own.take_lock)
         if self.own is None or not self.own.managed:
             # An external clamd, or the one another careline in this data dir manages.
             up = await scanner.ping(self.address)
