@@ -77,15 +77,22 @@ async def until(http: httpx.AsyncClient, want: str, within: float = 60) -> dict[
     raise AssertionError(f"/health/ready never said {want}: {last}")
 
 
+def gone(pid: int) -> bool:
+    """Exited (an unreaped zombie counts: it runs nothing)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[0] in ("Z", "X")
+
+
 def clamd_pid(careline: CarelineProcess) -> int | None:
+    """The live clamd named by careline's own pid file."""
     try:
         pid = int((careline.data_dir / "clamd" / "clamd.pid").read_text().strip())
     except (OSError, ValueError):
         return None
-    stat = Path(f"/proc/{pid}/stat")
-    if not stat.exists() or stat.read_text().rpartition(")")[2].split()[0] in ("Z", "X"):
-        return None
-    return pid
+    return None if gone(pid) else pid
 
 
 async def test_careline_runs_its_own_clamd_and_restarts_it_when_killed(tmp_path: Path) -> None:
@@ -119,9 +126,20 @@ async def test_careline_runs_its_own_clamd_and_restarts_it_when_killed(tmp_path:
             assert second is not None
             assert second != first
             assert await scanned(http, auth, care, EICAR) == "quarantined"
+        # A careline killed outright leaves its clamd; the next start replaces it.
+        careline.kill()
+        assert clamd_pid(careline) == second
+        careline.launch()
+        await careline.ready()
+        async with httpx.AsyncClient(base_url=careline.base_url, timeout=10) as http:
+            await until(http, "ready", within=30)
+        third = clamd_pid(careline)
+        assert third is not None
+        assert third != second
+        assert gone(second)
         # careline's SIGTERM stops its clamd too.
         assert careline.terminate() == 0
-        assert not Path(f"/proc/{second}").exists()
+        assert gone(third)
         assert not (careline.data_dir / "clamd" / "clamd.sock").exists()
     finally:
         careline.cleanup()
