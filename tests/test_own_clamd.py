@@ -109,6 +109,7 @@ async def test_careline_runs_its_own_clamd_and_restarts_it_when_killed(tmp_path:
                 "reason": None,
                 "detail": "clamd answers",
             }
+            assert "file sharing: on (virus scans by careline's own clamd)" in careline.log()
             auth, care = await sign_in(http)
             policy = (await http.get("/api/v1/attachments/policy", headers=auth)).json()
             assert policy["scanner"]["available"] is True
