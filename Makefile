@@ -6,7 +6,10 @@ CARELINE := $(BIN)/careline
 
 .PHONY: run test lint format install install-dev system-deps check-system fresh-check bench clean
 
+# ClamAV first, when this machine lets us install it (scripts/system-deps.sh says how if
+# not); `careline serve` then runs its own clamd, or says why file sharing is paused.
 run: install
+	@bash scripts/system-deps.sh --if-possible clamav clamav-daemon
 	$(CARELINE) demo
 	$(CARELINE) serve
 

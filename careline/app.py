@@ -22,6 +22,7 @@ import careline.realtime.ops
 import careline.receipts.ops  # noqa: F401 - registers socket ops
 from careline import __version__, config
 from careline.attachments import api as attachments_api
+from careline.attachments import daemon as scanner_daemon
 from careline.attachments import storage as file_storage
 from careline.auth import api as auth_api
 from careline.care import api as care_api
@@ -76,6 +77,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         concurrency=settings.jobs_concurrency,
         poll_seconds=min(5.0, settings.scan_retry_seconds),
     )
+    scanner = scanner_daemon.Scanner(settings)
+    await scanner.start()
+    scanner_daemon.use(scanner)
     app.state.hub = hub
     app.state.database = database
     trimmer = memory.Trimmer()  # hands a burst's freed memory back (kit/memory.py)
@@ -85,6 +89,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await trimmer.stop()
         await worker.stop()
+        scanner_daemon.use(None)
+        await scanner.stop()
         await hub.close_all()
         await bus.stop()
         tx.configure(None, None)
@@ -216,7 +222,9 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
     async def ready() -> JSONResponse:
         """Ready: the database answers (503 `database_unavailable` while it does not, e.g.
         while careline restarts its embedded server) and its schema is the one this code
-        expects (503 `not_ready`)."""
+        expects (503 `not_ready`). 200 with `status` `ready`, or `degraded` while the virus
+        scanner is missing (`scanner.reason` says which part): messages still work, and
+        files wait, so a degraded instance stays in service (docs/deploy.md#health)."""
         try:
             current = await tx.fetch_value("SELECT version_num FROM alembic_version")
         except DatabaseUnavailable as exc:
@@ -231,7 +239,18 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
                     title="Not ready",
                 )
             )
-        return JSONResponse({"status": "ready", "schema": current})
+        scan = scanner_daemon.status()
+        return JSONResponse(
+            {
+                "status": "ready" if scan.available else "degraded",
+                "schema": current,
+                "scanner": {
+                    "status": "ready" if scan.available else "unavailable",
+                    "reason": scan.reason,
+                    "detail": scan.detail,
+                },
+            }
+        )
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     api_docs.mount(app)

@@ -66,7 +66,19 @@ def serve(host: str | None, port: int | None) -> None:
         settings = settings.model_copy(update=overrides)
         config.use(settings)
     click.echo(f"careline serving at {settings.base_url}")
+    click.echo(scanner_line(settings))
     server(settings).run()
+
+
+def scanner_line(settings: config.Settings) -> str:
+    """One line on file sharing, said at start (`make run` shows it)."""
+    from careline.attachments import daemon
+
+    status = daemon.preflight(settings)
+    if status.available:
+        own = "careline's own clamd" if not settings.clamd_address else "clamd"
+        return f"file sharing: on (virus scans by {own})"
+    return f"file sharing: paused until a virus scanner runs: {status.detail}"
 
 
 @main.command()

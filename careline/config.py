@@ -165,9 +165,25 @@ class Settings(BaseSettings):
         description="Files one organisation may keep in all, MiB (as uploaded; previews "
         "are not counted).",
     )
-    clamd_address: str = Field(
-        "unix:/var/run/clamav/clamd.ctl",
-        description="Where clamd listens: `unix:/path/to/socket` or `tcp:host:port`.",
+    clamd_address: str | None = Field(
+        None,
+        description="Where an external clamd listens: `unix:/path/to/socket` or "
+        "`tcp:host:port` (Debian's own service: `unix:/var/run/clamav/clamd.ctl`). Unset: "
+        "`careline serve` runs and supervises its own clamd in data_dir, when ClamAV is "
+        "installed and clamd_database_dir holds signatures.",
+    )
+    clamd_database_dir: Path = Field(
+        Path("/var/lib/clamav"),
+        description="The signature database careline's own clamd loads (freshclam keeps "
+        "Debian's current). With none there, file sharing is paused and /health/ready "
+        "says `degraded`.",
+    )
+    scanner_check_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=300,
+        description="How often careline looks at its virus scanner: restarts its own clamd, "
+        "and updates what /health/ready and the clients are told.",
     )
     scan_timeout_seconds: float = Field(
         60.0,
@@ -433,7 +449,9 @@ class Settings(BaseSettings):
 
     @field_validator("clamd_address")
     @classmethod
-    def _check_clamd_address(cls, value: str) -> str:
+    def _check_clamd_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         scheme, _, rest = value.partition(":")
         host, _, port = rest.rpartition(":")
         if scheme == "unix" and rest.startswith("/"):

@@ -1,16 +1,41 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite needs, and only those missing, so a warm
-# machine pays nothing. The list lives in scripts/system-packages.txt.
+# Installs the Debian packages careline needs, and only those missing, so a warm machine
+# pays nothing.
+#   system-deps.sh                      what the test suite needs (scripts/system-packages.txt)
+#   system-deps.sh --if-possible PKG..  only PKG (`make run`: ClamAV), and only when this can
+#                                       install without asking (root, or `sudo -n`); else one
+#                                       line saying how, and success: careline runs without.
 set -euo pipefail
 here=$(dirname "$0")
-mapfile -t wanted < <(grep -vE '^\s*(#|$)' "$here/system-packages.txt")
+optional=false
+if [ "${1:-}" = "--if-possible" ]; then
+  optional=true
+  shift
+fi
+if [ $# -gt 0 ]; then
+  wanted=("$@")
+else
+  mapfile -t wanted < <(grep -vE '^\s*(#|$)' "$here/system-packages.txt")
+fi
 missing=()
 for pkg in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
+if [ "$(id -u)" -ne 0 ]; then
+  sudo="sudo"
+  if $optional && ! { command -v sudo >/dev/null && sudo -n true 2>/dev/null; }; then
+    echo "careline: ${missing[*]} not installed (file sharing stays paused); install with: sudo apt-get install ${missing[*]}"
+    exit 0
+  fi
+fi
 echo "installing system packages: ${missing[*]}"
+if $optional; then
+  if ! { $sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"; } >/dev/null 2>&1; then
+    echo "careline: installing ${missing[*]} failed (file sharing stays paused); install with: sudo apt-get install ${missing[*]}"
+  fi
+  exit 0
+fi
 $sudo apt-get update -q
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -7,8 +7,10 @@ that a library nothing on the machine provides is reported with who needs it.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,3 +66,36 @@ def test_a_complete_venv_passes(tmp_path: Path) -> None:
         ["bash", str(CHECK), str(venv)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+DEPS = ROOT / "scripts" / "system-deps.sh"
+
+
+def test_make_run_says_in_one_line_how_to_install_clamav_when_it_cannot() -> None:
+    """`make run` installs ClamAV when it can without asking (root, or `sudo -n`); a
+    person who cannot is told how in one line, and careline starts all the same."""
+    with tempfile.TemporaryDirectory() as where:
+        bin_dir = Path(where)
+        bin_dir.chmod(0o755)  # for the unprivileged user the script runs as
+        _run_unprivileged_deps(bin_dir)
+
+
+def _run_unprivileged_deps(bin_dir: Path) -> None:
+    for tool in ("bash", "dpkg-query", "grep", "id", "dirname"):
+        found = subprocess.run(["which", tool], capture_output=True, text=True, check=True)
+        (bin_dir / tool).symlink_to(found.stdout.strip())
+    as_nobody = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    wanted = ["clamav-daemon", "careline-no-such-package"]
+    run = subprocess.run(  # not root, and no sudo on PATH
+        [*(as_nobody if os.geteuid() == 0 else []), "bash", str(DEPS), "--if-possible", *wanted],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": str(bin_dir)},
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == [
+        "careline: careline-no-such-package not installed (file sharing stays paused); "
+        "install with: sudo apt-get install careline-no-such-package"
+    ]
+    assert run.stderr == ""

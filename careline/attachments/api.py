@@ -15,6 +15,7 @@ from fastapi.responses import StreamingResponse
 from starlette.requests import ClientDisconnect
 
 from careline import config
+from careline.attachments import daemon as scanner_daemon
 from careline.attachments import jobs as attachment_jobs
 from careline.attachments import service as attachment_service
 from careline.attachments import sniff
@@ -156,7 +157,23 @@ async def get_file_policy(actor: CurrentActor) -> dict[str, Any]:
         "max_attachments_per_message": limits.MESSAGE_MAX_ATTACHMENTS,
         "link_ttl_seconds": settings.file_link_ttl_seconds,
         "types": types,
+        "scanner": scanner_state(settings),
     }
+
+
+# While the scanner is missing, clients look again about twice per check; while it works,
+# now and then (and before each upload), to notice it going away.
+RECHECK_AVAILABLE_SECONDS = 60
+
+
+def scanner_state(settings: config.Settings) -> dict[str, Any]:
+    status = scanner_daemon.status()
+    recheck = (
+        RECHECK_AVAILABLE_SECONDS
+        if status.available
+        else max(1, round(settings.scanner_check_seconds * 2))
+    )
+    return {"available": status.available, "reason": status.reason, "recheck_seconds": recheck}
 
 
 @router.get("/attachments/{attachment_id}", response_model=AttachmentRead)

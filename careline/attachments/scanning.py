@@ -15,7 +15,7 @@ import logging
 import uuid
 
 from careline import config
-from careline.attachments import previews, scanner, store
+from careline.attachments import daemon, previews, scanner, store
 from careline.attachments import storage as file_storage
 from careline.attachments.chunks import Sealer, object_key
 from careline.attachments.events import ATTACHMENT_QUARANTINED, ATTACHMENT_UPDATED
@@ -54,7 +54,7 @@ async def scan_file(attachment: Attachment, key: BoundKey) -> ScanResult:
     settings = config.current()
     reader = original_reader(attachment, key)
     return await scanner.scan(
-        settings.clamd_address,
+        daemon.address(settings),
         iter_plaintext(reader, 0, reader.size),
         limit_seconds=settings.scan_timeout_seconds,
     )

@@ -61,8 +61,21 @@ class FileTypeRead(BaseModel):
     extensions: list[str]
 
 
+class ScannerRead(BaseModel):
+    available: bool
+    reason: str | None = Field(
+        description="Why not: `clamd_not_installed`, `no_signature_database`, "
+        "`clamd_starting`, `clamd_restarting`, `clamd_unreachable`, `scanner_unknown`."
+    )
+    recheck_seconds: int = Field(description="Ask again after this long to see a change.")
+
+
 class FilePolicyRead(BaseModel):
     max_bytes: int = Field(description="The largest file one upload may be.")
     max_attachments_per_message: int
     link_ttl_seconds: int
     types: list[FileTypeRead] = Field(description="What can be attached, by content.")
+    scanner: ScannerRead = Field(
+        description="Whether uploads can be virus-scanned now. While not, file sharing is "
+        "paused in the web client (an upload would stay pending until clamd answers)."
+    )

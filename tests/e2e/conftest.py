@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
+from tests.support.clamd import Clamd
 from tests.support.server import RunningServer
 
 # Waits poll, so a passing test pays nothing for these bounds; they are sized for a
@@ -49,8 +50,11 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest.fixture
-async def new_context(browser: Browser, server: RunningServer) -> AsyncIterator[NewContext]:
-    """Make browser contexts (one per person); all are closed after the test."""
+async def new_context(
+    browser: Browser, server: RunningServer, clamd: Clamd
+) -> AsyncIterator[NewContext]:
+    """Make browser contexts (one per person); all are closed after the test. clamd runs,
+    as on a working install: without it the composer says file sharing is paused."""
     contexts: list[BrowserContext] = []
 
     async def make(

@@ -16,6 +16,14 @@ from pathlib import Path
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 
 
+def write_database(db: Path) -> Path:
+    """A signature database in `db` that detects only EICAR (alone and inside files)."""
+    db.mkdir(parents=True, exist_ok=True)
+    (db / "test.hdb").write_text(f"{hashlib.md5(EICAR).hexdigest()}:{len(EICAR)}:Test.EICAR.MD5\n")
+    (db / "test.ndb").write_text(f"Test.EICAR.Body:0:*:{EICAR.hex()}\n")
+    return db
+
+
 class Clamd:
     """clamd on a unix socket in `directory`; start() and stop() may repeat."""
 
@@ -25,12 +33,7 @@ class Clamd:
         self.process: subprocess.Popen[bytes] | None = None
 
     def _configure(self, stream_max: str) -> Path:
-        db = self.directory / "db"
-        db.mkdir(parents=True, exist_ok=True)
-        (db / "test.hdb").write_text(
-            f"{hashlib.md5(EICAR).hexdigest()}:{len(EICAR)}:Test.EICAR.MD5\n"
-        )
-        (db / "test.ndb").write_text(f"Test.EICAR.Body:0:*:{EICAR.hex()}\n")
+        db = write_database(self.directory / "db")
         conf = self.directory / "clamd.conf"
         lines = [
             f"DatabaseDirectory {db}",

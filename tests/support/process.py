@@ -159,6 +159,16 @@ class CarelineProcess:
         return Frozen(conn, backend)
 
 
+def own_clamd_careline(data_dir: Path, signatures: Path) -> CarelineProcess:
+    """`careline serve` as `make run` starts it: no clamd_address, so careline runs its own
+    clamd on the signature database in `signatures` (once there is one there)."""
+    careline = CarelineProcess(
+        data_dir, clamd_database_dir=str(signatures), scanner_check_seconds="0.2"
+    )
+    del careline.env["CARELINE_CLAMD_ADDRESS"]
+    return careline
+
+
 @dataclass
 class Frozen:
     conn: Any  # the test's own connection to the frozen backend

@@ -122,6 +122,9 @@ function sendFile(conversationId, file, onProgress) {
   return { done, abort: () => xhr.abort() };
 }
 
+/** States of a file not yet settled: a message sent now waits for it (handOff). */
+const BUSY = ['preparing', 'uploading', 'checking'];
+
 const STATUS = {
   preparing: () => 'Preparing…',
   uploading: (u) => `Uploading… ${Math.round(u.progress * 100)}%`,
@@ -179,7 +182,15 @@ export function uploadTray(conversationId, { onChange }) {
     changed();
   }
 
+  // A message sent while its files were busy waits for them (handOff): each settles once,
+  // clean (ready) or refused (failed, or removed).
+  function settle(u) {
+    if (u.onSettled) u.onSettled(u);
+    u.onSettled = null;
+  }
+
   function finish(u, attachment) {
+    if (u.state !== 'checking') return;
     u.attachment = attachment;
     if (attachment.state === 'available') {
       u.state = 'ready';
@@ -190,6 +201,11 @@ export function uploadTray(conversationId, { onChange }) {
       return;
     }
     u.stopWatching();
+    if (u.handedOff) {
+      settle(u);
+      if (u.localUrl) URL.revokeObjectURL(u.localUrl);
+      return;
+    }
     redraw(u);
     announce(u.state === 'ready' ? `${u.file.name} is ready to send` : `${u.file.name}: ${u.error}`, { tone: u.state === 'ready' ? 'info' : 'error' });
   }
@@ -222,14 +238,19 @@ export function uploadTray(conversationId, { onChange }) {
       const attachment = await sending.done;
       if (u.sending !== sending) return; // replaced meanwhile (Send original quality)
       u.attachment = attachment;
+      if (u.onUploaded) u.onUploaded(u.file.name, u.attachment.id);
       u.state = 'checking';
       u.progress = 1;
-      redraw(u);
+      if (!u.handedOff) redraw(u);
       watch(u);
     } catch (err) {
       if (err.code === 'cancelled' || u.sending !== sending) return;
       u.state = 'failed';
       u.error = err.message;
+      if (u.handedOff) {
+        settle(u);
+        return;
+      }
       redraw(u);
       announce(`${u.file.name} was not attached: ${err.message}`, { tone: 'error' });
     }
@@ -263,6 +284,17 @@ export function uploadTray(conversationId, { onChange }) {
     changed();
   }
 
+  function refuse(u, error) {
+    u.state = 'failed';
+    u.error = error;
+    if (u.handedOff) {
+      settle(u);
+      return;
+    }
+    redraw(u);
+    announce(`${u.file.name} was not attached: ${error}`, { tone: 'error' });
+  }
+
   async function add(fileList) {
     const files = [...fileList];
     if (!files.length) return;
@@ -279,21 +311,17 @@ export function uploadTray(conversationId, { onChange }) {
       uploads.push(u);
       redraw(u);
       Object.assign(u, await prepareImage(file), { state: 'uploading' });
-      if (!uploads.includes(u)) continue; // removed while it was being prepared
+      // Removed while it was being prepared; one handed off to a message goes on outside the tray.
+      if (!uploads.includes(u) && !u.handedOff) continue;
       if (limits && u.file.size > limits.max_bytes) {
-        u.state = 'failed';
-        u.error = `files can be at most ${formatSize(limits.max_bytes)}; this one is ${formatSize(u.file.size)}`;
-        redraw(u);
-        announce(`${file.name} was not attached: ${u.error}`, { tone: 'error' });
+        refuse(u, `files can be at most ${formatSize(limits.max_bytes)}; this one is ${formatSize(u.file.size)}`);
         continue;
       }
       if (limits && uploads.filter((x) => x.state !== 'failed').length > limits.max_attachments_per_message) {
-        u.state = 'failed';
-        u.error = `a message carries at most ${limits.max_attachments_per_message} files`;
-        redraw(u);
+        refuse(u, `a message carries at most ${limits.max_attachments_per_message} files`);
         continue;
       }
-      redraw(u);
+      if (!u.handedOff) redraw(u);
       start(u);
     }
   }
@@ -304,7 +332,29 @@ export function uploadTray(conversationId, { onChange }) {
     /** Files scanned clean, to send with the next message. */
     ready: () => uploads.filter((u) => u.state === 'ready').map((u) => u.attachment),
     /** Files still going up or being checked. */
-    busy: () => uploads.some((u) => u.state === 'preparing' || u.state === 'uploading' || u.state === 'checking'),
+    busy: () => uploads.some((u) => BUSY.includes(u.state)),
+    /**
+     * Sending while files are still going up or being checked: they leave the tray and
+     * go with the message. Null when none is busy; else `files` ({name, id once
+     * uploaded}) and `settled`, a promise of {ready: [attachment], refused: [{name,
+     * error}]} once every one has settled. `onUploaded(name, id)` runs as each arrives.
+     */
+    handOff(onUploaded) {
+      const busy = uploads.filter((u) => BUSY.includes(u.state));
+      if (!busy.length) return null;
+      const settled = Promise.all(busy.map((u) => new Promise((resolve) => {
+        u.handedOff = true;
+        u.onSettled = resolve;
+        u.onUploaded = onUploaded;
+        uploads.splice(uploads.indexOf(u), 1);
+        if (u.element) u.element.remove();
+      }))).then((done) => ({
+        ready: done.filter((u) => u.state === 'ready').map((u) => u.attachment),
+        refused: done.filter((u) => u.state !== 'ready').map((u) => ({ name: u.file.name, error: u.error })),
+      }));
+      changed();
+      return { files: busy.map((u) => ({ name: u.file.name, id: u.attachment ? u.attachment.id : null })), settled };
+    },
     /** After a send: the sent files leave the tray (refused ones stay, to be read). */
     sent() {
       for (const u of uploads.filter((x) => x.state === 'ready')) {
@@ -447,7 +497,7 @@ export function attachmentsView(message) {
 
 /** A message still in the outbox: the names of the files going with it. */
 export function pendingFiles(item) {
-  const files = item.attachments || [];
+  const files = [...(item.attachments || []), ...(item.waiting || [])];
   if (!files.length) return null;
   return h('p', { class: 'att-pending' }, glyph('clip', 14), h('span', { dir: 'auto' }, files.map((f) => f.name).join(', ')));
 }

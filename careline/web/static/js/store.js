@@ -65,15 +65,22 @@ export function adoptSession(me) {
   configure({ csrf: me.csrf_token || '' });
   local.rememberAccount(me.account_id);
   state.names.set(me.account_id, me.display_name);
-  state.outbox = local.read(me.account_id, 'outbox', []).map((item) => ({
-    ...item,
-    state: item.state === 'failed' ? 'failed' : 'queued',
-  }));
+  state.outbox = local.read(me.account_id, 'outbox', []).map(restoredItem);
+  setTimeout(watchWaiting);
   state.seen = local.read(me.account_id, 'seen', {});
   const ids = (me.acting_for || []).map((m) => m.account_id);
   for (const m of me.acting_for || []) state.names.set(m.account_id, m.display_name);
   const saved = local.read(me.account_id, 'acting-for', null);
   state.actingFor = ids.includes(saved) ? saved : ids[0] || null;
+}
+
+function restoredItem(item) {
+  if (item.state !== 'scanning') return { ...item, state: item.state === 'failed' ? 'failed' : 'queued' };
+  // Held for its files' scan when the page went: files that had finished uploading are
+  // watched again (watchWaiting); one still going up then is lost, and said so.
+  const lost = item.waiting.filter((f) => !f.id).map((f) => f.name);
+  if (!lost.length) return { ...item, resumed: true };
+  return { ...item, state: 'failed', error: `${lost.join(', ')} did not finish uploading`, refused: lost, waiting: [] };
 }
 
 export async function signIn({ email, password, tenant }) {
@@ -633,7 +640,7 @@ export function pendingIn(id) {
 
 /** Queue a message; it is kept (across reloads) until the server acknowledges it, and
  * every retry carries the same client_msg_id, so it is never stored twice. */
-export function send(id, text, replyTo = null, attachments = []) {
+export function send(id, text, replyTo = null, attachments = [], waiting = []) {
   const item = {
     conversation_id: id,
     client_msg_id: newClientId(),
@@ -641,7 +648,10 @@ export function send(id, text, replyTo = null, attachments = []) {
     reply_to_id: replyTo,
     attachments: attachments.map(({ id: fileId, name }) => ({ id: fileId, name })),
     created_at: new Date().toISOString(),
-    state: 'queued',
+    // 'scanning': files in `waiting` ({name, id once uploaded}) are still uploading or
+    // being checked; it goes out with them once they are clean (filesSettled).
+    state: waiting.length ? 'scanning' : 'queued',
+    waiting,
   };
   state.outbox.push(item);
   saveOutbox();
@@ -658,7 +668,7 @@ export async function flushOutbox() {
   flushing = true;
   try {
     for (const item of [...state.outbox]) {
-      if (item.state === 'failed' || !state.outbox.includes(item)) continue;
+      if (item.state === 'failed' || item.state === 'scanning' || !state.outbox.includes(item)) continue;
       item.state = 'sending';
       try {
         const result = await state.socket.request('message.send', {
@@ -686,11 +696,64 @@ export async function flushOutbox() {
   }
 }
 
+/** A file a waiting message is held for finished uploading (so survives a reload). */
+export function fileUploaded(clientMsgId, name, fileId) {
+  const item = state.outbox.find((x) => x.client_msg_id === clientMsgId);
+  const file = item && item.waiting.find((f) => f.name === name && !f.id);
+  if (!file) return;
+  file.id = fileId;
+  saveOutbox();
+}
+
+/** After a reload: messages held for their files ask about them until all are settled. */
+async function watchWaiting() {
+  const held = state.outbox.filter((item) => item.state === 'scanning' && item.resumed);
+  if (!held.length || !state.me) return;
+  for (const item of held) {
+    const ready = [];
+    const refused = [];
+    let open = false;
+    for (const file of item.waiting) {
+      try {
+        const found = await api('GET', `/attachments/${file.id}`);
+        if (found.state === 'available') ready.push({ id: file.id, name: file.name });
+        else if (found.state === 'quarantined') refused.push({ name: file.name, error: found.reason || 'malware was found' });
+        else open = true;
+      } catch (err) {
+        if (err.status === 404) refused.push({ name: file.name, error: 'it is no longer there' });
+        else open = true;
+      }
+    }
+    if (!open) filesSettled(item.client_msg_id, { ready, refused });
+  }
+  if (state.outbox.some((item) => item.state === 'scanning' && item.resumed)) setTimeout(watchWaiting, 3000);
+}
+
+/** The files a waiting message was held for have settled: clean ones join it and it
+ * goes; if any was refused it stays, failed, naming them, to be sent without them. */
+export function filesSettled(clientMsgId, { ready, refused }) {
+  const item = state.outbox.find((x) => x.client_msg_id === clientMsgId);
+  if (!item || item.state !== 'scanning') return;
+  item.attachments = [...item.attachments, ...ready.map(({ id: fileId, name }) => ({ id: fileId, name }))];
+  item.waiting = [];
+  if (refused.length) {
+    item.state = 'failed';
+    item.refused = refused.map((f) => f.name);
+    item.error = refused.map((f) => `${f.name} was refused (${f.error})`).join('; ');
+  } else {
+    item.state = 'queued';
+  }
+  saveOutbox();
+  emit('thread', item.conversation_id);
+  flushOutbox();
+}
+
 export function retry(clientMsgId) {
   const item = state.outbox.find((x) => x.client_msg_id === clientMsgId);
   if (!item) return;
   item.state = 'queued';
   item.error = null;
+  item.refused = null;
   saveOutbox();
   emit('thread', item.conversation_id);
   flushOutbox();

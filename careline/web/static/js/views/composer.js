@@ -1,14 +1,18 @@
 // The composer: Enter sends, Shift+Enter is a new line, Escape cancels a reply or edit.
 // Drafts are saved as you type (per conversation, on this device), so neither a reload
-// nor an ended session loses them.
+// nor an ended session loses them. A message sent while its files are still uploading or
+// being checked waits in the outbox and goes out with them once they are clean; while the
+// server has no virus scanner, file sharing is paused and the composer says why.
 
 import { h, focus, announce } from '../dom.js';
 import { icon } from '../icons.js';
 import { firstName } from '../format.js';
-import { state, send, edit, draft, saveDraft, typing, stopTyping, nameOf } from '../store.js';
+import { state, send, edit, draft, saveDraft, typing, stopTyping, nameOf, filesSettled, fileUploaded } from '../store.js';
 import { acceptPaste, attachButton, uploadTray } from '../attachments.js';
+import { onSharing, pausedBecause, refreshSharing, PAUSED_TITLE, PAUSED_AFTER } from '../filesharing.js';
 
 const MAX = 10_000;
+const PAUSED_ATTACH = 'File sharing is paused';
 
 export function composer(conversationId, { placeholder, onSent }) {
   let mode = null; // null | {reply: message} | {edit: message}
@@ -21,8 +25,38 @@ export function composer(conversationId, { placeholder, onSent }) {
   const hint = h('p', { id: 'composer-hint', class: 'composer-hint' }, 'Enter to send · Shift+Enter for a new line');
   const sendBtn = h('button', { type: 'submit', class: 'send-btn', 'aria-label': 'Send message', title: 'Send' }, icon('send', { size: 20 }));
   const tray = uploadTray(conversationId, { onChange: () => resize() });
-  const attach = attachButton((files) => tray.add(files));
-  acceptPaste(input, (files) => tray.add(files));
+  const paused = h('p', { class: 'sharing-paused', role: 'status', hidden: true });
+  const attach = attachButton((files) => addFiles(files));
+  const attachBtn = attach.querySelector('button');
+  acceptPaste(input, (files) => addFiles(files));
+
+  function showSharing() {
+    const why = pausedBecause();
+    paused.hidden = !why;
+    paused.replaceChildren(...(why ? [h('strong', {}, `${PAUSED_TITLE}: `), `${why}. ${PAUSED_AFTER}`] : []));
+    attachBtn.setAttribute('aria-disabled', why ? 'true' : 'false');
+    attachBtn.title = why ? `${PAUSED_ATTACH}: ${why}` : 'Attach files';
+    attachBtn.setAttribute('aria-label', why ? `Attach files (${PAUSED_ATTACH.toLowerCase()})` : 'Attach files');
+  }
+  const offSharing = onSharing(showSharing);
+  attach.addEventListener('click', (ev) => {
+    const why = pausedBecause();
+    if (!why || !attachBtn.contains(ev.target)) return;
+    ev.preventDefault();
+    ev.stopImmediatePropagation();
+    announce(`${PAUSED_TITLE}: ${why}.`, { tone: 'error' });
+  }, true);
+
+  async function addFiles(files) {
+    const list = [...files];
+    if (!list.length) return;
+    if (!(await refreshSharing())) {
+      showSharing();
+      announce(`${PAUSED_TITLE}: ${pausedBecause()}. Your files were not attached.`, { tone: 'error' });
+      return;
+    }
+    tray.add(list);
+  }
 
   input.value = draft(conversationId);
   let saveTimer = null;
@@ -30,7 +64,7 @@ export function composer(conversationId, { placeholder, onSent }) {
   function resize() {
     input.style.setProperty('height', 'auto');
     input.style.setProperty('height', `${Math.min(input.scrollHeight, 180)}px`);
-    sendBtn.disabled = !input.value.trim() && !tray.ready().length;
+    sendBtn.disabled = !input.value.trim() && !tray.ready().length && !tray.busy();
   }
 
   function setMode(next) {
@@ -64,11 +98,7 @@ export function composer(conversationId, { placeholder, onSent }) {
   async function submit() {
     const text = input.value.trim();
     const files = mode && mode.edit ? [] : tray.ready();
-    if (files.length && tray.busy()) {
-      announce('Some files are still uploading or being checked: send when they are ready.', { tone: 'error' });
-      return;
-    }
-    if (!text && !files.length) return;
+    if (!text && !files.length && !(mode && mode.edit ? false : tray.busy())) return;
     if (text.length > MAX) {
       announce(`A message can be at most ${MAX} characters.`, { tone: 'error' });
       return;
@@ -86,8 +116,15 @@ export function composer(conversationId, { placeholder, onSent }) {
       return;
     }
     const replyTo = mode && mode.reply ? mode.reply.id : null;
-    send(conversationId, text, replyTo, files);
+    // Files still going up or being checked go with it: it waits for them in the outbox.
+    let item = null;
+    const waiting = tray.handOff((name, fileId) => item && fileUploaded(item.client_msg_id, name, fileId));
+    item = send(conversationId, text, replyTo, files, waiting ? waiting.files : []);
     tray.sent();
+    if (waiting) {
+      announce('Sending when the scan finishes.');
+      waiting.settled.then((outcome) => filesSettled(item.client_msg_id, outcome));
+    }
     input.value = '';
     saveDraft(conversationId, '');
     setMode(null);
@@ -123,6 +160,7 @@ export function composer(conversationId, { placeholder, onSent }) {
     { class: 'composer', 'aria-label': 'Write a message', onsubmit: (ev) => { ev.preventDefault(); submit(); } },
     context,
     tray.element,
+    paused,
     h('div', { class: 'composer-row' }, attach, input, sendBtn),
     hint,
   );
@@ -132,7 +170,8 @@ export function composer(conversationId, { placeholder, onSent }) {
     element: form,
     input,
     focus: () => focus(input),
-    addFiles: (files) => tray.add(files),
+    addFiles,
+    dispose: () => offSharing(),
     reply(message) {
       if (mode && mode.edit) input.value = draft(conversationId);
       setMode({ reply: message });

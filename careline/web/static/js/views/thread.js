@@ -347,7 +347,11 @@ export function threadView(id, { navigate }) {
     const failed = item.state === 'failed';
     const note = failed
       ? `Not sent: ${item.error || 'refused'}`
-      : waiting ? 'Waiting for connection' : 'Sending…';
+      : item.state === 'scanning' ? 'Sending when the scan finishes'
+        : waiting ? 'Waiting for connection' : 'Sending…';
+    // Refused files: it can go without them, if anything is left to send.
+    const without = item.refused && item.refused.length;
+    const canRetry = !without || item.text || (item.attachments && item.attachments.length);
     return h(
       'li',
       { class: ['msg', 'mine', 'first', 'last', 'pending', failed && 'failed'], 'data-key': `c:${item.client_msg_id}`, tabindex: '-1', 'aria-label': `You, ${note}` },
@@ -361,7 +365,7 @@ export function threadView(id, { navigate }) {
             h('span', { class: 'meta' }, h('span', { class: 'pending-note' }, note), ticks(failed ? 'failed' : 'pending')))),
         failed
           ? h('div', { class: 'pending-actions' },
-            h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'retry', onclick: () => retry(item.client_msg_id) }, 'Try again'),
+            canRetry ? h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'retry', onclick: () => retry(item.client_msg_id) }, without ? `Send without ${item.refused.join(', ')}` : 'Try again') : null,
             h('button', { type: 'button', class: 'btn btn-small btn-quiet', 'data-action': 'discard', onclick: () => discard(item.client_msg_id) }, 'Delete'))
           : null,
       ),
@@ -613,6 +617,7 @@ export function threadView(id, { navigate }) {
 
   root.dispose = () => {
     box.flushDraft();
+    box.dispose();
     subscriptions.forEach((off) => off());
     setViewing(false);
     setOpen(null);
