@@ -3,7 +3,9 @@ a fresh organisation of named personas for each test."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -51,14 +53,25 @@ async def server(
 
 
 @pytest.fixture(scope="session")
-def clamd(server: RunningServer) -> Iterator[Clamd]:
+async def clamd(server: RunningServer) -> AsyncIterator[Clamd]:
     """A real clamd (EICAR signatures only) where the server's settings look for it."""
     address = server.settings.clamd_address
     assert address.startswith("unix:")
     daemon = Clamd(Path(address.removeprefix("unix:")).parent)
     daemon.start()
+    await wait_until_the_server_scans(server)
     yield daemon
     daemon.stop()
+
+
+async def wait_until_the_server_scans(server: RunningServer) -> None:
+    """careline checks its scanner every `scanner_check_seconds`: a page opened before it
+    has seen this clamd would say file sharing is paused."""
+    deadline = time.monotonic() + 60
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as client:
+        while (await client.get("/health/ready")).json().get("status") != "ready":
+            assert time.monotonic() < deadline, "careline never saw the tests' clamd"
+            await asyncio.sleep(0.1)  # a poll: it ends as soon as careline answers ready
 
 
 @pytest.fixture
