@@ -13,6 +13,8 @@ import { avatarSubject, counterpart, isGroup, others, statusLine, title } from '
 import { avatar, confirmDialog, iconButton, openDialog, openMenu, spinner } from './common.js';
 import { composer } from './composer.js';
 import { acceptDrops, attachmentsView, pendingFiles } from '../attachments.js';
+import { linkify } from '../linkify.js';
+import { messageActions } from './actions.js';
 
 const GROUP_GAP_MS = 5 * 60 * 1000;
 export const QUICK_REACTIONS = [
@@ -309,7 +311,7 @@ export function threadView(id, { navigate }) {
       !m.redacted ? replyQuote(m) : null,
       m.redacted
         ? h('p', { class: 'text redacted' }, icon('trash', { size: 14 }), h('span', {}, 'This message was deleted'))
-        : [attachmentsView(m), m.text ? h('p', { class: 'text', dir: 'auto' }, m.text) : null],
+        : [attachmentsView(m), m.text ? h('p', { class: 'text', dir: 'auto' }, linkify(m.text)) : null],
       h(
         'span',
         { class: 'meta' },
@@ -588,6 +590,19 @@ export function threadView(id, { navigate }) {
     setViewing(t.loaded && atBottom());
   }
 
+  // Long press, swipe to reply, and the toolbar going away after use (views/actions.js).
+  const actions = messageActions(list, {
+    conversationId: id,
+    reactions: QUICK_REACTIONS,
+    act: {
+      reply: (m) => box.reply(messageById(id, m.id) || m),
+      edit: (m) => box.edit(messageById(id, m.id) || m),
+      react: toggleReaction,
+      remove,
+      history: showRevisions,
+    },
+  });
+
   // lifecycle ------------------------------------------------------------------------
   const c0 = conv();
   unreadMarker = c0 && c0.unread > 0 ? c0.read_seq : null;
@@ -610,6 +625,7 @@ export function threadView(id, { navigate }) {
 
   root.dispose = () => {
     box.flushDraft();
+    actions.dispose();
     subscriptions.forEach((off) => off());
     setViewing(false);
     setOpen(null);
