@@ -17,8 +17,9 @@ from playwright.async_api import (
     expect,
 )
 
-from tests.e2e.conftest import DESKTOP, PHONE, NewContext, watch
+from tests.e2e.conftest import DESKTOP, PHONE, SCREENSHOTS, NewContext, watch
 from tests.e2e.support import composer, conversation_link, message, open_care, sign_in
+from tests.e2e.test_accessibility import axe
 from tests.e2e.test_keyboard import tab_until
 from tests.support.server import RunningServer
 from tests.support.world import World
@@ -135,6 +136,9 @@ async def test_a_long_press_opens_an_action_sheet_to_reply_react_copy_and_read_i
     await expect(sheet.get_by_role("button", name="Delete", exact=True)).to_have_count(0)
     for target in await sheet.locator(".sheet-item, .sheet-emoji").all():
         await assert_target(target)
+    assert await axe(lily) == []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await lily.screenshot(path=SCREENSHOTS / "client-action-sheet-360x740.png")
 
     # Reply: the sheet closes, the composer is replying.
     await sheet.get_by_role("button", name="Reply", exact=True).tap()
@@ -224,7 +228,14 @@ async def test_a_long_press_on_my_own_message_edits_it_and_deletes_it(
     await confirm.get_by_role("button", name="Delete").tap()
     await expect(lily.locator(".text.redacted")).to_have_text("This message was deleted")
     await expect(lily.locator(".messages")).not_to_contain_text("See you at 4")
-    # A deleted message has no actions: a long press there opens nothing.
+
+    # A deleted message has no actions: held past the long-press time, nothing opens.
+    finger = Finger(lily)
+    started = await lily.evaluate("performance.now()")
+    await finger.down_on(lily.locator(".text.redacted"))
+    await lily.evaluate(PAST, started + 800)
+    await finger.up()
+    await expect(lily.get_by_role("dialog", name="Message actions")).to_have_count(0)
     assert page_errors == []
 
 
@@ -391,6 +402,17 @@ async def test_the_desktop_toolbar_never_covers_the_text_and_goes_after_an_actio
     await sam.keyboard.press("Escape")
     await expect(hi.locator(".toolbar")).to_be_hidden()
     await expect(hi).to_be_focused()
+
+    # Info is in the toolbar's menu too.
+    ok = message(sam, "Ok")
+    await ok.locator("p.text").hover()
+    await ok.get_by_role("button", name="More actions").click()
+    await sam.get_by_role("menuitem", name="Info").click()
+    info = sam.get_by_role("dialog", name="Message info")
+    await expect(info).to_contain_text("You")
+    await expect(info).to_contain_text("Sent, not yet delivered")
+    await sam.keyboard.press("Escape")
+    await expect(info).to_be_hidden()
     assert page_errors == []
 
 

@@ -2,7 +2,7 @@
 // (react, reply, copy, edit, delete, info), swipe right to reply, and the hover
 // toolbar's manners (it goes away after an action, on Escape and when the pointer leaves).
 
-import { h, svg, focus, announce } from '../dom.js';
+import { h, focus, announce } from '../dom.js';
 import { icon } from '../icons.js';
 import { firstName, fullDate, joinNames, time } from '../format.js';
 import { state, messageById, nameOf, isStaff, seenAt } from '../store.js';
@@ -32,7 +32,6 @@ const T = {
   close: 'Close',
   removeReaction: (name) => `${name} (remove your reaction)`,
 };
-const INFO_ICON = ['M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18z', 'M12 16v-5', 'M12 8h.01'];
 const REDUCED = typeof matchMedia === 'function' ? matchMedia('(prefers-reduced-motion: reduce)') : null;
 
 /**
@@ -211,7 +210,7 @@ export function openSheet(row, m, { me, conversationId, reactions, act }) {
     m.text && navigator.clipboard && item('copy', T.copy, icon('copy', { size: 20 }), () => copy(m.text)),
     mine && item('edit', T.edit, icon('edit', { size: 20 }), () => act.edit(m)),
     isStaff() && m.revision > 0 && item('history', T.history, icon('history', { size: 20 }), () => act.history(m)),
-    item('info', T.info, svg(INFO_ICON, { size: 20 }), () => showInfo(m, { me, conversationId })),
+    item('info', T.info, icon('info', { size: 20 }), () => showMessageInfo(m, { me, conversationId })),
     mine && item('delete', T.delete, icon('trash', { size: 20 }), () => act.remove(m), true),
   ].filter(Boolean);
 
@@ -272,7 +271,7 @@ function statusText(m, conversationId) {
 
 /** What the client knows of a message: who, when sent and edited, and (for one's own)
  * delivered or seen, by whom. */
-function showInfo(m, { me, conversationId }) {
+export function showMessageInfo(m, { me, conversationId }) {
   const mine = m.sender_id === me;
   const row = (label, values) => [h('dt', {}, label), ...values.map((v) => h('dd', {}, v))];
   const dlg = h('dialog', { class: 'dialog dialog-small sheet-info', 'aria-labelledby': 'message-info-title' },

@@ -14,7 +14,7 @@ import { avatar, confirmDialog, iconButton, openDialog, openMenu, spinner } from
 import { composer } from './composer.js';
 import { acceptDrops, attachmentsView, pendingFiles } from '../attachments.js';
 import { linkify } from '../linkify.js';
-import { messageActions } from './actions.js';
+import { messageActions, showMessageInfo } from './actions.js';
 
 const GROUP_GAP_MS = 5 * 60 * 1000;
 export const QUICK_REACTIONS = [
@@ -254,6 +254,7 @@ export function threadView(id, { navigate }) {
       m.text && navigator.clipboard && { label: 'Copy text', icon: 'copy', onselect: () => navigator.clipboard.writeText(m.text).then(() => announce('Copied')).catch(() => {}) },
       mine && { label: 'Edit', icon: 'edit', onselect: () => box.edit(messageById(id, m.id) || m) },
       isStaff() && m.revision > 0 && { label: 'Edit history', icon: 'history', onselect: () => showRevisions(m) },
+      { label: 'Info', icon: 'info', onselect: () => showMessageInfo(messageById(id, m.id) || m, { me, conversationId: id }) },
       mine && { label: 'Delete', icon: 'trash', danger: true, onselect: () => remove(m) },
     ].filter(Boolean);
     const moreBtn = items.length
