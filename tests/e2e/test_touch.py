@@ -376,6 +376,10 @@ async def test_the_desktop_toolbar_never_covers_the_text_and_goes_after_an_actio
         assert bar["x"] >= 0
         assert bar["x"] + bar["width"] <= DESKTOP["width"]
 
+    await message(sam, "Hi").locator("p.text").hover()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await sam.screenshot(path=SCREENSHOTS / "staff-toolbar-1280x800.png")
+
     # Reply with the pointer: the toolbar goes although the pointer is still there...
     hi = message(sam, "Hi")
     await hi.locator("p.text").hover()
