@@ -14,6 +14,8 @@ import { avatar, confirmDialog, iconButton, openDialog, openMenu, spinner } from
 import { composer } from './composer.js';
 import { acceptDrops, attachmentsView, pendingFiles } from '../attachments.js';
 import { keptFiles, keptTop } from './offline.js';
+import { linkify } from '../linkify.js';
+import { messageActions, showMessageInfo } from './actions.js';
 
 const GROUP_GAP_MS = 5 * 60 * 1000;
 export const QUICK_REACTIONS = [
@@ -253,6 +255,7 @@ export function threadView(id, { navigate }) {
       m.text && navigator.clipboard && { label: 'Copy text', icon: 'copy', onselect: () => navigator.clipboard.writeText(m.text).then(() => announce('Copied')).catch(() => {}) },
       mine && { label: 'Edit', icon: 'edit', onselect: () => box.edit(messageById(id, m.id) || m) },
       isStaff() && m.revision > 0 && { label: 'Edit history', icon: 'history', onselect: () => showRevisions(m) },
+      { label: 'Info', icon: 'info', onselect: () => showMessageInfo(messageById(id, m.id) || m, { me, conversationId: id }) },
       mine && { label: 'Delete', icon: 'trash', danger: true, onselect: () => remove(m) },
     ].filter(Boolean);
     const moreBtn = items.length
@@ -310,7 +313,7 @@ export function threadView(id, { navigate }) {
       !m.redacted ? replyQuote(m) : null,
       m.redacted
         ? h('p', { class: 'text redacted' }, icon('trash', { size: 14 }), h('span', {}, 'This message was deleted'))
-        : [state.offline ? keptFiles(m) : attachmentsView(m), m.text ? h('p', { class: 'text', dir: 'auto' }, m.text) : null],
+        : [state.offline ? keptFiles(m) : attachmentsView(m), m.text ? h('p', { class: 'text', dir: 'auto' }, linkify(m.text)) : null],
       h(
         'span',
         { class: 'meta' },
@@ -595,6 +598,19 @@ export function threadView(id, { navigate }) {
     setViewing(t.loaded && atBottom());
   }
 
+  // Long press, swipe to reply, and the toolbar going away after use (views/actions.js).
+  const actions = messageActions(list, {
+    conversationId: id,
+    reactions: QUICK_REACTIONS,
+    act: {
+      reply: (m) => box.reply(messageById(id, m.id) || m),
+      edit: (m) => box.edit(messageById(id, m.id) || m),
+      react: toggleReaction,
+      remove,
+      history: showRevisions,
+    },
+  });
+
   // lifecycle ------------------------------------------------------------------------
   const c0 = conv();
   unreadMarker = c0 && c0.unread > 0 ? c0.read_seq : null;
@@ -618,6 +634,7 @@ export function threadView(id, { navigate }) {
   root.dispose = () => {
     box.flushDraft();
     box.dispose();
+    actions.dispose();
     subscriptions.forEach((off) => off());
     setViewing(false);
     setOpen(null);
