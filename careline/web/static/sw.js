@@ -2,7 +2,7 @@
 // client opens without a network, and stays out of the way of everything else.
 // Never caches the API: health data is not written to the cache.
 
-const CACHE = 'careline-shell-v3';
+const CACHE = 'careline-shell-v4';
 const SHELL = [
   '/',
   '/index.html',
