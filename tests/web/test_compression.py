@@ -19,6 +19,7 @@ from tests.support import files
 from tests.support.clamd import Clamd
 from tests.support.server import RunningServer
 from tests.support.world import PASSWORD, World
+from tests.support.ws import connect
 
 GZIP = {"accept-encoding": "gzip, deflate"}
 IDENTITY = {"accept-encoding": "identity"}
@@ -211,3 +212,12 @@ async def test_the_shell_preloads_every_module_of_its_graph(server: RunningServe
     assert preloaded <= modules
     assert len(preloaded) > 10
     assert html.index(b"modulepreload") < html.index(b'<script type="module"')
+
+
+async def test_the_socket_is_untouched_by_compression(server: RunningServer, world: World) -> None:
+    # A browser's handshake asks for gzip too; the socket still upgrades, and its frames
+    # are never deflated (its auth frame carries the CSRF token: docs/security.md).
+    async with connect(server.ws_url, world["lily"].token, additional_headers=GZIP) as lily:
+        assert lily.ready["account_id"] == str(world["lily"].account_id)
+        assert lily.ws.response.headers.get("sec-websocket-extensions") is None
+        assert "content-encoding" not in lily.ws.response.headers
