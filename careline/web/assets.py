@@ -1,4 +1,4 @@
-"""The web client's files, read once at start (they never change while careline runs):
+"""The web client's files, read once at start (and again only when one changes on disk):
 each with its ETag and, when it is text, its gzip form made once at level 9, so serving
 one costs no CPU; and the app shell (index.html) completed with a
 `<link rel="modulepreload">` for every module its entry script imports, found by
@@ -46,6 +46,7 @@ class Asset:
     media_type: str
     etag: str
     gzipped: bytes | None  # None: not worth compressing, or compressed already
+    stamp: tuple[int, int]  # the file's mtime and size when read
 
     @property
     def gzip_etag(self) -> str:
@@ -53,12 +54,21 @@ class Asset:
         return self.etag[:-1] + '.gz"'
 
 
-def _asset(body: bytes, suffix: str) -> Asset:
+def _stamp(file: Path) -> tuple[int, int]:
+    try:
+        stat = file.stat()
+    except OSError:
+        return (0, -1)
+    return (stat.st_mtime_ns, stat.st_size)
+
+
+def _asset(body: bytes, suffix: str, stamp: tuple[int, int]) -> Asset:
     digest = hashlib.sha256(body).hexdigest()[:24]
     gzipped = None
     if suffix in COMPRESSIBLE and len(body) >= MIN_COMPRESS_BYTES:
         gzipped = gzip.compress(body, compresslevel=9, mtime=0)
-    return Asset(body, TYPES.get(suffix, "application/octet-stream"), f'"{digest}"', gzipped)
+    media_type = TYPES.get(suffix, "application/octet-stream")
+    return Asset(body, media_type, f'"{digest}"', gzipped, stamp)
 
 
 def module_graph(root: Path, entry: str) -> list[str]:
@@ -101,11 +111,18 @@ def load(root: Path) -> dict[str, Asset]:
         if not file.is_file() or file.name.startswith("."):
             continue
         name = file.relative_to(root).as_posix()
+        stamp = _stamp(file)
         body = file.read_bytes()
         if name == "index.html":
             body = shell(root, body.decode("utf-8")).encode("utf-8")
-        assets[name] = _asset(body, file.suffix)
+        assets[name] = _asset(body, file.suffix, stamp)
     return assets
+
+
+def changed(root: Path, name: str, asset: Asset) -> bool:
+    """Whether the file changed on disk since it was read (someone working on the client
+    while careline runs): one stat, so an edit shows on the next reload."""
+    return _stamp(root / name) != asset.stamp
 
 
 def accepts_gzip(accept_encoding: str) -> bool:

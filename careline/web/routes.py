@@ -24,13 +24,6 @@ _APP_ROUTE = re.compile(
     r"^(?:\.|signin|invite|archived|admin(?:/(?:people|care))?|c/[0-9a-f-]{36})$",
 )
 
-_TYPES = {
-    ".webmanifest": "application/manifest+json",
-    ".js": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".svg": "image/svg+xml",
-}
-
 
 def _matches(if_none_match: str, etag: str) -> bool:
     """If-None-Match's weak comparison (RFC 9110 13.1.2)."""
@@ -48,6 +41,7 @@ class WebFiles(StaticFiles):
 
     def __init__(self, *, directory: Path, html: bool = False) -> None:
         super().__init__(directory=directory, html=html)
+        self.root = directory
         self.assets = assets.load(directory)
 
     async def get_response(self, path: str, scope: Scope) -> Response:
@@ -55,13 +49,18 @@ class WebFiles(StaticFiles):
         if _APP_ROUTE.match(route):
             path = "index.html"
         asset = self.assets.get(path)
+        if asset is not None and assets.changed(self.root, path, asset):
+            # Read them all again: a changed module may import another (the shell's
+            # preload list), and a file may have gone.
+            self.assets = assets.load(self.root)
+            asset = self.assets.get(path)
         if asset is None:
             response = await super().get_response(path, scope)
         else:
             response = self._serve(asset, scope)
         suffix = Path(path).suffix
-        if asset is None and suffix in _TYPES and response.status_code == 200:
-            response.headers["content-type"] = _TYPES[suffix]
+        if asset is None and suffix in assets.TYPES and response.status_code == 200:
+            response.headers["content-type"] = assets.TYPES[suffix]
         response.headers["cache-control"] = "no-cache"
         if path == "sw.js":
             # The worker lives at the root, so its scope is the whole client.

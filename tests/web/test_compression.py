@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import gzip
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
-from careline.web import compress
-from careline.web.routes import STATIC
+from careline.web import assets, compress
+from careline.web.routes import STATIC, WebFiles
 from tests.support import files
 from tests.support.clamd import Clamd
 from tests.support.server import RunningServer
@@ -221,3 +223,52 @@ async def test_the_socket_is_untouched_by_compression(server: RunningServer, wor
         assert lily.ready["account_id"] == str(world["lily"].account_id)
         assert lily.ws.response.headers.get("sec-websocket-extensions") is None
         assert "content-encoding" not in lily.ws.response.headers
+
+
+def _client_tree(root: Path) -> None:
+    (root / "js" / "views").mkdir(parents=True)
+    (root / "index.html").write_text(
+        '<head>\n  <script type="module" src="/js/main.js"></script>\n</head>\n'
+    )
+    (root / "js" / "main.js").write_text(
+        "import { a } from './a.js';\nimport {\n  b,\n  c,\n} from './views/b.js';\n"
+        "import './side.js';\nconst later = () => import('./lazy.js');\n"
+    )
+    (root / "js" / "a.js").write_text("export const a = 1;\nexport { d } from './d.js';\n")
+    (root / "js" / "views" / "b.js").write_text("import { a } from '../a.js';\nexport const b = a;")
+    (root / "js" / "side.js").write_text("document.title = 'x';\n")
+    (root / "js" / "d.js").write_text("export const d = 'not/a/module.js';\n")
+    (root / "js" / "lazy.js").write_text("export const lazy = 1;\n")
+
+
+def test_the_module_graph_follows_static_imports_only(tmp_path: Path) -> None:
+    _client_tree(tmp_path)
+    assert assets.module_graph(tmp_path, "/js/main.js") == [
+        "/js/a.js",
+        "/js/views/b.js",
+        "/js/side.js",
+        "/js/d.js",
+    ]
+    shell = assets.shell(tmp_path, (tmp_path / "index.html").read_text())
+    assert shell.count('rel="modulepreload"') == 4
+    assert shell.index('href="/js/d.js"') < shell.index('<script type="module"')
+
+
+async def test_a_file_changed_on_disk_is_served_anew(tmp_path: Path) -> None:
+    """Someone editing the client while careline runs sees the edit on the next load."""
+    _client_tree(tmp_path)
+    app = Starlette()
+    app.mount("/", WebFiles(directory=tmp_path, html=True))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://careline") as http:
+        before = await http.get("/js/side.js")
+        shell = (await http.get("/")).text
+        assert "/js/new.js" not in shell
+        (tmp_path / "js" / "new.js").write_text("export const n = 2;\n" * 50)
+        (tmp_path / "js" / "side.js").write_text("import './new.js';\n" + "// more\n" * 50)
+        after = await http.get("/js/side.js", headers=GZIP)
+        assert after.text.startswith("import './new.js';")
+        assert after.headers["etag"] != before.headers["etag"]
+        assert '<link rel="modulepreload" href="/js/new.js">' in (await http.get("/")).text
+        (tmp_path / "js" / "lazy.js").unlink()
+        assert (await http.get("/js/lazy.js")).status_code == 404
