@@ -272,3 +272,22 @@ async def test_a_file_changed_on_disk_is_served_anew(tmp_path: Path) -> None:
         assert '<link rel="modulepreload" href="/js/new.js">' in (await http.get("/")).text
         (tmp_path / "js" / "lazy.js").unlink()
         assert (await http.get("/js/lazy.js")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("header", "gzip_ok"),
+    [
+        ("gzip, deflate, br, zstd", True),
+        ("GZip;q=0.5", True),
+        ("deflate", False),
+        ("", False),
+        ("gzip;q=0", False),
+        ("*", True),
+        ("*;q=0", False),
+        ("gzip;q=0, *", False),
+        ("br, *;q=0.1", True),
+        ("gzip;q=nonsense", False),
+    ],
+)
+def test_accept_encoding_is_read_as_rfc_9110_says(header: str, gzip_ok: bool) -> None:
+    assert assets.accepts_gzip(header) is gzip_ok
