@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CARELINE := $(BIN)/careline
 
-.PHONY: run test lint format install install-dev system-deps check-system fresh-check bench clean
+.PHONY: run test lint format install install-dev system-deps check-system fresh-check bench clean lighthouse lighthouse-install
 
 # ClamAV first, when this machine lets us install it (scripts/system-deps.sh says how if
 # not); `careline serve` then runs its own clamd, or says why file sharing is paused.
@@ -50,8 +50,26 @@ format: install-dev
 	$(BIN)/ruff format careline tests
 	$(BIN)/ruff check --fix careline tests
 
-test: install-dev system-deps check-system lint
+test: install-dev system-deps check-system lint lighthouse-install
 	$(BIN)/pytest
+
+# npm's lighthouse, pinned, into the venv (ignored by git), for tests/e2e/test_lighthouse.py
+# and `make lighthouse`; Node.js and npm are Debian's (scripts/system-packages.txt).
+# Lighthouse 12 runs on Debian 12's Node 18 (13 needs Node 22).
+LIGHTHOUSE_VERSION := 12.8.2
+LIGHTHOUSE_STAMP := $(VENV)/lighthouse/.installed-$(LIGHTHOUSE_VERSION)
+
+lighthouse-install: $(LIGHTHOUSE_STAMP)
+
+$(LIGHTHOUSE_STAMP): | $(VENV)/bin/python
+	mkdir -p $(VENV)/lighthouse
+	cd $(VENV)/lighthouse && npm install --no-fund --no-audit --no-save --loglevel=error lighthouse@$(LIGHTHOUSE_VERSION)
+	touch $@
+
+# The mobile (and desktop) Lighthouse scores of the sign-in page and a signed-in inbox,
+# against a fresh demo organisation; performance is a timing: docs/performance.md.
+lighthouse: install-dev lighthouse-install
+	$(BIN)/python -m tests.support.lighthouse
 
 bench: install
 	$(CARELINE) bench

@@ -43,8 +43,8 @@ from careline.realtime.fanout import Hub
 from careline.realtime.gateway import websocket_endpoint
 from careline.receipts import api as receipts_api
 from careline.tenants import api as tenants_api
+from careline.web import compress, http
 from careline.web import docs as api_docs
-from careline.web import http
 from careline.web import routes as web_routes
 from careline.web.protocol import http_protocol
 
@@ -191,6 +191,8 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, http.validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http.http_error_handler)
     app.add_exception_handler(Exception, http.unexpected_error_handler)
+    # Inside the guard (added later is outermost): what it refuses is never compressed.
+    app.add_middleware(compress.CompressMiddleware)
     app.add_middleware(http.GuardMiddleware, settings=app.state.settings)
     for router in (
         auth_api.router,

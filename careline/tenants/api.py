@@ -9,12 +9,13 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, Response
 
 from careline.auth import service as auth_service
-from careline.auth.api import CurrentActor
+from careline.auth.api import CurrentActor, current_actor
 from careline.auth.records import Session
 from careline.auth.schemas import SessionRead
 from careline.care import service as care_service
-from careline.db.tx import Role, transaction
+from careline.db.tx import Actor, Role, transaction
 from careline.kit import limits
+from careline.kit.errors import Unauthenticated
 from careline.kit.pagination import clamp_limit, decode_text_cursor, encode_cursor
 from careline.tenants import service as tenant_service
 from careline.tenants.records import ConversationStart, Member, OrganisationSettings
@@ -28,6 +29,7 @@ from careline.tenants.schemas import (
     OrganisationSettingsUpdate,
     RevokedRead,
     RoleName,
+    SessionProbeRead,
     TenantSettingsRead,
     TenantSettingsUpdate,
 )
@@ -50,6 +52,25 @@ def member_read(member: Member, *, show_email: bool) -> dict[str, Any]:
 @router.get("/me", response_model=MeRead)
 async def get_me(actor: CurrentActor, request: Request) -> dict[str, Any]:
     """The signed-in person, their organisation and role."""
+    return await _me(actor, request)
+
+
+@router.get("/auth/session", response_model=SessionProbeRead, tags=["auth"])
+async def probe_session(request: Request) -> dict[str, Any]:
+    """Whether this request is signed in, answered 200 either way (so a browser finds out
+    it is signed out without a failed request): `{"signed_in": false, "me": null}` with
+    no session or one that ended; `{"signed_in": true, "me": {...}}` (as GET /me)
+    otherwise. A malformed Authorization header is still 401 `bad_authorization`."""
+    try:
+        actor = await current_actor(request)
+    except Unauthenticated as exc:
+        if exc.code == "bad_authorization":
+            raise
+        return {"signed_in": False, "me": None}
+    return {"signed_in": True, "me": await _me(actor, request)}
+
+
+async def _me(actor: Actor, request: Request) -> dict[str, Any]:
     async with transaction(actor, readonly=True) as tx:
         me = await tenant_service.get_member(tx, actor.account)
         tenant = await tenant_service.get_tenant(tx, actor.tenant)

@@ -47,6 +47,11 @@ class MeRead(BaseModel):
     acting_for: list[MemberRead] = Field(description="For a guardian: the clients they speak for.")
 
 
+class SessionProbeRead(BaseModel):
+    signed_in: bool = Field(description="Whether the request carries a live session.")
+    me: MeRead | None = Field(description="As GET /api/v1/me, when signed in.")
+
+
 class MeUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     display_name: DisplayName | None = None

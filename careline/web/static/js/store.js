@@ -49,7 +49,9 @@ export const state = {
 
 export async function loadSession() {
   try {
-    const me = await api('GET', '/me', undefined, { quiet401: true });
+    // 200 either way: a signed-out visit makes no failing request (no console error).
+    const { signed_in: signedIn, me } = await api('GET', '/auth/session', undefined, { quiet401: true });
+    if (!signedIn) return null;
     adoptSession(me);
     return me;
   } catch (err) {

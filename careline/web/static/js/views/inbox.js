@@ -67,8 +67,9 @@ export function sidebar({ navigate, signOut }) {
   const menuButton = h(
     'button',
     {
+      // Named by hidden text, not aria-label: the avatar's initials are visible text,
+      // and a visible label must be part of an aria-label (WCAG 2.5.3, Lighthouse).
       type: 'button', class: 'me-btn', 'aria-haspopup': 'menu', 'aria-expanded': 'false',
-      'aria-label': `Account menu for ${me.display_name}`,
       onclick: () =>
         openMenu(menuButton, [
           me.role === 'admin' && { label: 'Administration', icon: 'shield', onselect: () => navigate('/admin') },
@@ -77,6 +78,7 @@ export function sidebar({ navigate, signOut }) {
         ], { label: 'Account' }),
     },
     avatar({ id: me.account_id, name: me.display_name }, { size: 'sm' }),
+    h('span', { class: 'sr-only' }, `Account menu for ${me.display_name}`),
   );
 
   const compose = iconButton('compose', 'New message', () => newConversationDialog({ navigate }), { cls: 'compose-btn', 'aria-haspopup': 'dialog' });
