@@ -120,6 +120,12 @@ export function isStaff() {
   return !!state.me && (state.me.role === 'staff' || state.me.role === 'admin');
 }
 
+/** Whether archived conversations stay archived when a new message comes (per organisation). */
+export async function setKeepArchived(keep) {
+  await api('PATCH', '/me', { keep_archived: keep });
+  state.me.keep_archived = keep;
+}
+
 export function setActingFor(clientId) {
   state.actingFor = clientId;
   local.write(state.me.account_id, 'acting-for', clientId);
@@ -501,7 +507,9 @@ function applyMessage(op, message, seq, { result = false } = {}) {
       clearTyping(id, message.sender_id);
       acknowledgeDelivery(id);
     }
-    if (mine && isNew && seq > conv.read_seq && viewingNow(id)) conv.unread = 0;
+    // Sending is reading: the server moved the sender's watermarks to this message
+    // (docs/protocol.md, "Receipts and unread counts"), for me as for anyone else.
+    noteSent(conv, message);
     markViewedRead();
   } else {
     conv.last_seq = Math.max(conv.last_seq, seq);
@@ -512,6 +520,24 @@ function applyMessage(op, message, seq, { result = false } = {}) {
   }
   emit('thread', id);
   emit('conversations');
+}
+
+function noteSent(conv, message) {
+  const newest = !!conv.last_message && conv.last_message.id === message.id;
+  if (message.sender_id === state.me.account_id) {
+    conv.delivered_seq = Math.max(conv.delivered_seq, message.seq);
+    if (message.seq > conv.read_seq) conv.read_seq = message.seq;
+    // Nothing of anyone else's known to come after it: nothing is unread.
+    if (newest) conv.unread = 0;
+  }
+  const p = conv.participants.find((x) => x.account_id === message.sender_id);
+  if (p) {
+    if (message.seq > p.read_seq && message.sender_id !== state.me.account_id) {
+      noteSeen(conv.id, p.account_id, message.seq);
+    }
+    p.delivered_seq = Math.max(p.delivered_seq, message.seq);
+    p.read_seq = Math.max(p.read_seq, message.seq);
+  }
 }
 
 function applyReaction(frame) {
