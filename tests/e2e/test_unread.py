@@ -12,6 +12,7 @@ from playwright.async_api import Locator, Page, expect
 
 from tests.e2e.conftest import DESKTOP, PHONE, NewContext, watch
 from tests.e2e.support import composer, conversation_link, message, open_care, sign_in
+from tests.e2e.test_accessibility import axe
 from tests.support.server import RunningServer
 from tests.support.world import Persona, World
 
@@ -74,6 +75,7 @@ async def test_an_urgent_message_in_an_archived_muted_conversation_is_never_hidd
     dialog = sam.get_by_role("dialog", name="Settings")
     keep = dialog.get_by_label("Keep archived conversations archived")
     await expect(keep).not_to_be_checked()
+    assert await axe(sam) == []
     async with sam.expect_response(
         lambda r: r.url.endswith("/api/v1/me") and r.request.method == "PATCH"
     ) as saved:
@@ -90,6 +92,7 @@ async def test_an_urgent_message_in_an_archived_muted_conversation_is_never_hidd
         "Archived, 1 conversation with unread messages"
     )
     await expect(sam).to_have_title(re.compile(r"^\(1\) careline$"))
+    assert await axe(sam) == []
     if viewport is DESKTOP:
         await expect(sam.get_by_role("region", name="Welcome, Sam")).to_contain_text(
             "1 conversation has unread messages (1 in Archived)."

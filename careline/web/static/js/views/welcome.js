@@ -31,7 +31,7 @@ export function welcomeView({ navigate }) {
     const where = archived ? ` (${archived} in Archived)` : '';
     if (!state.listLoaded) summary.textContent = '';
     else if (waiting) summary.textContent = `${plural(waiting, 'conversation')} ${waiting === 1 ? 'has' : 'have'} unread messages${where}.`;
-    else if (state.conversations.size) summary.textContent = 'You are all caught up.';
+    else if (visibleConversations().length || visibleConversations({ archived: true }).length) summary.textContent = 'You are all caught up.';
     else summary.textContent = isStaff()
       ? 'Start a conversation with a client or with your team.'
       : 'Send your care team a message whenever you need them.';
