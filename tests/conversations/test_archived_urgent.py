@@ -8,9 +8,10 @@ import re
 
 import httpx
 
+from careline.db.tx import Role
 from tests.realtime.test_live import open_care
 from tests.support.server import RunningServer
-from tests.support.world import World
+from tests.support.world import World, join_by_invitation
 from tests.support.ws import connect
 
 
@@ -138,3 +139,22 @@ async def test_keep_archived_takes_a_boolean_only(http: httpx.AsyncClient, world
     assert (await http.get("/api/v1/me", headers=world["sam"].auth)).json()[
         "keep_archived"
     ] is False
+
+
+async def test_keep_archived_belongs_to_one_organisation(
+    server: RunningServer, http: httpx.AsyncClient, world: World, other_world: World
+) -> None:
+    # Sam of the other organisation joins this one too: one account, two memberships.
+    here = await join_by_invitation(
+        server.base_url,
+        world["admin"],
+        other_world["sam"],
+        name="Sam Elsewhere",
+        role=Role.STAFF,
+        slug=world.slug,
+    )
+    on = await http.patch("/api/v1/me", json={"keep_archived": True}, headers=here.auth)
+    assert on.status_code == 204, on.text
+    assert (await http.get("/api/v1/me", headers=here.auth)).json()["keep_archived"] is True
+    there = (await http.get("/api/v1/me", headers=other_world["sam"].auth)).json()
+    assert there["keep_archived"] is False
