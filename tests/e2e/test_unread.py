@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.async_api import Locator, Page, expect
 
-from tests.e2e.conftest import DESKTOP, PHONE, NewContext, watch
+from tests.e2e.conftest import DESKTOP, PHONE, SCREENSHOTS, NewContext, watch
 from tests.e2e.support import composer, conversation_link, message, open_care, sign_in
 from tests.e2e.test_accessibility import axe
 from tests.support.server import RunningServer
@@ -98,6 +98,12 @@ async def test_an_urgent_message_in_an_archived_muted_conversation_is_never_hidd
             "1 conversation has unread messages (1 in Archived)."
         )
     await expect(conversation_link(sam, "Lily Client")).to_have_count(0)
+    await expect(sam.locator(".conv-list")).to_contain_text(
+        "1 archived conversation has unread messages."
+    )
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    size = f"{viewport['width']}x{viewport['height']}"
+    await sam.screenshot(path=SCREENSHOTS / f"staff-archived-unread-{size}.png")
     await archived_tab(sam).click()
     archived_row = conversation_link(sam, "Lily Client")
     await expect(archived_row).to_contain_text("Please call me back")

@@ -214,8 +214,16 @@ function advanceCursor(id, seq) {
   if (seq > (state.cursors.get(id) || 0)) state.cursors.set(id, seq);
 }
 
-function merge(item) {
+// Archive and mute changes have no seq: a list read before one landed must not undo it.
+let liveTick = 0;
+const settingsTick = new Map();
+
+function merge(item, since = Infinity) {
   const known = state.conversations.get(item.id);
+  if (known && (settingsTick.get(item.id) || 0) > since) {
+    item.archived = known.archived;
+    item.muted = known.muted;
+  }
   // A live event can land between the server building this list and us reading it:
   // keep what we know to be newer.
   if (known && (state.cursors.get(item.id) || 0) > item.last_seq) {
@@ -224,6 +232,13 @@ function merge(item) {
     item.last_activity_at = known.last_activity_at;
     item.unread = Math.max(item.unread, known.unread);
   }
+  // Likewise a receipt of mine (read on another device) that came after the server
+  // read this list: the further watermark and its count are the newer truth.
+  if (known && known.read_seq > item.read_seq) {
+    item.read_seq = known.read_seq;
+    item.delivered_seq = Math.max(item.delivered_seq, known.delivered_seq);
+    item.unread = known.unread;
+  }
   state.conversations.set(item.id, item);
   advanceCursor(item.id, item.last_seq);
   remember(item);
@@ -231,20 +246,22 @@ function merge(item) {
 }
 
 export async function refreshConversations() {
+  const since = liveTick;
   const items = await listAll('/conversations');
   const ids = new Set(items.map((c) => c.id));
   for (const id of [...state.conversations.keys()]) {
     if (!ids.has(id)) dropConversation(id);
   }
-  items.forEach(merge);
+  items.forEach((item) => merge(item, since));
   state.listLoaded = true;
   emit('conversations');
   emit('presence');
 }
 
 export async function fetchConversation(id) {
+  const since = liveTick;
   const item = await api('GET', `/conversations/${id}`);
-  merge(item);
+  merge(item, since);
   emit('conversations');
   emit('thread', id);
   return item;
@@ -468,6 +485,7 @@ function handleEvent(frame) {
       break;
     case 'participant.settings_updated': {
       const conv = state.conversations.get(id);
+      settingsTick.set(id, ++liveTick);
       if (conv) {
         conv.archived = frame.archived;
         conv.muted = frame.muted;

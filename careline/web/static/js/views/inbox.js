@@ -11,6 +11,13 @@ import { newConversationDialog } from './newchat.js';
 import { settingsDialog } from './settings.js';
 import { unreadSummary } from '../unread.js';
 
+// An empty inbox beside archived conversations says where they are, and what waits there.
+function archivedNote(unread) {
+  return unread
+    ? `${plural(unread, 'archived conversation')} ${unread === 1 ? 'has' : 'have'} unread messages.`
+    : 'Your archived conversations are under Archived.';
+}
+
 export function sidebar({ navigate, signOut }) {
   const me = state.me;
   let filter = '';
@@ -217,11 +224,13 @@ export function sidebar({ navigate, signOut }) {
             ? emptyState({ iconName: 'search', title: 'No matches', text: `Nothing matches “${search.value}”.` })
             : archived
               ? emptyState({ iconName: 'archive', title: 'Nothing archived', text: 'Conversations you archive are kept here.' })
-              : emptyState({
-                iconName: 'message',
-                title: 'No conversations yet',
-                text: isStaff() ? 'Start one with a client or your team.' : 'Send your care team a message.',
-              })),
+              : visibleConversations({ archived: true }).length
+                ? emptyState({ iconName: 'inbox', title: 'Inbox is empty', text: archivedNote(unreadSummary().archived) })
+                : emptyState({
+                  iconName: 'message',
+                  title: 'No conversations yet',
+                  text: isStaff() ? 'Start one with a client or your team.' : 'Send your care team a message.',
+                })),
       );
     } else {
       showRows(items.map(rowFor));
