@@ -180,6 +180,15 @@ async def test_outsiders_get_not_found_everywhere_and_change_nothing(
     after[0][1]["last_seq"] -= 1
     after[0][1]["next_after_seq"] -= 1
     after[0][2]["items"] = after[0][2]["items"][:-1]
+    # Sending is reading: sam's watermarks moved to that message.
+    last = after[0][0]["last_seq"]
+    assert (after[0][0]["delivered_seq"], after[0][0]["read_seq"]) == (last, last)
+    after[0][0]["delivered_seq"] = before[0][0]["delivered_seq"]
+    after[0][0]["read_seq"] = before[0][0]["read_seq"]
+    for p, was in zip(after[0][0]["participants"], before[0][0]["participants"], strict=True):
+        if p["account_id"] == str(world["sam"].account_id):
+            assert (p["delivered_seq"], p["read_seq"]) == (last, last)
+            p["delivered_seq"], p["read_seq"] = was["delivered_seq"], was["read_seq"]
     after[0][0]["last_seq"] -= 1
     after[0][0].pop("last_activity_at")
     before[0][0].pop("last_activity_at")

@@ -76,6 +76,14 @@ async def test_demo_then_serve_works_like_make_run(tmp_path: Path) -> None:
             )
             auth = {"authorization": f"Bearer {signed.json()['token']}"}
             conversations = (await http.get("/api/v1/conversations", headers=auth)).json()["items"]
+            # The demo's state is consistent: replying reads, so a conversation whose
+            # last message is Sam's ("You: …") has nothing unread.
+            me = (await http.get("/api/v1/me", headers=auth)).json()["account_id"]
+            last_mine = [
+                c for c in conversations if (c["last_message"] or {}).get("sender_id") == me
+            ]
+            assert last_mine
+            assert [c["unread"] for c in last_mine] == [0] * len(last_mine)
             care = next(c for c in conversations if c["kind"] == "care" and c["last_message"])
             sent = await http.post(
                 f"/api/v1/conversations/{care['id']}/messages",

@@ -115,7 +115,7 @@ async def _create(
         staff_id=staff_id,
     )
     await store.insert_participants(tx, conversation_id, members, joined_seq=0)
-    seq, _ = await _append(tx, conversation_id, type_=CONVERSATION_CREATED)
+    seq, *_ = await _append(tx, conversation_id, type_=CONVERSATION_CREATED)
     tx.emit(
         Event(
             type=CONVERSATION_CREATED,
@@ -245,7 +245,7 @@ async def _open_team(tx: Tx, request: OpenRequest, title: str | None) -> tuple[C
 async def _append_membership(
     tx: Tx, conversation_id: uuid.UUID, type_: str, account_id: uuid.UUID
 ) -> int:
-    seq, _ = await _append(tx, conversation_id, type_=type_, subject_id=account_id)
+    seq, *_ = await _append(tx, conversation_id, type_=type_, subject_id=account_id)
     tx.emit(
         Event(
             type=type_,
@@ -319,19 +319,22 @@ async def do_update_my_settings(
     await access_conversation(tx, conversation_id)
     await store.update_my_settings(tx, conversation_id, archived=archived, muted=muted)
     _, me = await access_conversation(tx, conversation_id)
+    _emit_settings(tx, conversation_id, tx.actor.account, archived=me.archived, muted=me.muted)
+    return me
+
+
+def _emit_settings(
+    tx: Tx, conversation_id: uuid.UUID, account_id: uuid.UUID, *, archived: bool, muted: bool
+) -> None:
+    """participant.settings_updated, to that person's own sockets only."""
     tx.emit(
         Event(
             type=SETTINGS_UPDATED,
             tenant_id=tx.actor.tenant,
-            account_ids=(tx.actor.account,),
-            data={
-                "conversation_id": str(conversation_id),
-                "archived": me.archived,
-                "muted": me.muted,
-            },
+            account_ids=(account_id,),
+            data={"conversation_id": str(conversation_id), "archived": archived, "muted": muted},
         )
     )
-    return me
 
 
 async def list_conversations(
@@ -360,8 +363,9 @@ async def _append(
     data: dict[str, Any] | None = None,
     is_message: bool = False,
     as_participant: bool = False,
-) -> tuple[int, int]:
-    """The new event's seq, and the conversation's message count after it."""
+) -> tuple[int, int, bool]:
+    """The new event's seq, the conversation's message count after it, and (for a
+    message) whether anyone else has the conversation archived."""
     if as_participant and tx.actor.account_id is None:
         raise NotFound("no such conversation")
     appended = await store.append_event(
@@ -378,7 +382,7 @@ async def _append(
         if as_participant:
             raise NotFound("no such conversation")
         raise LookupError("conversation vanished while appending to its timeline")
-    return appended[0], appended[2]
+    return appended[0], appended[2], appended[3]
 
 
 async def internal_append_event(
@@ -392,7 +396,7 @@ async def internal_append_event(
     """For other domains (messages): the next seq of the conversation, with the event
     recorded under it. The caller has already checked access. The conversation stays
     locked until the transaction ends: no one else appends to its timeline meanwhile."""
-    seq, _ = await _append(tx, conversation_id, type_=type_, message_id=message_id, data=data)
+    seq, *_ = await _append(tx, conversation_id, type_=type_, message_id=message_id, data=data)
     return seq
 
 
@@ -402,8 +406,13 @@ async def internal_append_message(
     """For messages' send: like internal_append_event, with access checked in the same
     round trip (the send's hot path): NotFound unless the actor takes part. Returns the
     seq and the message's ordinal (its position among the conversation's messages), and
-    counts the message towards the unread counts (store.append_event)."""
-    return await _append(
+    counts the message towards the unread counts (store.append_event), where sending
+    also reads: the sender's watermarks move to this seq.
+
+    A message from someone else brings the conversation back to the inbox of everyone
+    who archived it (unless they keep archived conversations archived): nothing urgent
+    stays hidden. Emits participant.settings_updated to each of them."""
+    seq, ordinal, archived_others = await _append(
         tx,
         conversation_id,
         type_=type_,
@@ -411,6 +420,12 @@ async def internal_append_message(
         is_message=True,
         as_participant=True,
     )
+    if archived_others:
+        async with tx.as_system():  # other people's rows
+            back = await store.bring_back(tx, conversation_id, tx.actor.account)
+        for account_id, muted in back:
+            _emit_settings(tx, conversation_id, account_id, archived=False, muted=muted)
+    return seq, ordinal
 
 
 async def timeline(

@@ -219,10 +219,11 @@ async def append_event(
     data: dict[str, Any],
     is_message: bool,
     as_participant: bool = False,
-) -> tuple[int, dt.datetime, int] | None:
+) -> tuple[int, dt.datetime, int, bool] | None:
     """Take the conversation's next seq and record the event under it. The UPDATE holds
     the conversation row's lock until commit, which is what keeps seq gapless.
-    Returns the seq, the event's time and the conversation's message count after it.
+    Returns the seq, the event's time, the conversation's message count after it and
+    whether others have it archived (below).
 
     With as_participant the UPDATE joins the actor's participant row, so the same round
     trip is the access check: None (and nothing written) unless the actor takes part.
@@ -230,8 +231,12 @@ async def append_event(
 
     A message (is_message) also counts towards the unread counts (docs/architecture.md,
     "Receipts and unread counts"): the conversation's message_count, whose new value is
-    the message's ordinal, and the sender's own_after_read (their read watermark is at
-    most the last seq, so below this one). Under the conversation's lock, like the seq."""
+    the message's ordinal. Sending is reading: whoever replies has read what came before,
+    so the sender's watermarks move to the message's seq and their counters to "all
+    read" (read_messages = message_count, own_after_read = redacted_after_read = 0).
+    Under the conversation's lock, like the seq. For a message it also says whether
+    anyone else has the conversation archived (bring_back), from the snapshot the
+    statement began with; else False."""
     participant = (
         "FROM participants p WHERE c.id = $1 AND p.conversation_id = c.id AND p.account_id = $7"
         if as_participant
@@ -246,14 +251,20 @@ async def append_event(
              {participant}
              RETURNING c.last_seq, c.tenant_id, c.message_count),
            own AS (
-             UPDATE participants o SET own_after_read = o.own_after_read + 1 FROM s
-             WHERE $6 AND o.conversation_id = $1 AND o.account_id = $7),
+             UPDATE participants o SET read_seq = s.last_seq,
+                    delivered_seq = greatest(o.delivered_seq, s.last_seq),
+                    read_messages = s.message_count, own_after_read = 0,
+                    redacted_after_read = 0
+             FROM s WHERE $6 AND o.conversation_id = $1 AND o.account_id = $7),
            e AS (
              INSERT INTO events (conversation_id, seq, tenant_id, type, actor_id, message_id,
                                  subject_id, data)
              SELECT $1, s.last_seq, s.tenant_id, $2, $7, $3, $4, $5 FROM s
              RETURNING seq, created_at)
-           SELECT e.seq, e.created_at, s.message_count FROM e, s""",  # noqa: S608 - two constant fragments
+           SELECT e.seq, e.created_at, s.message_count,
+                  $6 AND EXISTS (SELECT 1 FROM participants a WHERE a.conversation_id = $1
+                                   AND a.archived AND a.account_id <> $7) AS archived_others
+           FROM e, s""",  # noqa: S608 - two constant fragments
         conversation_id,
         type,
         message_id,
@@ -262,7 +273,29 @@ async def append_event(
         is_message,
         tx.actor.account,
     )
-    return (row["seq"], row["created_at"], row["message_count"]) if row else None
+    if row is None:
+        return None
+    return row["seq"], row["created_at"], row["message_count"], row["archived_others"]
+
+
+async def bring_back(
+    tx: Tx, conversation_id: uuid.UUID, sender_id: uuid.UUID
+) -> list[tuple[uuid.UUID, bool]]:
+    """A message from `sender_id` arrived: everyone else who has the conversation
+    archived gets it back in their inbox, unless they keep archived conversations
+    archived in this organisation (memberships.keep_archived, migration 0010). Returns
+    (account_id, muted) of each. Changes other people's rows: run as the system, under
+    the conversation's lock (the send's seq)."""
+    rows = await tx.conn.fetch(
+        "UPDATE participants p SET archived = false "
+        "WHERE p.conversation_id = $1 AND p.account_id <> $2 AND p.archived "
+        "AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = p.tenant_id "
+        "AND m.account_id = p.account_id AND m.keep_archived) "
+        "RETURNING p.account_id, p.muted",
+        conversation_id,
+        sender_id,
+    )
+    return [(r["account_id"], r["muted"]) for r in rows]
 
 
 async def list_events(

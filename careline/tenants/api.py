@@ -74,6 +74,7 @@ async def _me(actor: Actor, request: Request) -> dict[str, Any]:
     async with transaction(actor, readonly=True) as tx:
         me = await tenant_service.get_member(tx, actor.account)
         tenant = await tenant_service.get_tenant(tx, actor.tenant)
+        keep_archived = await tenant_service.keep_archived(tx)
         acting_for: list[Member] = []
         if actor.role is Role.GUARDIAN:
             ids = await care_service.clients_of(tx, actor.account)
@@ -90,12 +91,14 @@ async def _me(actor: Actor, request: Request) -> dict[str, Any]:
         "session_id": actor.session_id,
         "csrf_token": auth_service.csrf_token(token) if request.state.cookie_session else None,
         "acting_for": [member_read(m, show_email=False) for m in acting_for],
+        "keep_archived": keep_archived,
     }
 
 
 @router.patch("/me", status_code=204)
 async def update_me(body: MeUpdate, actor: CurrentActor) -> None:
-    """Change your display name or password (the current password is required). A
+    """Change your display name, your password (the current password is required) or
+    `keep_archived` (archived conversations stay archived when a message comes). A
     password change may be told 503 `sign_in_busy` (Retry-After) when the node's password
     threads and their waiting room are full; nothing is changed then."""
     await tenant_service.do_update_profile(
@@ -103,6 +106,7 @@ async def update_me(body: MeUpdate, actor: CurrentActor) -> None:
         display_name=body.display_name,
         password=body.password,
         current_password=body.current_password,
+        keep_archived=body.keep_archived,
     )
 
 

@@ -45,6 +45,11 @@ class MeRead(BaseModel):
     session_id: uuid.UUID
     csrf_token: str | None = Field(None, description="For cookie sessions: send as X-CSRF-Token.")
     acting_for: list[MemberRead] = Field(description="For a guardian: the clients they speak for.")
+    keep_archived: bool = Field(
+        False,
+        description="Archived conversations stay archived when a new message comes "
+        "(default false: a new message from someone else brings one back to the inbox).",
+    )
 
 
 class SessionProbeRead(BaseModel):
@@ -57,6 +62,7 @@ class MeUpdate(BaseModel):
     display_name: DisplayName | None = None
     password: str | None = Field(None, min_length=1, max_length=limits.PASSWORD_MAX_CHARS)
     current_password: str | None = Field(None, max_length=limits.PASSWORD_MAX_CHARS)
+    keep_archived: StrictBool | None = None
 
 
 class RevokedRead(BaseModel):

@@ -297,9 +297,11 @@ async def do_update_profile(
     display_name: str | None,
     password: str | None,
     current_password: str | None,
+    keep_archived: bool | None = None,
 ) -> None:
-    """Your name in this organisation (each organisation keeps its own), or your password
-    (the account's, for every organisation; the current one is required).
+    """Your name in this organisation (each organisation keeps its own), your password
+    (the account's, for every organisation; the current one is required), or whether
+    archived conversations stay archived when a new message comes (per organisation).
 
     The password is verified and the new one hashed with no transaction open: each takes
     ~90 ms of a password thread and may wait for one, and a pooled connection held all
@@ -322,6 +324,16 @@ async def do_update_profile(
             raise Forbidden("current password is wrong", code="wrong_password")
         if display_name is not None:
             await store.update_member_name(tx, actor.tenant, actor.account, display_name)
+        if keep_archived is not None:
+            # Memberships are written by admins (their role is in the row); this changes
+            # one column of the actor's own row, named by the actor's own ids.
+            async with tx.as_system():
+                await store.update_keep_archived(tx, actor.tenant, actor.account, keep_archived)
+
+
+async def keep_archived(tx: Tx) -> bool:
+    """Whether the actor keeps archived conversations archived when a message comes."""
+    return await store.get_keep_archived(tx, tx.actor.tenant, tx.actor.account)
 
 
 async def get_login_identity(tx: Tx, email: str) -> LoginIdentity | None:

@@ -170,6 +170,26 @@ async def update_member_name(
     )
 
 
+async def get_keep_archived(tx: Tx, tenant_id: uuid.UUID, account_id: uuid.UUID) -> bool:
+    found: bool | None = await tx.conn.fetchval(
+        "SELECT keep_archived FROM memberships WHERE tenant_id = $1 AND account_id = $2",
+        tenant_id,
+        account_id,
+    )
+    return bool(found)
+
+
+async def update_keep_archived(
+    tx: Tx, tenant_id: uuid.UUID, account_id: uuid.UUID, keep: bool
+) -> None:
+    await tx.conn.execute(
+        "UPDATE memberships SET keep_archived = $3 WHERE tenant_id = $1 AND account_id = $2",
+        tenant_id,
+        account_id,
+        keep,
+    )
+
+
 async def touch_last_seen(
     tx: Tx, tenant_id: uuid.UUID, account_id: uuid.UUID, when: dt.datetime
 ) -> None:

@@ -81,3 +81,32 @@ async def test_redacted_messages_do_not_count_as_unread(
     assert await unread(http, world["lily"].auth, conversation_id) == 1
     await http.delete(f"/api/v1/messages/{sent.json()['id']}", headers=world["sam"].auth)
     assert await unread(http, world["lily"].auth, conversation_id) == 0
+
+
+async def test_sending_is_reading_the_sender_has_read_everything_before_their_message(
+    server: RunningServer, http: httpx.AsyncClient, world: World
+) -> None:
+    conversation_id = await open_care(http, world)
+    async with connect(server.ws_url, world["lily"].token) as lily:
+        for i in range(2):
+            await lily.request(
+                "message.send", conversation_id=conversation_id, client_msg_id=f"q{i}", text=f"q{i}"
+            )
+        assert await unread(http, world["sam"].auth, conversation_id) == 2
+        sent = await http.post(
+            f"/api/v1/conversations/{conversation_id}/messages",
+            json={"client_msg_id": "reply", "text": "On it"},
+            headers=world["sam"].auth,
+        )
+        assert sent.status_code == 201, sent.text
+        seq = sent.json()["seq"]
+        # Replying read what came before: no badge beside "You: On it".
+        assert await unread(http, world["sam"].auth, conversation_id) == 0
+        got = await lily.next_event("message.sent", where=lambda f: f["seq"] == seq)
+        assert got["message"]["sender_id"] == str(world["sam"].account_id)
+    conv = (
+        await http.get(f"/api/v1/conversations/{conversation_id}", headers=world["lily"].auth)
+    ).json()
+    sam = next(p for p in conv["participants"] if p["account_id"] == str(world["sam"].account_id))
+    assert (sam["delivered_seq"], sam["read_seq"]) == (seq, seq)
+    assert await unread(http, world["lily"].auth, conversation_id) == 1

@@ -1,6 +1,7 @@
 """Unread counts are kept as counters (docs/architecture.md, "Receipts and unread
 counts"); after any history of sends, edits, deletions, reactions, receipts and people
-leaving and coming back, every participant's count equals a fresh count(*) of the rows."""
+leaving and coming back, every participant's count equals a fresh count(*) of the rows.
+A send also reads: the sender's watermarks move to their message."""
 
 from __future__ import annotations
 
@@ -66,6 +67,10 @@ class History:
                 actor, self.conversation_id, client_msg_id=f"m{self.n}", text=f"text {self.n}"
             )
             self.sent.setdefault(person, []).append(message.id)
+            # Sending is reading: the sender's watermarks reach their message.
+            async with transaction(actor, readonly=True) as tx:
+                _, me = await conversation_service.access_conversation(tx, self.conversation_id)
+            assert (me.read_seq, me.delivered_seq) == (message.seq, message.seq)
         elif kind in ("edit", "redact", "react"):
             await self.change(kind, person, int(str(action[2])))
         elif kind in ("read", "delivered"):

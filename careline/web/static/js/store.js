@@ -133,6 +133,12 @@ export function isStaff() {
   return !!state.me && (state.me.role === 'staff' || state.me.role === 'admin');
 }
 
+/** Whether archived conversations stay archived when a new message comes (per organisation). */
+export async function setKeepArchived(keep) {
+  await api('PATCH', '/me', { keep_archived: keep });
+  state.me.keep_archived = keep;
+}
+
 export function setActingFor(clientId) {
   state.actingFor = clientId;
   local.write(state.me.account_id, 'acting-for', clientId);
@@ -221,8 +227,16 @@ function advanceCursor(id, seq) {
   if (seq > (state.cursors.get(id) || 0)) state.cursors.set(id, seq);
 }
 
-function merge(item) {
+// Archive and mute changes have no seq: a list read before one landed must not undo it.
+let liveTick = 0;
+const settingsTick = new Map();
+
+function merge(item, since = Infinity) {
   const known = state.conversations.get(item.id);
+  if (known && (settingsTick.get(item.id) || 0) > since) {
+    item.archived = known.archived;
+    item.muted = known.muted;
+  }
   // A live event can land between the server building this list and us reading it:
   // keep what we know to be newer.
   if (known && (state.cursors.get(item.id) || 0) > item.last_seq) {
@@ -231,6 +245,13 @@ function merge(item) {
     item.last_activity_at = known.last_activity_at;
     item.unread = Math.max(item.unread, known.unread);
   }
+  // Likewise a receipt of mine (read on another device) that came after the server
+  // read this list: the further watermark and its count are the newer truth.
+  if (known && known.read_seq > item.read_seq) {
+    item.read_seq = known.read_seq;
+    item.delivered_seq = Math.max(item.delivered_seq, known.delivered_seq);
+    item.unread = known.unread;
+  }
   state.conversations.set(item.id, item);
   advanceCursor(item.id, item.last_seq);
   remember(item);
@@ -238,20 +259,22 @@ function merge(item) {
 }
 
 export async function refreshConversations() {
+  const since = liveTick;
   const items = await listAll('/conversations');
   const ids = new Set(items.map((c) => c.id));
   for (const id of [...state.conversations.keys()]) {
     if (!ids.has(id)) dropConversation(id);
   }
-  items.forEach(merge);
+  items.forEach((item) => merge(item, since));
   state.listLoaded = true;
   emit('conversations');
   emit('presence');
 }
 
 export async function fetchConversation(id) {
+  const since = liveTick;
   const item = await api('GET', `/conversations/${id}`);
-  merge(item);
+  merge(item, since);
   emit('conversations');
   emit('thread', id);
   return item;
@@ -475,6 +498,7 @@ function handleEvent(frame) {
       break;
     case 'participant.settings_updated': {
       const conv = state.conversations.get(id);
+      settingsTick.set(id, ++liveTick);
       if (conv) {
         conv.archived = frame.archived;
         conv.muted = frame.muted;
@@ -514,7 +538,9 @@ function applyMessage(op, message, seq, { result = false } = {}) {
       clearTyping(id, message.sender_id);
       acknowledgeDelivery(id);
     }
-    if (mine && isNew && seq > conv.read_seq && viewingNow(id)) conv.unread = 0;
+    // Sending is reading: the server moved the sender's watermarks to this message
+    // (docs/protocol.md, "Receipts and unread counts"), for me as for anyone else.
+    noteSent(conv, message);
     markViewedRead();
   } else {
     conv.last_seq = Math.max(conv.last_seq, seq);
@@ -525,6 +551,24 @@ function applyMessage(op, message, seq, { result = false } = {}) {
   }
   emit('thread', id);
   emit('conversations');
+}
+
+function noteSent(conv, message) {
+  const newest = !!conv.last_message && conv.last_message.id === message.id;
+  if (message.sender_id === state.me.account_id) {
+    conv.delivered_seq = Math.max(conv.delivered_seq, message.seq);
+    if (message.seq > conv.read_seq) conv.read_seq = message.seq;
+    // Nothing of anyone else's known to come after it: nothing is unread.
+    if (newest) conv.unread = 0;
+  }
+  const p = conv.participants.find((x) => x.account_id === message.sender_id);
+  if (p) {
+    if (message.seq > p.read_seq && message.sender_id !== state.me.account_id) {
+      noteSeen(conv.id, p.account_id, message.seq);
+    }
+    p.delivered_seq = Math.max(p.delivered_seq, message.seq);
+    p.read_seq = Math.max(p.read_seq, message.seq);
+  }
 }
 
 function applyReaction(frame) {

@@ -9,6 +9,15 @@ import { avatarSubject, preview, title } from '../convo.js';
 import { avatar, iconButton, openMenu, emptyState, spinner } from './common.js';
 import { newConversationDialog } from './newchat.js';
 import { ownDevicesDialog } from './devices.js';
+import { settingsDialog } from './settings.js';
+import { unreadSummary } from '../unread.js';
+
+// An empty inbox beside archived conversations says where they are, and what waits there.
+function archivedNote(unread) {
+  return unread
+    ? `${plural(unread, 'archived conversation')} ${unread === 1 ? 'has' : 'have'} unread messages.`
+    : 'Your archived conversations are under Archived.';
+}
 
 export function sidebar({ navigate, signOut }) {
   const me = state.me;
@@ -37,7 +46,8 @@ export function sidebar({ navigate, signOut }) {
   });
 
   const tabInbox = h('a', { href: '/', class: 'tab', 'data-link': '' }, 'Inbox');
-  const tabArchived = h('a', { href: '/archived', class: 'tab', 'data-link': '' }, 'Archived');
+  const archivedBadge = h('span', { class: 'tab-badge', hidden: true });
+  const tabArchived = h('a', { href: '/archived', class: 'tab', 'data-link': '' }, 'Archived', archivedBadge);
   const searchBox = h('div', { class: 'search' }, icon('search', { size: 18 }), search);
   // Clients and families: the support desk is one tap away until they have a thread with it.
   const help = h(
@@ -74,6 +84,7 @@ export function sidebar({ navigate, signOut }) {
         openMenu(menuButton, [
           me.role === 'admin' && { label: 'Administration', icon: 'shield', onselect: () => navigate('/admin') },
           { label: 'Your devices', icon: 'key', onselect: ownDevicesDialog },
+          { label: 'Settings', icon: 'settings', onselect: settingsDialog },
           { label: 'Sign out', icon: 'logout', onselect: signOut },
         ], { label: 'Account' }),
     },
@@ -218,17 +229,25 @@ export function sidebar({ navigate, signOut }) {
             ? emptyState({ iconName: 'search', title: 'No matches', text: `Nothing matches “${search.value}”.` })
             : archived
               ? emptyState({ iconName: 'archive', title: 'Nothing archived', text: 'Conversations you archive are kept here.' })
-              : emptyState({
-                iconName: 'message',
-                title: 'No conversations yet',
-                text: isStaff() ? 'Start one with a client or your team.' : 'Send your care team a message.',
-              })),
+              : visibleConversations({ archived: true }).length
+                ? emptyState({ iconName: 'inbox', title: 'Inbox is empty', text: archivedNote(unreadSummary().archived) })
+                : emptyState({
+                  iconName: 'message',
+                  title: 'No conversations yet',
+                  text: isStaff() ? 'Start one with a client or your team.' : 'Send your care team a message.',
+                })),
       );
     } else {
       showRows(items.map(rowFor));
     }
     for (const id of rows.keys()) if (!state.conversations.has(id)) rows.delete(id);
-    const unreadTotal = visibleConversations().reduce((n, c) => n + (c.unread > 0 ? 1 : 0), 0);
+    // Archived never hides what is waiting: its tab shows how many of its conversations
+    // have unread messages, and the title counts them too.
+    const waiting = unreadSummary();
+    const unreadTotal = waiting.total;
+    archivedBadge.hidden = !waiting.archived;
+    archivedBadge.textContent = waiting.archived ? String(waiting.archived) : '';
+    tabArchived.setAttribute('aria-label', waiting.archived ? `Archived, ${plural(waiting.archived, 'conversation')} with unread messages` : 'Archived');
     count.textContent = unreadTotal ? `${plural(unreadTotal, 'conversation')} with unread messages` : '';
     // The tab says what is waiting, and where you are.
     const open = state.openId && state.conversations.get(state.openId);

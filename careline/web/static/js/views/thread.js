@@ -408,6 +408,8 @@ export function threadView(id, { navigate }) {
     const out = [];
     let prev = null;
     let dividerPlaced = false;
+    // Replying is reading: the divider goes once I have written below it.
+    if (unreadMarker !== null && (pendingIn(id).length || msgs.some((m) => m.sender_id === me && m.seq > unreadMarker))) unreadMarker = null;
     const firstUnread = unreadMarker === null ? null : msgs.find((m) => m.seq > unreadMarker && m.sender_id !== me);
     // Consecutive messages of one sender, the same day, a few minutes apart form a group
     // (one name, one avatar, joined bubble corners); the unread divider breaks a group.

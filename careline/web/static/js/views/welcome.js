@@ -5,6 +5,7 @@ import { h } from '../dom.js';
 import { icon } from '../icons.js';
 import { firstName, plural } from '../format.js';
 import { state, on, visibleConversations, isStaff } from '../store.js';
+import { unreadSummary } from '../unread.js';
 import { newConversationDialog } from './newchat.js';
 
 export function welcomeView({ navigate }) {
@@ -25,10 +26,12 @@ export function welcomeView({ navigate }) {
   );
 
   function render() {
-    const waiting = visibleConversations().filter((c) => c.unread > 0).length;
+    // Inbox and Archived alike: an archived conversation with news is still waiting.
+    const { total: waiting, archived } = unreadSummary();
+    const where = archived ? ` (${archived} in Archived)` : '';
     if (!state.listLoaded) summary.textContent = '';
-    else if (waiting) summary.textContent = `${plural(waiting, 'conversation')} ${waiting === 1 ? 'has' : 'have'} unread messages.`;
-    else if (visibleConversations().length) summary.textContent = 'You are all caught up.';
+    else if (waiting) summary.textContent = `${plural(waiting, 'conversation')} ${waiting === 1 ? 'has' : 'have'} unread messages${where}.`;
+    else if (visibleConversations().length || visibleConversations({ archived: true }).length) summary.textContent = 'You are all caught up.';
     else summary.textContent = isStaff()
       ? 'Start a conversation with a client or with your team.'
       : 'Send your care team a message whenever you need them.';
