@@ -85,7 +85,8 @@ async def page_errors() -> list[str]:
 
 def watch(page: Page, errors: list[str]) -> Page:
     """Collect the page's uncaught errors and unhandled rejections. The browser's own
-    "Failed to load resource" lines are left out: a 401 before sign-in is expected."""
+    "Failed to load resource" lines are left out: tests provoke refusals (a 403, a 413)
+    on purpose. An anonymous visit must log none at all: test_fast.py checks that."""
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on(
         "console",
