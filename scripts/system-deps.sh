@@ -18,9 +18,16 @@ else
   mapfile -t wanted < <(grep -vE '^\s*(#|$)' "$here/system-packages.txt")
 fi
 # What installed packages provide counts too (NodeSource's nodejs provides npm, and
-# conflicts with Debian's).
-provided=$(dpkg-query -W -f='${db:Status-Abbrev}|${Provides}\n' 2>/dev/null |
-  awk -F'|' '$1 ~ /^ii/ { print $2 }' | tr ',' '\n' | sed 's/(.*)//; s/[[:space:]]//g')
+# conflicts with Debian's). Plain bash: `make run` may have little more than bash on PATH.
+provided=""
+while IFS='|' read -r status provides; do
+  [[ $status == ii* ]] || continue
+  IFS=',' read -ra items <<<"$provides"
+  for item in "${items[@]}"; do
+    item=${item%%(*}
+    provided+="${item//[[:space:]]/}"$'\n'
+  done
+done < <(dpkg-query -W -f='${db:Status-Abbrev}|${Provides}\n' 2>/dev/null || true)
 missing=()
 for pkg in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||

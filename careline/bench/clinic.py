@@ -110,7 +110,10 @@ async def seed(rig: Rig, scale: float) -> tuple[Clinic, dict[str, Any]]:
         **{f"seed_{k}": round(v, 1) for k, v in took.items()},
     }
     progress(f"clinic: seeded in {seed_s:.1f} s ({people_s:.1f} s of it people)")
-    return Clinic(rig.server.port, layout, ids, signed), facts
+    clinic = Clinic(rig.server.port, layout, ids, signed)
+    # D's receipts go on from where D's own messages left its watermark.
+    clinic.marked_seq = next(c for c in layout.rows.conversations if c.name == "marked").readers[D]
+    return clinic, facts
 
 
 # operations -------------------------------------------------------------------------

@@ -241,10 +241,20 @@ class FastPath:
             "WHERE c.id = e.conversation_id",
             self.tenant,
         )
+        # Sending is reading: a sender has read (and had delivered) up to their own last
+        # message, whatever receipt they sent before it.
         await self.conn.execute(
-            "UPDATE participants p SET read_seq = least(p.read_seq, c.last_seq), "
-            "delivered_seq = least(greatest(p.delivered_seq, p.read_seq), c.last_seq) "
-            "FROM conversations c WHERE c.id = p.conversation_id AND p.tenant_id = $1",
+            "WITH r AS (SELECT p.conversation_id, p.account_id, least(greatest(p.read_seq, "
+            "  coalesce(max(m.seq), 0)), c.last_seq) AS read_seq "
+            "  FROM participants p JOIN conversations c ON c.id = p.conversation_id "
+            "  LEFT JOIN messages m ON m.conversation_id = p.conversation_id "
+            "  AND m.sender_id = p.account_id "
+            "  WHERE p.tenant_id = $1 GROUP BY p.conversation_id, p.account_id, p.read_seq, "
+            "  c.last_seq) "
+            "UPDATE participants p SET read_seq = r.read_seq, "
+            "delivered_seq = least(greatest(p.delivered_seq, r.read_seq), c.last_seq) "
+            "FROM r, conversations c WHERE r.conversation_id = p.conversation_id "
+            "AND r.account_id = p.account_id AND c.id = p.conversation_id AND p.tenant_id = $1",
             self.tenant,
         )
         # The unread counters (message ordinals, per-reader counts) as sends and

@@ -6,8 +6,8 @@ conversations (a care conversation per client, 170 team conversations) and about
 200,000 messages, with
 - clinician A in 300 care conversations, one of them of 100,000 messages (`huge`);
 - reader C in 11 conversations with 26,000 unread: a care conversation of 25,000
-  messages, 20,000 of them from the client (`large`), and 10 team conversations of 600;
-- reader D in another 25,000-message care conversation, read to seq 1 (`marked`), who
+  messages, the last 20,000 of them from the client (`large`), and 10 team conversations of 600;
+- reader D in another 25,000-message care conversation, read to its own last message (`marked`), who
   marks read short of the end;
 - staff member B in 1,000 conversations, the most a resume names: every team
   conversation but C's, B's share of the care conversations, and as many more team
@@ -172,10 +172,13 @@ def _care_conversations(
         if j == 0:
             conv.name, conv.messages = "huge", s.huge
         elif staff in (C, D):
-            # Four messages in five from the client: 20,000 of 25,000 unread for C.
-            conv.messages, conv.senders = s.large, [client] * 4 + [staff]
+            # The clinician's fifth first, then the client's four fifths: 20,000 of 25,000
+            # unread for C (sending is reading, so what C wrote last is read up to).
+            own = s.large // 5
+            conv.messages, conv.senders = s.large, [staff] * own + [client] * (s.large - own)
             conv.name = "large" if staff == C else "marked"
-            conv.readers = {staff: 0 if staff == C else 1}
+            # D has read to its own last message (seq own + 1), as its sends left it.
+            conv.readers = {staff: 0 if staff == C else own + 1}
         layout.rows.conversations.append(conv)
 
 

@@ -28,8 +28,9 @@ NAMES = ["Alex Admin", "Sam Clinician", "Jo Clinician", "Lily Client", "Tom Clie
 
 
 def rows() -> Rows:
-    """Grace speaks for Lily; Sam has read nothing of Lily's conversation, Tom read to
-    seq 2 of his; a team conversation with no message at all."""
+    """Grace speaks for Lily; Sam has sent no receipt in Lily's conversation (his own
+    messages read it up to them), Tom read to seq 2 of his and then wrote; a team
+    conversation with no message at all."""
     return Rows(
         care=[(LILY, SAM, True), (LILY, JO, False), (TOM, JO, True)],
         links=[(GRACE, LILY)],
@@ -39,7 +40,7 @@ def rows() -> Rows:
                 SAM,
                 [(SAM, Role.STAFF), (LILY, Role.CLIENT), (GRACE, Role.GUARDIAN)],
                 7,
-                [LILY, LILY, SAM, GRACE],
+                [SAM, LILY, LILY, GRACE],
                 client=LILY,
                 staff=SAM,
                 readers={SAM: 0},
@@ -49,7 +50,7 @@ def rows() -> Rows:
                 JO,
                 [(JO, Role.STAFF), (TOM, Role.CLIENT)],
                 3,
-                [TOM, JO],
+                [JO, TOM],
                 client=TOM,
                 staff=JO,
                 readers={TOM: 2},
@@ -217,6 +218,7 @@ async def test_the_fast_path_reads_as_real_sends_do(server: RunningServer) -> No
         assert [m["text"] for m in lily["history"]] == [
             clinic_seed.text_for(0, k) for k in range(7)
         ]
-        assert lily["one"]["unread"] == 5  # Lily's and Grace's five; Sam's own two are not unread
+        # Sending is reading: Lily's two after Sam's last message (the fifth) are unread.
+        assert lily["one"]["unread"] == 2
         tom = await fast_view.of(TOM, fast_ids)
         assert tom["conversation 1"]["one"]["unread"] == 1
