@@ -132,30 +132,27 @@ async def check_upload(
 # --- receiving the bytes (no transaction is open meanwhile) ------------------------------
 
 
-class _Receiver:
-    """Sniffs, checks, hashes, seals and writes one upload as it streams in."""
+class _SealedOriginal:
+    """The stored original as it is written: hashed, sealed and written a chunk's worth
+    at a time in a worker thread (hashing and encrypting a MiB takes milliseconds the
+    event loop owes every socket), then finished and committed."""
 
     def __init__(self, plan: UploadPlan, writer: file_storage.ObjectWriter) -> None:
-        self.plan = plan
         self.writer = writer
         self.sealer = Sealer(
             plan.key, plan.attachment_id, VariantName.ORIGINAL, limits.FILE_CHUNK_BYTES
         )
         self.digest = hashlib.sha256()
-        self.size = 0
-        self.head = bytearray()
-        self.found: FileType | None = None
-        self.text: sniff.TextCheck | None = None
         self.pending: list[bytes] = []
         self.pending_bytes = 0
 
+    def _see(self, data: bytes) -> None:
+        """What else a piece is checked by, in the worker thread (nothing by default)."""
+
     def _process(self, pieces: list[bytes]) -> None:
-        """Hash, check, seal and write, in a worker thread: hashing and encrypting a MiB
-        takes milliseconds the event loop owes every socket."""
         for data in pieces:
             self.digest.update(data)
-            if self.text is not None:
-                self.text.feed(data)
+            self._see(data)
             for sealed in self.sealer.feed(data):
                 self.writer.write(sealed)
 
@@ -169,6 +166,27 @@ class _Receiver:
         self.pending_bytes += len(data)
         if self.pending_bytes >= limits.FILE_CHUNK_BYTES:
             await self._flush()
+
+    async def _finish(self) -> None:
+        await self._flush()
+        await asyncio.to_thread(self.writer.write, self.sealer.finish())
+        await asyncio.to_thread(self.writer.commit)
+
+
+class _Receiver(_SealedOriginal):
+    """Sniffs, checks, hashes, seals and writes one upload as it streams in."""
+
+    def __init__(self, plan: UploadPlan, writer: file_storage.ObjectWriter) -> None:
+        super().__init__(plan, writer)
+        self.plan = plan
+        self.size = 0
+        self.head = bytearray()
+        self.found: FileType | None = None
+        self.text: sniff.TextCheck | None = None
+
+    def _see(self, data: bytes) -> None:
+        if self.text is not None:
+            self.text.feed(data)
 
     async def _decide(self) -> None:
         # Only the first SNIFF_BYTES are looked at here, however much has arrived.
@@ -194,8 +212,7 @@ class _Receiver:
         await self._flush()
         if self.text is not None:
             self.text.finish()
-        await asyncio.to_thread(self.writer.write, self.sealer.finish())
-        await asyncio.to_thread(self.writer.commit)
+        await self._finish()
         assert self.found is not None
         return self.found
 
@@ -213,7 +230,7 @@ def reader_for(
     )
 
 
-class _Rewriter:
+class _Rewriter(_SealedOriginal):
     """Takes an image's clean bytes from the checking child and stores them, sealed, in
     place of what was uploaded (examining.Sink): hashed and counted as they come, so
     the size and hash recorded are those of what is served. Bounded to
@@ -221,44 +238,22 @@ class _Rewriter:
     out a little larger): over it, the file is refused as too complex."""
 
     def __init__(self, plan: UploadPlan, writer: file_storage.ObjectWriter) -> None:
-        self.writer = writer
-        self.sealer = Sealer(
-            plan.key, plan.attachment_id, VariantName.ORIGINAL, limits.FILE_CHUNK_BYTES
-        )
-        self.digest = hashlib.sha256()
+        super().__init__(plan, writer)
         self.bound = limits.CLEAN_IMAGE_MAX_FACTOR * plan.max_bytes
         self.received = 0
-        self.pending: list[bytes] = []
-        self.pending_bytes = 0
-
-    def _process(self, pieces: list[bytes]) -> None:
-        for data in pieces:
-            self.digest.update(data)
-            for sealed in self.sealer.feed(data):
-                self.writer.write(sealed)
-
-    async def _flush(self) -> None:
-        pieces, self.pending, self.pending_bytes = self.pending, [], 0
-        if pieces:
-            await asyncio.to_thread(self._process, pieces)
 
     async def take(self, data: bytes) -> None:
         self.received += len(data)
         if self.received > self.bound:
             return  # counted, not kept: the verdict then refuses the file
-        self.pending.append(data)
-        self.pending_bytes += len(data)
-        if self.pending_bytes >= limits.FILE_CHUNK_BYTES:
-            await self._flush()
+        await self._pass_on(data)
 
     async def commit(self) -> None:
         if self.received > self.bound:
             raise examining.TooComplex(
                 "the image grew too large when its metadata was taken out: save it again, smaller"
             )
-        await self._flush()
-        await asyncio.to_thread(self.writer.write, self.sealer.finish())
-        await asyncio.to_thread(self.writer.commit)
+        await self._finish()
 
 
 @dataclass(frozen=True, slots=True)
