@@ -158,6 +158,8 @@ async def test_unread_count_and_a_partial_read_cost_the_same_whatever_the_backlo
     assert abs(large[0] - small[0]) <= 2, measured
     assert large[0] <= 12, measured
     # The raise crosses jo's own and the deleted rows through their own indexes, which
-    # the suite's other conversations share: a few leaf pages either way (36-45 seen).
+    # the suite's other conversations share: a few leaf pages either way. What it reads
+    # grows with the whole suite, not the backlog (36-45 seen alone, 59-62 in the full
+    # suite since sends also write the sender's watermarks), so the bound is loose.
     assert abs(large[1] - small[1]) <= 15, measured
-    assert large[1] <= 60, measured
+    assert large[1] <= 90, measured
