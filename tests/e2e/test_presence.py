@@ -18,8 +18,11 @@ from tests.support.ws import connect
 from tests.web.test_http_abuse import listener
 
 HEARTBEAT = 1.0
-# Two heartbeats (a ping, and as long for its pong), and time for two busy cores.
-WINDOW_MS = int((2 * HEARTBEAT + 4) * 1000)
+# Two heartbeats (a ping, and as long for its pong), then the close, the offline event
+# and the page's render, on two cores that also run PostgreSQL and the suite: 4 s of
+# slack was once not enough in a full run. The window itself is held to 2 heartbeats
+# by tests/realtime/test_presence_heartbeat.py; here the header must follow.
+WINDOW_MS = int((2 * HEARTBEAT + 12) * 1000)
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
