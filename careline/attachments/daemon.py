@@ -35,6 +35,7 @@ from pathlib import Path
 
 from careline import config
 from careline.attachments import scanner
+from careline.kit import tasks
 
 log = logging.getLogger(__name__)
 
@@ -250,11 +251,8 @@ class Scanner:
         self._task = asyncio.get_running_loop().create_task(self._watch(), name="clamd-watch")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await tasks.cancel(self._task)
+        self._task = None
         if self.own is not None:
             await asyncio.to_thread(self.own.stop)
 

@@ -14,6 +14,7 @@ from careline.config import Settings
 from careline.db import migrate
 from careline.db.embedded import EmbeddedPostgres
 from careline.db.pool import connect_owner, create_app_pool
+from careline.kit import tasks
 
 log = logging.getLogger(__name__)
 
@@ -120,11 +121,8 @@ class Database:
             return
 
     async def stop(self, *, stop_server: bool = True) -> None:
-        if self._supervisor is not None:
-            self._supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._supervisor
-            self._supervisor = None
+        await tasks.cancel(self._supervisor)
+        self._supervisor = None
         if self._restarting is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._restarting, 90)

@@ -23,13 +23,14 @@ Anywhere but glibc (musl, macOS) this does nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ctypes
 import ctypes.util
 import logging
 import os
 import sys
 import time
+
+from careline.kit import tasks
 
 log = logging.getLogger("careline.memory")
 
@@ -94,11 +95,8 @@ class Trimmer:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="memory trim")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await tasks.cancel(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:

@@ -10,6 +10,7 @@ its traceback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Coroutine
 from typing import Any
@@ -28,6 +29,15 @@ def spawn(
     task.add_done_callback(into.discard)
     task.add_done_callback(report)
     return task
+
+
+async def cancel(task: asyncio.Task[Any] | None) -> None:
+    """Cancel `task` (if any) and wait until it has ended."""
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def report(task: asyncio.Task[Any]) -> None:
