@@ -268,6 +268,27 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(
         30.0, gt=0, le=300, description="One SMTP exchange may take this long."
     )
+    # --- Notifications (issue 11; docs/notifications.md) ---
+    notifications_enabled: bool = Field(
+        True,
+        description="Tell people of new messages (in the app, by push and e-mail). Off: "
+        "nobody is told of anything; for measuring what notifications cost "
+        "(`careline bench`), not for production.",
+    )
+    notify_push_delay_seconds: float = Field(
+        30.0,
+        ge=0,
+        le=3600,
+        description="A web push waits this long after the first unread message, so a "
+        "message read at once sends nothing; more messages meanwhile join it.",
+    )
+    notify_email_delay_seconds: float = Field(
+        900.0,
+        ge=0,
+        le=7 * 86400,
+        description="An e-mail is sent only if the messages are still unread this long "
+        "after the first of them; at most one per unread stretch of a conversation.",
+    )
     jobs_concurrency: int = Field(
         2, ge=1, le=64, description="Background jobs (virus scans, previews) run at once here."
     )

@@ -9,6 +9,7 @@ is durable, so no client ever sees something that then rolls back.
 from __future__ import annotations
 
 import enum
+import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -21,6 +22,8 @@ from careline.db.outage import is_outage, reachability
 from careline.db.pool import send_with_next_begin
 from careline.kit.errors import AppError, DatabaseUnavailable
 from careline.kit.events import Event
+
+log = logging.getLogger(__name__)
 
 
 class Role(enum.StrEnum):
@@ -71,10 +74,17 @@ class Tx:
     conn: asyncpg.Connection
     actor: Actor
     events: list[Event] = field(default_factory=list)
+    after: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def emit(self, event: Event) -> None:
         """Publish `event` once this transaction has committed."""
         self.events.append(event)
+
+    def after_commit(self, step: Callable[[], Awaitable[None]]) -> None:
+        """Run `step` once this transaction has committed (e.g. deferring a job for the
+        rows it wrote). A step that fails is logged and forgotten: what it was for must
+        be found again by a sweep, since a crash right after COMMIT would lose it too."""
+        self.after.append(step)
 
     @asynccontextmanager
     async def as_system(self) -> AsyncIterator[None]:
@@ -178,6 +188,11 @@ async def transaction(actor: Actor, *, readonly: bool = False) -> AsyncIterator[
             yield tx
     if tx.events and _state.publish is not None:
         await _state.publish(tx.events)
+    for step in tx.after:
+        try:
+            await step()
+        except Exception:  # committed already: the sweep that owns the work finds it
+            log.exception("a step after commit failed")
 
 
 async def fetch_value(sql: str, *args: Any) -> Any:

@@ -40,6 +40,7 @@ from careline.messages.events import (
     message_wire,
 )
 from careline.messages.records import Message, Revision
+from careline.notifications import service as notification_service
 from careline.receipts import service as receipt_service
 
 _CLIENT_MSG_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -225,12 +226,14 @@ async def do_send_message(
     seq, ordinal = await conversation_service.internal_append_message(
         tx, conversation_id, type_=MESSAGE_SENT, message_id=message_id
     )
+    replied_to = None
     if reply_to_id is not None:
         target = await store.get(tx, reply_to_id)
         if target is None or target["conversation_id"] != conversation_id:
             raise InvalidInput(
                 "reply_to_id is not a message of this conversation", code="bad_reply"
             )
+        replied_to = target["sender_id"]
     created_at = await store.insert(
         tx,
         message_id=message_id,
@@ -249,6 +252,9 @@ async def do_send_message(
         conversation_id=conversation_id,
         message_id=message_id,
         attachment_ids=attachment_ids or [],
+    )
+    await notification_service.do_notify_message(
+        tx, conversation_id, seq=seq, replied_to=replied_to
     )
     message = Message(
         id=message_id,

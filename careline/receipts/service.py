@@ -22,6 +22,7 @@ from careline.db.tx import Tx
 from careline.kit import budgets
 from careline.kit.errors import InvalidInput, NotFound
 from careline.kit.events import Event
+from careline.notifications import service as notification_service
 from careline.receipts import store
 
 RECEIPT_UPDATED = "receipt.updated"
@@ -62,6 +63,8 @@ async def do_update_receipt(
     delivered, read, unread = raised.delivered_seq, raised.read_seq, raised.unread
     was = (raised.was_delivered, raised.was_read)
     receipt = Receipt(conversation_id, tx.actor.account, delivered, read, unread)
+    if read > raised.was_read:
+        await notification_service.internal_conversation_read(tx, conversation_id, read_seq=read)
     if (delivered, read) != was:
         payload = {
             "conversation_id": str(conversation_id),

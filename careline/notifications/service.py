@@ -1,0 +1,143 @@
+"""Notification records: who is told of what, inside the transaction that causes it.
+
+`do_notify_message` is called by messages for every send; `do_notify` by any domain for
+any registered kind (escalation now; calls, appointments and safeguarding later). Both
+write the recipients' records as the system (they are other people's rows), emit
+`notification.updated` to each recipient's own sockets, and hand what became due to
+delivery (delivery.schedule), which defers its jobs after commit.
+
+Reading a conversation (receipts) marks its records read and cancels what was still due
+outside the app: `internal_conversation_read`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from careline import config
+from careline.db.tx import Tx
+from careline.kit.events import Event
+from careline.notifications import delivery, store
+from careline.notifications.kinds import Kind, Priority
+
+NOTIFICATION_UPDATED = "notification.updated"
+NOTIFICATION_READ = "notification.read"
+
+
+def wire(row: Any) -> dict[str, Any]:
+    """A record as the API and the socket show it to its recipient: ids and counts."""
+    return {
+        "id": str(row["id"]),
+        "kind": row["kind"],
+        "conversation_id": str(row["conversation_id"]) if row["conversation_id"] else None,
+        "object_id": str(row["object_id"]),
+        "count": row["count"],
+        "first_seq": row["first_seq"],
+        "last_seq": row["last_seq"],
+        "priority": row["priority"],
+        "created_at": row["created_at"].isoformat(),
+        "updated_at": row["updated_at"].isoformat(),
+        "read_at": row["read_at"].isoformat() if row["read_at"] else None,
+    }
+
+
+def _emit_updated(tx: Tx, rows: Sequence[Any]) -> None:
+    for row in rows:
+        body = {"tenant_id": str(row["tenant_id"]), "notification": wire(row)}
+        tx.emit(
+            Event(
+                type=NOTIFICATION_UPDATED,
+                tenant_id=row["tenant_id"],
+                account_ids=(row["account_id"],),
+                data={"notification_id": str(row["id"])},
+                frame=orjson.dumps({"op": NOTIFICATION_UPDATED, **body}).decode(),
+            )
+        )
+
+
+def emit_read(tx: Tx, account_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> None:
+    """notification.read to the reader's own sockets: every device clears them."""
+    if not ids:
+        return
+    payload = {"tenant_id": str(tx.actor.tenant), "ids": [str(i) for i in ids]}
+    tx.emit(
+        Event(
+            type=NOTIFICATION_READ,
+            tenant_id=tx.actor.tenant,
+            account_ids=(account_id,),
+            data=payload,
+        )
+    )
+
+
+async def do_notify_message(
+    tx: Tx,
+    conversation_id: uuid.UUID,
+    *,
+    seq: int,
+    replied_to: uuid.UUID | None,
+) -> None:
+    """For messages: the actor sent the message at `seq` (a reply to `replied_to`'s
+    message, if any). Tells the other participants; the sender's own record of the
+    conversation is read (sending is reading)."""
+    settings = config.current()
+    if not settings.notifications_enabled:
+        return
+    async with tx.as_system():  # other people's records
+        told, seen = await store.tell_participants(
+            tx,
+            conversation_id,
+            seq=seq,
+            sender_id=tx.actor.account,
+            replied_to=replied_to,
+            push_delay=settings.notify_push_delay_seconds,
+            email_delay=settings.notify_email_delay_seconds,
+        )
+    _emit_updated(tx, told)
+    emit_read(tx, tx.actor.account, [row["id"] for row in seen])
+    delivery.schedule(tx, told)
+
+
+async def do_notify(
+    tx: Tx,
+    kind: Kind,
+    account_ids: Sequence[uuid.UUID],
+    *,
+    object_id: uuid.UUID,
+    conversation_id: uuid.UUID | None = None,
+    seq: int | None = None,
+    priority: Priority = "normal",
+) -> list[dict[str, Any]]:
+    """Tell these members of the actor's tenant about `object_id` (a conversation, a
+    call, an appointment...). An unread record for the same kind and object gains one
+    in its count instead of a second record. Returns the records as `wire` shows them."""
+    settings = config.current()
+    if not account_ids or not settings.notifications_enabled:
+        return []
+    async with tx.as_system():
+        told = await store.tell(
+            tx,
+            kind=kind.name,
+            account_ids=list(dict.fromkeys(account_ids)),
+            object_id=object_id,
+            conversation_id=conversation_id,
+            seq=seq,
+            priority=priority,
+            push_delay=settings.notify_push_delay_seconds,
+            email_delay=settings.notify_email_delay_seconds,
+        )
+    _emit_updated(tx, told)
+    delivery.schedule(tx, told)
+    return [wire(row) for row in told]
+
+
+async def internal_conversation_read(tx: Tx, conversation_id: uuid.UUID, *, read_seq: int) -> None:
+    """For receipts: the actor's read watermark in the conversation rose to `read_seq`."""
+    if tx.actor.account_id is None:
+        return
+    seen = await store.mark_conversation_read(tx, conversation_id, read_seq=read_seq)
+    emit_read(tx, tx.actor.account, [row["id"] for row in seen])

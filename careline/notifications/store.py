@@ -1,0 +1,151 @@
+"""SQL for notification records (this domain owns the notifications table; to tell a
+conversation's participants in one statement on the send's hot path, it reads their
+participants rows and the conversation's kind).
+
+Writes to other people's records run as the system, inside the transaction that causes
+them (the caller wraps them in `tx.as_system()`); reading and marking one's own runs as
+the person, under row-level security.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from careline.db.tx import Tx
+
+_COLUMNS = (
+    "n.id, n.tenant_id, n.account_id, n.kind, n.conversation_id, n.object_id, n.count, "
+    "n.first_seq, n.last_seq, n.priority, n.created_at, n.updated_at, n.read_at, "
+    "n.push_state, n.push_due_at, n.push_round, n.email_state, n.email_due_at, n.email_round"
+)
+
+# An open record told again: its count grows and a push already sent (or suppressed)
+# is due again in a new round, replacing what the device shows; a push still waiting
+# keeps its time, and one the person turned off stays off for this stretch. E-mail is
+# at most once per stretch: it keeps its state.
+_TOLD_AGAIN = """
+  count = n.count + 1,
+  last_seq = greatest(n.last_seq, EXCLUDED.last_seq),
+  updated_at = now(),
+  priority = CASE WHEN EXCLUDED.priority = 'high' THEN 'high' ELSE n.priority END,
+  push_due_at = CASE WHEN n.push_state IN ('due', 'off') THEN n.push_due_at
+                     ELSE EXCLUDED.push_due_at END,
+  push_round = CASE WHEN n.push_state IN ('due', 'off') THEN n.push_round
+                    ELSE n.push_round + 1 END,
+  push_state = CASE WHEN n.push_state = 'off' THEN 'off' ELSE 'due' END
+"""
+
+_SEEN = """
+  read_at = now(),
+  push_state = CASE WHEN n.push_state = 'due' THEN 'cancelled' ELSE n.push_state END,
+  email_state = CASE WHEN n.email_state = 'due' THEN 'cancelled' ELSE n.email_state END
+"""
+
+
+async def tell_participants(
+    tx: Tx,
+    conversation_id: uuid.UUID,
+    *,
+    seq: int,
+    sender_id: uuid.UUID,
+    replied_to: uuid.UUID | None,
+    push_delay: float,
+    email_delay: float,
+) -> tuple[list[Any], list[Any]]:
+    """A new message at `seq` from `sender_id`: one statement that marks the sender's own
+    open record of the conversation read (sending is reading) and tells every other
+    participant who has not muted it (in team conversations, those who chose "only
+    replies to me" only when `replied_to` is them). Returns (told, seen) rows."""
+    rows = await tx.conn.fetch(
+        f"""
+        WITH seen AS (
+          UPDATE notifications n SET {_SEEN}
+          WHERE n.account_id = $3 AND n.tenant_id = $7 AND n.kind = 'message'
+            AND n.object_id = $1 AND n.read_at IS NULL
+          RETURNING {_COLUMNS}
+        ), told AS (
+          INSERT INTO notifications AS n (id, tenant_id, account_id, kind, conversation_id,
+            object_id, count, first_seq, last_seq, priority, push_due_at, email_due_at)
+          SELECT gen_random_uuid(), p.tenant_id, p.account_id, 'message', p.conversation_id,
+            p.conversation_id, 1, $2, $2,
+            CASE WHEN c.kind IN ('care', 'support') OR p.account_id = $4 THEN 'high'
+                 ELSE 'normal' END,
+            now() + make_interval(secs => $5), now() + make_interval(secs => $6)
+          FROM participants p JOIN conversations c ON c.id = p.conversation_id
+          WHERE p.conversation_id = $1 AND p.account_id <> $3 AND NOT p.muted
+            AND (p.notify = 'all' OR c.kind <> 'team' OR p.account_id = $4)
+          ON CONFLICT (account_id, tenant_id, kind, object_id) WHERE read_at IS NULL
+          DO UPDATE SET {_TOLD_AGAIN}
+          RETURNING {_COLUMNS}
+        )
+        SELECT true AS told, * FROM told UNION ALL SELECT false, * FROM seen
+        """,  # noqa: S608 - constant fragments
+        conversation_id,
+        seq,
+        sender_id,
+        replied_to,
+        push_delay,
+        email_delay,
+        tx.actor.tenant,
+    )
+    return [r for r in rows if r["told"]], [r for r in rows if not r["told"]]
+
+
+async def tell(
+    tx: Tx,
+    *,
+    kind: str,
+    account_ids: list[uuid.UUID],
+    object_id: uuid.UUID,
+    conversation_id: uuid.UUID | None,
+    seq: int | None,
+    priority: str,
+    push_delay: float,
+    email_delay: float,
+) -> list[Any]:
+    """Tell these people (members of the actor's tenant) of one thing: a new record each,
+    or one more on the record still open for it."""
+    return list(
+        await tx.conn.fetch(
+            f"""
+            INSERT INTO notifications AS n (id, tenant_id, account_id, kind, conversation_id,
+              object_id, count, first_seq, last_seq, priority, push_due_at, email_due_at)
+            SELECT gen_random_uuid(), m.tenant_id, m.account_id, $1, $3, $4, 1, $5, $5, $6,
+              now() + make_interval(secs => $7), now() + make_interval(secs => $8)
+            FROM memberships m
+            WHERE m.tenant_id = $9 AND m.account_id = ANY($2::uuid[]) AND m.disabled_at IS NULL
+            ON CONFLICT (account_id, tenant_id, kind, object_id) WHERE read_at IS NULL
+            DO UPDATE SET {_TOLD_AGAIN}
+            RETURNING {_COLUMNS}
+            """,  # noqa: S608 - constant fragments
+            kind,
+            account_ids,
+            conversation_id,
+            object_id,
+            seq,
+            priority,
+            push_delay,
+            email_delay,
+            tx.actor.tenant,
+        )
+    )
+
+
+async def mark_conversation_read(tx: Tx, conversation_id: uuid.UUID, *, read_seq: int) -> list[Any]:
+    """The actor read a conversation up to `read_seq`: their open message records of it
+    that this covers are read, and what was still due outside the app is cancelled."""
+    return list(
+        await tx.conn.fetch(
+            f"""
+            UPDATE notifications n SET {_SEEN}
+            WHERE n.account_id = $1 AND n.tenant_id = $2 AND n.object_id = $3
+              AND n.read_at IS NULL AND n.kind = 'message' AND n.last_seq <= $4
+            RETURNING {_COLUMNS}
+            """,  # noqa: S608 - constant fragments
+            tx.actor.account,
+            tx.actor.tenant,
+            conversation_id,
+            read_seq,
+        )
+    )
