@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ssl
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, getaddresses, make_msgid
 
 import aiosmtplib
 
@@ -76,9 +76,16 @@ async def send_message(message: EmailMessage) -> None:
     password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
     implicit = settings.smtp_tls
     starttls = settings.smtp_starttls and not implicit
+    # Flattened here, with the message's own policy (aiosmtplib would refold every header
+    # at 78 characters with its own, encoding a long unbreakable one such as a
+    # List-Unsubscribe URL into RFC 2047 words).
+    data = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+    recipients = [address for _, address in getaddresses(message.get_all("To", []))]
     try:
         await aiosmtplib.send(
-            message,
+            data,
+            sender=settings.smtp_from,
+            recipients=recipients,
             hostname=settings.smtp_host,
             port=settings.smtp_port,
             username=settings.smtp_username,

@@ -12,6 +12,7 @@ code, never an address). A relay that is down or answers 4xx makes the delivery
 from __future__ import annotations
 
 import uuid
+from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -23,6 +24,9 @@ from careline.mail import smtp
 from careline.notifications import attempts, channels, email_store, unsubscribe, words
 from careline.notifications.channels import ChannelName, Delivery, Result
 
+# Headers stay on one line up to RFC 5322's 998: folded at 78, a long List-Unsubscribe
+# URL (no spaces to fold at) would become RFC 2047 encoded words no mail client reads.
+POLICY = policy.default.clone(max_line_length=998)
 RETRY_SECONDS = 60.0  # a relay that is down or deferring is tried again after this
 ONE_CLICK = "List-Unsubscribe=One-Click"  # RFC 8058 section 3.1
 
@@ -31,7 +35,7 @@ def compose(to: str, content: words.Email, *, organisation: str, token: str) -> 
     """The whole message: headers, then text and HTML alternatives."""
     sender = config.current().smtp_from
     local, _, domain = sender.partition("@")
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     message["From"] = Address(
         display_name=" ".join(organisation.split()), username=local, domain=domain
     )

@@ -20,6 +20,13 @@ from careline.web.http import ERRORS
 router = APIRouter(prefix="/api/v1/unsubscribe", tags=["notifications"], responses=ERRORS)
 
 
+_PAGE = {"text/html": {"schema": {"type": "string"}}}
+_PROBLEM_OR_PAGE = {
+    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}},
+    **_PAGE,
+}
+
+
 class Unsubscribed(BaseModel):
     unsubscribed: str  # "email" or "digest": the preference now off
 
@@ -38,9 +45,9 @@ def _wants_html(request: Request) -> bool:
     "/{token}",
     response_class=HTMLResponse,
     responses={
-        200: {"content": {"text/html": {}}, "description": "The page asking to confirm"},
-        403: {"description": "`unsubscribe_invalid` (an HTML page)"},
-        410: {"description": "`unsubscribe_expired` (an HTML page)"},
+        200: {"content": _PAGE, "description": "The page asking to confirm"},
+        403: {"content": _PAGE, "description": "`unsubscribe_invalid` (a page)"},
+        410: {"content": _PAGE, "description": "`unsubscribe_expired` (a page)"},
     },
 )
 async def get_unsubscribe(token: str) -> Response:
@@ -63,8 +70,9 @@ async def get_unsubscribe(token: str) -> Response:
     "/{token}",
     response_model=Unsubscribed,
     responses={
-        403: {"description": "`unsubscribe_invalid`"},
-        410: {"description": "`unsubscribe_expired`"},
+        200: {"content": _PAGE, "description": "Done (JSON, or a page for a browser)"},
+        403: {"content": _PROBLEM_OR_PAGE, "description": "`unsubscribe_invalid`"},
+        410: {"content": _PROBLEM_OR_PAGE, "description": "`unsubscribe_expired`"},
     },
 )
 async def post_unsubscribe(token: str, request: Request) -> Response:

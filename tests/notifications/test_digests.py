@@ -18,6 +18,7 @@ from tests.notifications.test_email import (
     leaks,
     own_choices,
     parts,
+    raw_header,
     unsubscribe_url,
 )
 from tests.realtime.test_live import open_care
@@ -73,7 +74,9 @@ async def test_a_weekly_digest_comes_on_monday_morning_once_with_counts_and_one_
     organisation = f"Org {world.slug}"
     assert message["Subject"] == f"{organisation}: 3 unread messages in 1 conversation"
     assert message["From"].addresses[0].display_name == organisation
-    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    raw = relay.inbox.raw[relay.inbox.messages.index(message)]
+    assert raw_header(raw, "List-Unsubscribe") == f"<{unsubscribe_url(message)}>"
+    assert raw_header(raw, "List-Unsubscribe-Post") == "List-Unsubscribe=One-Click"
     bodies = parts(message)
     assert set(bodies) == {"text/plain", "text/html"}
     home = words.conversation_link(world.tenant_id, None)

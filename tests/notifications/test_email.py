@@ -119,10 +119,27 @@ def unsubscribe_url(message: EmailMessage) -> str:
 
 
 def leaks(raw: bytes, world: World) -> list[str]:
-    text = raw.decode("utf-8", "replace")
-    decoded = str(email.message_from_bytes(raw, policy=policy.default))
+    """Names and message text found anywhere in what the relay received: the raw bytes,
+    every header decoded, and every part decoded (quoted-printable may split a word
+    across lines of the raw bytes)."""
+    message = email.message_from_bytes(raw, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    seen = [
+        raw.decode("utf-8", "replace"),
+        *(f"{name}: {value}" for name, value in message.items()),
+        *parts(message).values(),
+    ]
     names = [p.name for p in world.people.values()] + [MARKER, "pills"]
-    return [n for n in names for body in (text, decoded) if n.lower() in body.lower()]
+    return [n for n in names for text in seen if n.lower() in text.lower()]
+
+
+def raw_header(raw: bytes, name: str) -> str:
+    """A header exactly as it went over the wire (undecoded; a folded one unfolded)."""
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    fields = re.split(r"\r\n(?![ \t])", head)
+    found = [f.split(":", 1)[1].strip() for f in fields if f.lower().startswith(f"{name.lower()}:")]
+    assert len(found) == 1, (name, head)
+    return found[0]
 
 
 async def test_an_email_is_text_and_html_with_the_organisation_and_one_click_unsubscribe(
@@ -142,6 +159,10 @@ async def test_an_email_is_text_and_html_with_the_organisation_and_one_click_uns
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     link = unsubscribe_url(message)
     assert link.startswith(f"{config.current().base_url}/api/v1/unsubscribe/")
+    # On the wire as RFC 8058 has them: one line each, a plain <URL>, nothing encoded.
+    assert raw_header(raw, "List-Unsubscribe") == f"<{link}>"
+    assert raw_header(raw, "List-Unsubscribe-Post") == "List-Unsubscribe=One-Click"
+    assert raw_header(raw, "Content-Type").startswith("multipart/alternative;")
     assert message.get_content_type() == "multipart/alternative"
     bodies = parts(message)
     assert set(bodies) == {"text/plain", "text/html"}
