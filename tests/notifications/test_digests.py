@@ -12,7 +12,8 @@ import httpx
 
 from careline import config
 from careline.db.tx import Actor, transaction
-from careline.notifications import digests, words
+from careline.jobs.app import TASK_MODULES
+from careline.notifications import digest_jobs, digests, words
 from tests.notifications.test_email import (
     attempts_of,
     leaks,
@@ -189,3 +190,17 @@ async def test_a_relay_that_is_down_leaves_the_digest_for_the_next_run(
     assert await run(world, MONDAY.replace(hour=8, minute=40)) == 2
     outcomes = [(a["outcome"], a["reason"]) for a in await attempts_of(world, "lily")]
     assert outcomes == [("retrying", "smtp_down"), ("sent", None)]
+
+
+async def test_the_periodic_job_sends_what_was_due_at_its_own_time(
+    relay: SmtpServer, http: httpx.AsyncClient, world: World
+) -> None:
+    assert "careline.notifications.digest_jobs" in TASK_MODULES
+    care = await open_care(http, world)
+    await say(http, world, "sam", care)
+    due = MONDAY.replace(hour=9, minute=0)
+    await digest_jobs.send_digests(int(due.timestamp()))
+    [message] = to(relay, world, "lily")
+    assert message["Subject"].endswith("1 unread message in 1 conversation")
+    await digest_jobs.send_digests(int((due + dt.timedelta(minutes=10)).timestamp()))
+    assert len(to(relay, world, "lily")) == 1
