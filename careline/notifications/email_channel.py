@@ -71,7 +71,8 @@ async def hand_over(
         result, outcome = Result("failed", reason=str(exc)), "refused"
     else:
         result, outcome = Result("sent"), "sent"
-    status = int(result.reason[5:]) if result.reason and result.reason[5:].isdigit() else None
+    code = (result.reason or "").removeprefix("smtp_")
+    status = int(code) if code.isdigit() else None  # the relay's reply code, e.g. 550
     async with transaction(Actor.system(tenant_id)) as tx:
         await attempts.record(
             tx,
