@@ -140,6 +140,9 @@ async def _tell(tx: Tx, tenant_id: uuid.UUID, row: Any, stage: str, at: dt.datet
         priority="high",
     )
     await store.set_told(tx, conversation_id, seq, stage, len(records))
+    if stage == TEAM:  # the staff inbox shows since when it waits
+        staff = await store.staff_participants(tx, conversation_id)
+        notification_service.emit_waiting(tx, conversation_id, staff, since=row["created_at"])
     return Told(conversation_id, seq, stage, tuple(people))
 
 

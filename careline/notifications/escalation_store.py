@@ -114,6 +114,15 @@ async def care_team(
     return [row["staff_id"] for row in rows]
 
 
+async def staff_participants(tx: Tx, conversation_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = await tx.conn.fetch(
+        "SELECT account_id FROM participants WHERE conversation_id = $1"
+        " AND role IN ('admin', 'staff') ORDER BY account_id",
+        conversation_id,
+    )
+    return [row["account_id"] for row in rows]
+
+
 async def admins(tx: Tx, tenant_id: uuid.UUID) -> list[uuid.UUID]:
     rows = await tx.conn.fetch(
         """SELECT account_id FROM memberships
@@ -129,23 +138,31 @@ async def resolve(
 ) -> list[Any]:
     """A staff participant read the conversation up to `read_seq`: escalations of
     messages it covers are over, and the open escalation records about them are read
-    (their push or e-mail still due is cancelled; records closed with them, so only when
-    an escalation closed here). As the system; returns the records marked read (id,
-    account_id)."""
+    (their push or e-mail still due is cancelled; records close with them, so only when
+    an escalation closed here). As the system, one statement; returns rows `seen` (the
+    records marked read: id, account_id) and, when an escalation closed, `staff` (the
+    staff participants, whose inboxes stop showing it: account_id)."""
     return list(
         await tx.conn.fetch(
             """
             WITH over AS (
               UPDATE escalations SET resolved_at = $3
               WHERE conversation_id = $1 AND resolved_at IS NULL AND seq <= $2
-              RETURNING seq)
-            UPDATE notifications n SET read_at = now(),
-              push_state = CASE WHEN n.push_state = 'due' THEN 'cancelled' ELSE n.push_state END,
-              email_state = CASE WHEN n.email_state = 'due' THEN 'cancelled'
-                                 ELSE n.email_state END
-            WHERE n.conversation_id = $1 AND n.kind IN ('escalation', 'escalation.admin')
-              AND n.read_at IS NULL AND n.last_seq <= $2 AND EXISTS (SELECT 1 FROM over)
-            RETURNING n.id, n.account_id
+              RETURNING seq),
+            seen AS (
+              UPDATE notifications n SET read_at = now(),
+                push_state = CASE WHEN n.push_state = 'due' THEN 'cancelled'
+                                  ELSE n.push_state END,
+                email_state = CASE WHEN n.email_state = 'due' THEN 'cancelled'
+                                   ELSE n.email_state END
+              WHERE n.conversation_id = $1 AND n.kind IN ('escalation', 'escalation.admin')
+                AND n.read_at IS NULL AND n.last_seq <= $2 AND EXISTS (SELECT 1 FROM over)
+              RETURNING n.id, n.account_id)
+            SELECT 'seen' AS what, id, account_id FROM seen
+            UNION ALL
+            SELECT 'staff', NULL, p.account_id FROM participants p
+            WHERE p.conversation_id = $1 AND p.role IN ('admin', 'staff')
+              AND EXISTS (SELECT 1 FROM over)
             """,
             conversation_id,
             read_seq,

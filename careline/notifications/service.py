@@ -28,6 +28,7 @@ from careline.notifications.kinds import Kind, Priority
 
 NOTIFICATION_UPDATED = "notification.updated"
 NOTIFICATION_READ = "notification.read"
+CONVERSATION_WAITING = "conversation.waiting"
 
 
 def wire(row: Any) -> dict[str, Any]:
@@ -161,6 +162,34 @@ async def internal_close_escalations(
         )
     by_account: dict[uuid.UUID, list[uuid.UUID]] = {}
     for row in seen:
-        by_account.setdefault(row["account_id"], []).append(row["id"])
+        if row["what"] == "seen":
+            by_account.setdefault(row["account_id"], []).append(row["id"])
     for account_id, ids in by_account.items():
         emit_read(tx, account_id, ids)
+    staff = tuple(row["account_id"] for row in seen if row["what"] == "staff")
+    emit_waiting(tx, conversation_id, staff, since=None)
+
+
+def emit_waiting(
+    tx: Tx,
+    conversation_id: uuid.UUID,
+    account_ids: Sequence[uuid.UUID],
+    *,
+    since: dt.datetime | None,
+) -> None:
+    """conversation.waiting to these staff participants' sockets: the conversation has
+    waited since `since` (escalated), or waits no more (None)."""
+    if not account_ids:
+        return
+    tx.emit(
+        Event(
+            type=CONVERSATION_WAITING,
+            tenant_id=tx.actor.tenant,
+            account_ids=tuple(account_ids),
+            data={
+                "tenant_id": str(tx.actor.tenant),
+                "conversation_id": str(conversation_id),
+                "waiting_since": since.isoformat() if since else None,
+            },
+        )
+    )

@@ -95,6 +95,7 @@ async def test_the_care_team_then_the_admins_are_told_once_and_reading_stops_it(
     async with (
         connect(server.ws_url, world["jo"].token) as jo_ws,
         connect(server.ws_url, world["admin"].token) as admin_ws,
+        connect(server.ws_url, world["sam"].token) as sam_ws,
     ):
         assert await sweep_at(team_due - MINUTE, cid) == []
         assert await waiting_since(http, world, "sam", cid) is None
@@ -111,7 +112,10 @@ async def test_the_care_team_then_the_admins_are_told_once_and_reading_stops_it(
         assert (record["kind"], record["count"], record["push_state"]) == ("escalation", 1, "due")
         assert await records(world, "sam") == []
         assert await records(world, "admin") == []
-        # The staff inbox shows since when it waits; clients never see it.
+        # The staff inbox shows since when it waits, live; clients never see it.
+        waiting = await sam_ws.next_event("conversation.waiting")
+        assert waiting["conversation_id"] == cid
+        assert dt.datetime.fromisoformat(waiting["waiting_since"]) == at_(message)
         since = await waiting_since(http, world, "sam", cid)
         assert dt.datetime.fromisoformat(since) == at_(message)
         assert await waiting_since(http, world, "lily", cid) is None
@@ -137,6 +141,8 @@ async def test_the_care_team_then_the_admins_are_told_once_and_reading_stops_it(
         assert read.status_code == 200, read.text
         await jo_ws.next_event("notification.read")
         await admin_ws.next_event("notification.read")
+        waiting = await sam_ws.next_event("conversation.waiting")
+        assert (waiting["conversation_id"], waiting["waiting_since"]) == (cid, None)
     for who in ("jo", "admin"):
         [record] = await records(world, who)
         assert record["read_at"] is not None
