@@ -11,6 +11,7 @@ an hour, so the server's own minute job, running on the real clock, never reache
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from typing import Any
 
@@ -20,6 +21,7 @@ from careline.db.tx import transaction
 from careline.kit import clock
 from careline.notifications import escalation
 from careline.notifications.workhours import Calendar, deadline
+from tests.conftest import LogCapture
 from tests.messages.test_messages import send
 from tests.realtime.test_live import open_care
 from tests.support.server import RunningServer
@@ -258,3 +260,32 @@ async def test_working_hours_hold_it_over_the_weekend(
     assert await sweep_at(opens + dt.timedelta(minutes=61), cid) == [
         ("team", {world["jo"].account_id})
     ]
+
+
+async def test_an_escalation_says_nothing_of_the_text_or_the_people(
+    server: RunningServer, http: httpx.AsyncClient, world: World, log_capture: LogCapture
+) -> None:
+    marker = f"diagnosis-{uuid.uuid4().hex}"
+    name = f"Name {uuid.uuid4().hex[:12]}"
+    await turn_on(http, world)
+    await join_care_team(http, world, "jo", "lily")
+    renamed = await http.patch(
+        "/api/v1/me", json={"display_name": name}, headers=world["lily"].auth
+    )
+    assert renamed.status_code == 204, renamed.text
+    cid = await open_care(http, world)
+    start = len(log_capture.lines)
+    message = await send(http, world, "lily", cid, marker)
+    async with connect(server.ws_url, world["jo"].token) as jo_ws:
+        assert await sweep_at(deadline(at_(message), 2, ALWAYS) + MINUTE, cid) != []
+        frame = await jo_ws.next_event("notification.updated")
+    told = json.dumps(frame)
+    assert marker not in told
+    assert name not in told
+    assert set(frame["notification"]) <= {
+        "id", "kind", "conversation_id", "object_id", "count", "first_seq", "last_seq",
+        "priority", "created_at", "updated_at", "read_at",
+    }  # fmt: skip
+    lines = log_capture.lines[start:]
+    assert any("escalations told" in line for line in lines)
+    assert [line for line in lines if marker in line or name in line] == []
