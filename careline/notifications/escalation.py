@@ -92,7 +92,10 @@ async def sweep_tenant(policy: Policy, at: dt.datetime) -> list[Told]:
     # `hours` ago can be due yet.
     async with transaction(actor, readonly=True) as tx:
         candidates = await store.waiting(
-            tx, policy.tenant_id, written_before=at - dt.timedelta(hours=policy.hours)
+            tx,
+            policy.tenant_id,
+            written_before=at - dt.timedelta(hours=policy.hours),
+            last_stage=TEAM if policy.admin_hours is None else ADMINS,
         )
     told: list[Told] = []
     for row in candidates:

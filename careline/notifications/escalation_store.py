@@ -23,10 +23,13 @@ async def escalating_tenants(tx: Tx) -> list[Any]:
     )
 
 
-async def waiting(tx: Tx, tenant_id: uuid.UUID, *, written_before: dt.datetime) -> list[Any]:
+async def waiting(
+    tx: Tx, tenant_id: uuid.UUID, *, written_before: dt.datetime, last_stage: str
+) -> list[Any]:
     """Conversations of the tenant whose first message from a client or guardian above
-    every staff participant's read watermark was written before `written_before`: the
-    conversation, that message's seq and time, and the client it is about."""
+    every staff participant's read watermark was written before `written_before`, and
+    has not had its `last_stage` yet: the conversation, that message's seq and time, and
+    the client it is about."""
     return list(
         await tx.conn.fetch(
             """
@@ -46,10 +49,13 @@ async def waiting(tx: Tx, tenant_id: uuid.UUID, *, written_before: dt.datetime) 
               ORDER BY m.seq LIMIT 1) w
             WHERE c.tenant_id = $1 AND c.last_message_seq > s.read_seq
               AND w.created_at <= $2
+              AND NOT EXISTS (SELECT 1 FROM escalations e WHERE e.conversation_id = c.id
+                                AND e.seq = w.seq AND e.stage = $3)
             ORDER BY w.created_at
             """,
             tenant_id,
             written_before,
+            last_stage,
         )
     )
 

@@ -18,8 +18,10 @@ from typing import Any
 import httpx
 
 from careline.db.tx import transaction
+from careline.jobs.app import app
 from careline.kit import clock
 from careline.notifications import escalation
+from careline.notifications.escalation_jobs import escalate
 from careline.notifications.workhours import Calendar, deadline
 from tests.conftest import LogCapture
 from tests.messages.test_messages import send
@@ -289,3 +291,19 @@ async def test_an_escalation_says_nothing_of_the_text_or_the_people(
     lines = log_capture.lines[start:]
     assert any("escalations told" in line for line in lines)
     assert [line for line in lines if marker in line or name in line] == []
+
+
+def test_the_queue_runs_the_sweep_every_minute() -> None:
+    app.perform_import_paths()  # type: ignore[no-untyped-call]
+    periodic = {task.task.name: task.cron for task in app.periodic_registry.periodic_tasks.values()}
+    assert periodic["notifications.escalate"] == "* * * * *"
+
+
+async def test_the_job_sweeps_on_the_clock(http: httpx.AsyncClient, world: World) -> None:
+    # What the queue calls: a sweep at the clock's now; a message just written is not due.
+    await turn_on(http, world)
+    await join_care_team(http, world, "jo", "lily")
+    cid = await open_care(http, world)
+    await send(http, world, "lily", cid, "Just now")
+    await escalate(timestamp=int(clock.now().timestamp()))
+    assert await records(world, "jo") == []
