@@ -100,6 +100,7 @@ async def test_the_care_team_then_the_admins_are_told_once_and_reading_stops_it(
         connect(server.ws_url, world["jo"].token) as jo_ws,
         connect(server.ws_url, world["admin"].token) as admin_ws,
         connect(server.ws_url, world["sam"].token) as sam_ws,
+        connect(server.ws_url, world["lily"].token) as lily_ws,
     ):
         assert await sweep_at(team_due - MINUTE, cid) == []
         assert await waiting_since(http, world, "sam", cid) is None
@@ -123,6 +124,7 @@ async def test_the_care_team_then_the_admins_are_told_once_and_reading_stops_it(
         since = await waiting_since(http, world, "sam", cid)
         assert dt.datetime.fromisoformat(since) == at_(message)
         assert await waiting_since(http, world, "lily", cid) is None
+        await lily_ws.assert_no_event("conversation.waiting")
 
         # Never twice for the same message and stage, however often the sweep runs.
         assert await sweep_at(team_due + 2 * MINUTE, cid) == []
