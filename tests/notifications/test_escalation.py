@@ -240,7 +240,7 @@ async def test_off_by_default_and_when_turned_off(http: httpx.AsyncClient, world
     assert await records(world, "jo") == []
 
 
-async def test_working_hours_hold_it_over_the_weekend(
+async def test_days_off_and_hours_outside_work_do_not_count(
     http: httpx.AsyncClient, world: World
 ) -> None:
     # Working only on the one weekday that is two days from today (UTC), 09:00-10:00.
