@@ -240,11 +240,13 @@ async def test_an_admin_cannot_reach_another_organisations_people(
     assert still.status_code == 200
     await http.patch(
         "/api/v1/admin/organisation/settings",
-        json={"conversation_start": "care_team", "device_storage": False},
+        json={"conversation_start": "care_team", "device_storage": False, "escalation_hours": 2},
         headers=world["admin"].auth,
     )
     b_settings = await http.get("/api/v1/organisation/settings", headers=other_world["admin"].auth)
-    assert b_settings.json() == {"conversation_start": "any_client", "device_storage": True}
+    assert b_settings.json()["conversation_start"] == "any_client"
+    assert b_settings.json()["device_storage"] is True
+    assert b_settings.json()["escalation_hours"] is None
     members = (await http.get("/api/v1/members", headers=world["admin"].auth)).json()["items"]
     assert {m["account_id"] for m in members} == {str(p.account_id) for p in world.people.values()}
     # B's invitation is still pending, and A's admin does not see it.
@@ -292,6 +294,7 @@ async def test_only_admins_manage_people(http: httpx.AsyncClient, world: World, 
         ("GET", "/api/v1/admin/settings", None),
         ("PATCH", "/api/v1/admin/settings", {"file_mb_per_person_per_day": 100_000}),
         ("PATCH", "/api/v1/admin/organisation/settings", {"conversation_start": "care_team"}),
+        ("PATCH", "/api/v1/admin/organisation/settings", {"escalation_hours": 4}),
     ]
     for method, path, body in calls:
         response = await http.request(
@@ -309,6 +312,7 @@ async def test_only_admins_manage_people(http: httpx.AsyncClient, world: World, 
     assert settings.json()["file_mb_per_person_per_day"] == 1024
     organisation = await http.get("/api/v1/organisation/settings", headers=world[who].auth)
     assert organisation.json()["conversation_start"] == "any_client"
+    assert organisation.json()["escalation_hours"] is None
     # jo's session (named by every one of them) is still alive.
     assert (await http.get("/api/v1/me", headers=world["jo"].auth)).status_code == 200
 

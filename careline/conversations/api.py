@@ -27,6 +27,7 @@ from careline.kit.fields import SeqParam
 from careline.kit.pagination import clamp_limit, decode_time_cursor, encode_cursor
 from careline.messages import service as message_service
 from careline.messages.events import message_wire
+from careline.notifications import escalation
 from careline.realtime.render import timeline_frames
 from careline.receipts import service as receipt_service
 from careline.tenants import service as tenant_service
@@ -45,6 +46,7 @@ async def summarise(
     participants = await conversation_service.list_participants(tx, ids)
     members = await tenant_service.members_by_ids(tx, list({p.account_id for p in participants}))
     unread = await receipt_service.unread_counts(tx, ids)
+    waiting = await escalation.waiting_since(tx, ids)
     last = await message_service.messages_at(tx, [(c.id, c.last_message_seq) for c, _ in rows])
     presence = request.app.state.hub.presence_of(
         tx.actor.tenant, {p.account_id for p in participants}
@@ -78,6 +80,7 @@ async def summarise(
             "delivered_seq": me.delivered_seq,
             "read_seq": me.read_seq,
             "unread": unread.get(c.id, 0),
+            "waiting_since": waiting.get(c.id),
             "last_message": message_wire(last[c.id]) if c.id in last else None,
             "participants": by_conversation.get(c.id, []),
         }

@@ -36,6 +36,12 @@ class ConversationRead(BaseModel):
     delivered_seq: int
     read_seq: int
     unread: int
+    waiting_since: dt.datetime | None = Field(
+        None,
+        description="Staff only: when the message from a client or guardian that no staff "
+        "participant has read was sent, once it has been escalated (unread escalation); "
+        "null when nothing waits.",
+    )
     last_message: MessageRead | None
     participants: list[ParticipantRead]
 

@@ -19,6 +19,10 @@ PASSWORD_MIN_CHARS = 10
 PASSWORD_MAX_CHARS = 1_000
 # Team conversations.
 TEAM_MAX_MEMBERS = 200
+# Unread escalation (docs/notifications.md, "Escalation"): the thresholds, in working
+# hours (the columns' CHECKs).
+ESCALATION_HOURS_MAX = 168
+ESCALATION_ADMIN_HOURS_MAX = 336
 # One page of any list.
 PAGE_DEFAULT = 50
 PAGE_MAX = 200

@@ -12,6 +12,7 @@ outside the app: `internal_conversation_read`.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -20,12 +21,14 @@ import orjson
 
 from careline import config
 from careline.db.tx import Tx
+from careline.kit import clock
 from careline.kit.events import Event
-from careline.notifications import delivery, store
+from careline.notifications import delivery, escalation_store, store
 from careline.notifications.kinds import Kind, Priority
 
 NOTIFICATION_UPDATED = "notification.updated"
 NOTIFICATION_READ = "notification.read"
+CONVERSATION_WAITING = "conversation.waiting"
 
 
 def wire(row: Any) -> dict[str, Any]:
@@ -84,6 +87,8 @@ async def do_notify_message(
     """For messages: the actor sent the message at `seq` (a reply to `replied_to`'s
     message, if any). Tells the other participants; the sender's own record of the
     conversation is read (sending is reading)."""
+    if tx.actor.role.is_staff:  # a staff reply ends what waited before it
+        await internal_close_escalations(tx, conversation_id, read_seq=seq)
     settings = config.current()
     if not settings.notifications_enabled:
         return
@@ -141,3 +146,50 @@ async def internal_conversation_read(tx: Tx, conversation_id: uuid.UUID, *, read
         return
     seen = await store.mark_conversation_read(tx, conversation_id, read_seq=read_seq)
     emit_read(tx, tx.actor.account, [row["id"] for row in seen])
+    if tx.actor.role.is_staff:
+        await internal_close_escalations(tx, conversation_id, read_seq=read_seq)
+
+
+async def internal_close_escalations(
+    tx: Tx, conversation_id: uuid.UUID, *, read_seq: int, at: dt.datetime | None = None
+) -> None:
+    """A staff participant read (or replied) up to `read_seq`: what waited up to there
+    is no longer escalated (escalation.py), and the care team's and admins' notices of
+    it are read on every device of theirs."""
+    async with tx.as_system():
+        seen = await escalation_store.resolve(
+            tx, conversation_id, read_seq=read_seq, at=at or clock.now()
+        )
+    by_account: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for row in seen:
+        if row["what"] == "seen":
+            by_account.setdefault(row["account_id"], []).append(row["id"])
+    for account_id, ids in by_account.items():
+        emit_read(tx, account_id, ids)
+    staff = tuple(row["account_id"] for row in seen if row["what"] == "staff")
+    emit_waiting(tx, conversation_id, staff, since=None)
+
+
+def emit_waiting(
+    tx: Tx,
+    conversation_id: uuid.UUID,
+    account_ids: Sequence[uuid.UUID],
+    *,
+    since: dt.datetime | None,
+) -> None:
+    """conversation.waiting to these staff participants' sockets: the conversation has
+    waited since `since` (escalated), or waits no more (None)."""
+    if not account_ids:
+        return
+    tx.emit(
+        Event(
+            type=CONVERSATION_WAITING,
+            tenant_id=tx.actor.tenant,
+            account_ids=tuple(account_ids),
+            data={
+                "tenant_id": str(tx.actor.tenant),
+                "conversation_id": str(conversation_id),
+                "waiting_since": since.isoformat() if since else None,
+            },
+        )
+    )

@@ -15,10 +15,15 @@ from careline.auth.schemas import SessionRead
 from careline.care import service as care_service
 from careline.db.tx import Actor, Role, transaction
 from careline.kit import limits
-from careline.kit.errors import Unauthenticated
+from careline.kit.errors import InvalidInput, Unauthenticated
 from careline.kit.pagination import clamp_limit, decode_text_cursor, encode_cursor
 from careline.tenants import service as tenant_service
-from careline.tenants.records import ConversationStart, Member, OrganisationSettings
+from careline.tenants.records import (
+    ConversationStart,
+    EscalationSettings,
+    Member,
+    OrganisationSettings,
+)
 from careline.tenants.schemas import (
     MemberPage,
     MemberRead,
@@ -142,20 +147,42 @@ async def list_members(
     return await _page(actor, role, cursor, limit)
 
 
-def organisation_settings_read(settings: OrganisationSettings) -> dict[str, Any]:
+def organisation_settings_read(
+    settings: OrganisationSettings, escalation: EscalationSettings
+) -> dict[str, Any]:
     return {
         "conversation_start": settings.conversation_start.value,
         "device_storage": settings.device_storage,
+        "escalation_hours": escalation.hours,
+        "escalation_admin_hours": escalation.admin_hours,
+        "time_zone": escalation.time_zone,
+        "work_start": escalation.work_start.strftime("%H:%M"),
+        "work_end": escalation.work_end.strftime("%H:%M"),
+        "work_days": list(escalation.work_days),
     }
+
+
+# The update's escalation fields, by EscalationSettings' names.
+_ESCALATION_FIELDS = {
+    "escalation_hours": "hours",
+    "escalation_admin_hours": "admin_hours",
+    "time_zone": "time_zone",
+    "work_start": "work_start",
+    "work_end": "work_end",
+    "work_days": "work_days",
+}
+_NOT_NULL = ("time_zone", "work_start", "work_end", "work_days")
 
 
 @router.get("/organisation/settings", response_model=OrganisationSettingsRead)
 async def get_organisation_settings(actor: CurrentActor) -> dict[str, Any]:
     """The organisation's settings every member's client applies: who may start a
-    conversation with whom, and whether devices keep recent conversations."""
+    conversation with whom, whether devices keep recent conversations, and unread
+    escalation with the working week it counts in."""
     async with transaction(actor, readonly=True) as tx:
         settings = await tenant_service.get_organisation_settings(tx)
-    return organisation_settings_read(settings)
+        escalation = await tenant_service.get_escalation_settings(tx)
+    return organisation_settings_read(settings, escalation)
 
 
 admin = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=ERRORS)
@@ -165,8 +192,21 @@ admin = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=ERRORS)
 async def update_organisation_settings(
     body: OrganisationSettingsUpdate, actor: CurrentActor
 ) -> Response:
-    """Change the organisation's settings; fields left out stay as they are."""
+    """Change the organisation's settings; fields left out stay as they are (null turns
+    an escalation threshold off)."""
+    given = body.model_fields_set
+    for name in _NOT_NULL:
+        if name in given and getattr(body, name) is None:
+            raise InvalidInput(f"{name} cannot be null", code="null_field")
+    changes: dict[str, Any] = {
+        field: getattr(body, name) for name, field in _ESCALATION_FIELDS.items() if name in given
+    }
+    for name in ("work_start", "work_end"):
+        if name in changes:
+            changes[name] = tenant_service.parse_clock_time(changes[name])
     async with transaction(actor) as tx:
+        if changes:
+            await tenant_service.do_update_escalation_settings(tx, changes)
         await tenant_service.do_update_organisation_settings(
             tx,
             conversation_start=ConversationStart(body.conversation_start)

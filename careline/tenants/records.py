@@ -41,6 +41,19 @@ class OrganisationSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class EscalationSettings:
+    """Unread escalation (careline/notifications/escalation.py): the thresholds in
+    working hours (None: off; no admin stage), and the organisation's working week."""
+
+    hours: float | None
+    admin_hours: float | None
+    time_zone: str
+    work_start: dt.time
+    work_end: dt.time
+    work_days: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Member:
     """An account as a member of one organisation."""
 

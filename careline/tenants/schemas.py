@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
@@ -98,9 +98,38 @@ class OrganisationSettingsRead(BaseModel):
         description="Whether the web client keeps recent conversations on the device for "
         "offline reading (default true)."
     )
+    escalation_hours: float | None = Field(
+        description="Unread escalation: working hours after which a message from a client "
+        "or guardian no staff participant has read is told to the client's other care-team "
+        "staff. null: off (the default)."
+    )
+    escalation_admin_hours: float | None = Field(
+        description="Working hours (from the message) after which it is told to the "
+        "organisation's admins if still unread; more than escalation_hours. null: no "
+        "admin stage."
+    )
+    time_zone: str = Field(description="The organisation's IANA time zone (working hours).")
+    work_start: str = Field(description="When a working day starts, HH:MM local time.")
+    work_end: str = Field(description="When a working day ends, HH:MM local time.")
+    work_days: list[int] = Field(description="Working days, ISO weekdays (1 = Monday).")
+
+
+EscalationHours = Annotated[float, Field(gt=0, le=limits.ESCALATION_HOURS_MAX, strict=True)]
+EscalationAdminHours = Annotated[
+    float, Field(gt=0, le=limits.ESCALATION_ADMIN_HOURS_MAX, strict=True)
+]
+ClockTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+WorkDay = Annotated[int, Field(ge=1, le=7, strict=True)]
 
 
 class OrganisationSettingsUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     conversation_start: ConversationStartName | None = None
     device_storage: StrictBool | None = None
+    # Escalation: a field left out stays; null turns a threshold off.
+    escalation_hours: EscalationHours | None = None
+    escalation_admin_hours: EscalationAdminHours | None = None
+    time_zone: str | None = Field(None, min_length=1, max_length=64)
+    work_start: ClockTime | None = None
+    work_end: ClockTime | None = None
+    work_days: list[WorkDay] | None = Field(None, min_length=1, max_length=7)

@@ -6,9 +6,13 @@ may not do this, Conflict for an e-mail or slug already taken.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import re
 import secrets
 import uuid
+import zoneinfo
+from typing import Any
 
 from careline import config
 from careline.db.tx import Actor, Role, Tx, transaction
@@ -21,6 +25,7 @@ from careline.kit.text import clean_email, clean_text
 from careline.tenants import store
 from careline.tenants.records import (
     ConversationStart,
+    EscalationSettings,
     LoginIdentity,
     Member,
     OrganisationSettings,
@@ -128,6 +133,59 @@ async def do_update_organisation_settings(
     if changed is None:
         raise NotFound("no such organisation")
     return changed
+
+
+async def get_escalation_settings(tx: Tx) -> EscalationSettings:
+    """The acting organisation's unread escalation and working week (any member)."""
+    found = await store.get_escalation_settings(tx, tx.actor.tenant)
+    if found is None:
+        raise NotFound("no such organisation")
+    return found
+
+
+def check_time_zone(name: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput("not a time zone this server knows", code="bad_time_zone") from None
+    return name
+
+
+async def do_update_escalation_settings(tx: Tx, changes: dict[str, Any]) -> EscalationSettings:
+    """Admins only: change unread escalation or the working week. `changes` holds only
+    the fields given, by EscalationSettings' names (None turns a threshold off; turning
+    `hours` off turns `admin_hours` off too). Raises InvalidInput for an unknown zone,
+    a working day that ends before it starts, or an admin threshold not after the
+    first."""
+    require_admin(tx)
+    current = await get_escalation_settings(tx)
+    if "hours" in changes and changes["hours"] is None:
+        changes = {**changes, "admin_hours": None}
+    if "time_zone" in changes:
+        check_time_zone(changes["time_zone"])
+    if "work_days" in changes:
+        changes = {**changes, "work_days": tuple(sorted(set(changes["work_days"])))}
+    wanted = dataclasses.replace(current, **changes)
+    if wanted.work_start >= wanted.work_end:
+        raise InvalidInput("the working day ends after it starts", code="bad_work_hours")
+    if wanted.admin_hours is not None and (
+        wanted.hours is None or wanted.admin_hours <= wanted.hours
+    ):
+        raise InvalidInput(
+            "the admins are told after the care team: escalation_admin_hours is more than "
+            "escalation_hours",
+            code="bad_escalation_order",
+        )
+    changed = await store.set_escalation_settings(tx, tx.actor.tenant, wanted)
+    if changed is None:
+        raise NotFound("no such organisation")
+    return changed
+
+
+def parse_clock_time(value: str) -> dt.time:
+    """ "HH:MM" (the schema checked the form) as a time."""
+    hours, minutes = value.split(":")
+    return dt.time(int(hours), int(minutes))
 
 
 async def do_create_tenant(tx: Tx, *, slug: str, name: str) -> Tenant:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from careline.db.tx import Role, Tx
 from careline.tenants.records import (
     ConversationStart,
+    EscalationSettings,
     LoginIdentity,
     Member,
     OrganisationSettings,
@@ -100,6 +102,57 @@ async def update_organisation_settings(
         device_storage,
     )
     return _organisation_settings(row) if row else None
+
+
+_ESCALATION_COLUMNS = (
+    "escalation_hours, escalation_admin_hours, time_zone, work_start, work_end, work_days"
+)
+
+
+def _escalation(row: Any) -> EscalationSettings:
+    def hours(value: Any) -> float | None:
+        return float(value) if value is not None else None
+
+    return EscalationSettings(
+        hours(row["escalation_hours"]),
+        hours(row["escalation_admin_hours"]),
+        row["time_zone"],
+        row["work_start"],
+        row["work_end"],
+        tuple(sorted(row["work_days"])),
+    )
+
+
+def _numeric(value: float | None) -> Decimal | None:
+    return Decimal(str(value)) if value is not None else None
+
+
+async def get_escalation_settings(tx: Tx, tenant_id: uuid.UUID) -> EscalationSettings | None:
+    row = await tx.conn.fetchrow(
+        f"SELECT {_ESCALATION_COLUMNS} FROM tenants WHERE id = $1",  # noqa: S608 - constant
+        tenant_id,
+    )
+    return _escalation(row) if row else None
+
+
+async def set_escalation_settings(
+    tx: Tx, tenant_id: uuid.UUID, settings: EscalationSettings
+) -> EscalationSettings | None:
+    row = await tx.conn.fetchrow(
+        f"""UPDATE tenants
+              SET escalation_hours = $2, escalation_admin_hours = $3, time_zone = $4,
+                  work_start = $5, work_end = $6, work_days = $7
+            WHERE id = $1
+        RETURNING {_ESCALATION_COLUMNS}""",  # noqa: S608 - constant
+        tenant_id,
+        _numeric(settings.hours),
+        _numeric(settings.admin_hours),
+        settings.time_zone,
+        settings.work_start,
+        settings.work_end,
+        list(settings.work_days),
+    )
+    return _escalation(row) if row else None
 
 
 async def get_tenant_by_slug(tx: Tx, slug: str) -> Tenant | None:

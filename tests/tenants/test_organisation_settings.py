@@ -10,7 +10,17 @@ from tests.support.world import World
 
 GET = "/api/v1/organisation/settings"
 PATCH = "/api/v1/admin/organisation/settings"
-DEFAULTS = {"conversation_start": "any_client", "device_storage": True}
+DEFAULTS = {
+    "conversation_start": "any_client",
+    "device_storage": True,
+    # Unread escalation (tests/notifications/test_escalation_settings.py): off.
+    "escalation_hours": None,
+    "escalation_admin_hours": None,
+    "time_zone": "Europe/London",
+    "work_start": "09:00",
+    "work_end": "17:00",
+    "work_days": [1, 2, 3, 4, 5],
+}
 
 
 @pytest.mark.parametrize("who", ["admin", "sam", "lily", "grace"])
@@ -27,12 +37,14 @@ async def test_an_admin_changes_each_field_alone(http: httpx.AsyncClient, world:
     changed = await http.patch(PATCH, json={"conversation_start": "care_team"}, headers=admin)
     assert changed.status_code == 204, changed.text
     assert (await http.get(GET, headers=world["sam"].auth)).json() == {
+        **DEFAULTS,
         "conversation_start": "care_team",
         "device_storage": True,
     }
     changed = await http.patch(PATCH, json={"device_storage": False}, headers=admin)
     assert changed.status_code == 204, changed.text
     assert (await http.get(GET, headers=world["lily"].auth)).json() == {
+        **DEFAULTS,
         "conversation_start": "care_team",
         "device_storage": False,
     }
@@ -76,7 +88,7 @@ async def test_each_organisation_keeps_its_own(
 ) -> None:
     body = {"conversation_start": "care_team", "device_storage": False}
     assert (await http.patch(PATCH, json=body, headers=world["admin"].auth)).status_code == 204
-    assert (await http.get(GET, headers=world["sam"].auth)).json() == body
+    assert (await http.get(GET, headers=world["sam"].auth)).json() == {**DEFAULTS, **body}
     assert (await http.get(GET, headers=other_world["sam"].auth)).json() == DEFAULTS
 
 

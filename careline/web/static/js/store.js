@@ -6,6 +6,7 @@ import { api, ApiError, configure, listAll } from './api.js';
 import { Socket } from './socket.js';
 import * as local from './local.js';
 import { loadOrganisationSettings, forgetOrganisationSettings } from './organisation.js';
+import { applyWaiting } from './waiting.js';
 import {
   applyEvent, applyResult, beginFetch, endFetch, landPage, newThread, resetThread, sorted,
 } from './threads.js';
@@ -477,6 +478,9 @@ function handleEvent(frame) {
       break;
     case 'receipt.updated':
       applyReceipt(frame);
+      break;
+    case 'conversation.waiting':
+      if (applyWaiting(state.conversations, frame, state.me.tenant_id)) emit('conversations');
       break;
     case 'typing.updated':
       applyTyping(frame);

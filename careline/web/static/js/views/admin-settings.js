@@ -1,9 +1,10 @@
 // The organisation's settings: who may start a conversation with whom, and whether
-// devices keep recent conversations for offline reading.
+// devices keep recent conversations for offline reading; unread escalation.
 
 import { h, announce } from '../dom.js';
 import { organisationSettings, updateOrganisationSettings } from '../admin-data.js';
 import { spinner } from './common.js';
+import { escalationBox } from './admin-escalation.js';
 
 const WORDS = {
   startLegend: 'Who may start a conversation with a client',
@@ -59,6 +60,7 @@ export function settingsSection(main) {
           h('span', { class: 'setting-text' },
             h('label', { class: 'setting-label', for: 'device-storage' }, WORDS.storage),
             h('span', { id: 'device-storage-help', class: 'setting-help' }, WORDS.storageHelp)))),
+      escalationBox(s, save),
     );
   }
 

@@ -11,6 +11,7 @@ import { newConversationDialog } from './newchat.js';
 import { ownDevicesDialog } from './devices.js';
 import { settingsDialog } from './settings.js';
 import { unreadSummary } from '../unread.js';
+import { waitingNote } from '../waiting.js';
 
 // An empty inbox beside archived conversations says where they are, and what waits there.
 function archivedNote(unread) {
@@ -173,6 +174,7 @@ export function sidebar({ navigate, signOut }) {
               : h('span', { class: 'conv-preview', dir: 'auto' }, preview(conv)),
             unread ? h('span', { class: ['badge', conv.muted && 'badge-muted'], 'aria-hidden': 'true' }, conv.unread > 99 ? '99+' : String(conv.unread)) : null,
           ),
+          waitingNote(conv, isStaff()),
         ),
       ),
     );
