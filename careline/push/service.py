@@ -145,6 +145,11 @@ async def do_subscribe(tx: Tx, target: Target) -> uuid.UUID:
         )
 
 
+async def list_own_subscriptions(tx: Tx) -> list[Any]:
+    """The actor's subscriptions in this organisation (at most PUSH_SUBSCRIPTIONS_MAX)."""
+    return await store.list_own(tx)
+
+
 async def do_unsubscribe(tx: Tx, endpoint: str) -> None:
     """Forget the actor's subscription for `endpoint` (this organisation only)."""
     if not await store.delete_own_subscription(tx, endpoint):
