@@ -14,6 +14,7 @@ from careline.kit import limits
 from careline.notifications import channels, words
 from careline.push.channel import PushChannel, backoff
 from careline.push.sender import parse_retry_after
+from tests.conftest import LogCapture
 from tests.push.support import (
     attempts_of,
     delivery_of,
@@ -35,7 +36,11 @@ async def test_the_channel_is_registered_for_delivery(server: RunningServer) -> 
 
 
 async def test_a_push_reaches_every_browser_of_the_person_signed_and_encrypted(
-    server: RunningServer, http: httpx.AsyncClient, world: World, push_service: PushService
+    server: RunningServer,
+    http: httpx.AsyncClient,
+    world: World,
+    push_service: PushService,
+    log_capture: LogCapture,
 ) -> None:
     phone = await subscribe(http, push_service, world["lily"])
     laptop = await subscribe(http, push_service, world["lily"])
@@ -65,6 +70,11 @@ async def test_a_push_reaches_every_browser_of_the_person_signed_and_encrypted(
     assert "Lily" not in str(expected)
     assert "Sam" not in str(expected)
     assert await attempts_of(record) == [("sent", None, 201), ("sent", None, 201)]
+    # Nothing of it in the logs: neither the text nor an endpoint (a capability URL).
+    logged = "\n".join(log_capture.lines)
+    assert "marker-7f3a" not in logged
+    assert phone.id not in logged
+    assert laptop.id not in logged
 
 
 async def test_nowhere_to_send_is_nothing(
