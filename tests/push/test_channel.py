@@ -212,3 +212,25 @@ def test_retry_after_is_read_as_seconds_or_an_http_date() -> None:
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412490.0) == 0.0
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
+
+
+async def test_a_push_service_that_keeps_failing_is_given_up_after_push_retry_max(
+    server: RunningServer, http: httpx.AsyncClient, world: World, push_service: PushService
+) -> None:
+    broken = await subscribe(http, push_service, world["lily"])
+    push_service.answer(broken, 503, retry_after=0, times=limits.PUSH_RETRY_MAX + 5)
+    conversation_id = await open_care(http, world)
+    await send(http, world["sam"], conversation_id, "hello")
+    record = await open_record(world["lily"], conversation_id)
+
+    assert (await PushChannel().send(delivery_of(record))).outcome == "sent"
+
+    tries = await wait_for_attempts(record, limits.PUSH_RETRY_MAX, within=60)
+    assert tries[:-1] == [("retrying", "push_503", 503)] * (limits.PUSH_RETRY_MAX - 1)
+    assert tries[-1] == ("failed", "push_503", 503)
+    deadline = time.monotonic() + 15
+    while await retries_pending(record):
+        assert time.monotonic() < deadline
+        await push_service_poll()
+    assert len(push_service.received(broken)) == limits.PUSH_RETRY_MAX
+    assert await subscriptions_of(world["lily"]) == 1  # a failing service is not a gone one
