@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
+from py_vapid import _check_sub
 
 from careline import config
 from careline.db.tx import Tx
@@ -40,13 +41,21 @@ def application_server_key() -> str:
 
 def contact() -> str:
     """The JWT's `sub` (RFC 8292 section 2.1): the configured contact, else careline's
-    own https URL, else a mailto: the push service can at least parse."""
+    own https origin, else a mailto: the push service can at least parse (development:
+    some push services refuse it, so a deployment sets an https public_url or this)."""
     settings = config.current()
     if settings.push_contact:
         return settings.push_contact
-    if settings.base_url.startswith("https://"):
-        return settings.base_url.rstrip("/")
+    base = urlsplit(settings.base_url)
+    own = f"https://{base.hostname}"
+    if base.scheme == "https" and check_contact(own):
+        return own
     return "mailto:push@localhost"
+
+
+def check_contact(value: str) -> bool:
+    """Whether py_vapid signs with this `sub` (it refuses what it cannot parse)."""
+    return bool(_check_sub(value))
 
 
 def _loopback(host: str) -> bool:

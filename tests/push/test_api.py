@@ -179,6 +179,11 @@ async def test_in_production_only_public_https_push_services_are_taken(
         assert push_service_module.contact() == "https://care.example.org"
     finally:
         config.use(server.settings)
+    config.use(server.settings.model_copy(update={"public_url": "https://care.example.org:8443/x"}))
+    try:
+        assert push_service_module.contact() == "https://care.example.org"  # what VAPID takes
+    finally:
+        config.use(server.settings)
 
 
 async def test_subscribing_again_replaces_and_unsubscribing_removes_only_ones_own(
