@@ -82,6 +82,10 @@ def check_endpoint(endpoint: str) -> str:
     subscription cannot make careline call into its own network (no private addresses)."""
     if len(endpoint) > limits.PUSH_ENDPOINT_MAX_CHARS:
         raise InvalidInput("the endpoint is too long", code="push_endpoint_invalid")
+    if any(c <= " " or c == "\x7f" for c in endpoint):
+        raise InvalidInput(
+            "the endpoint holds spaces or control characters", code="push_endpoint_invalid"
+        )
     try:
         parts = urlsplit(endpoint)
         host = parts.hostname or ""

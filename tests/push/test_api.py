@@ -88,6 +88,8 @@ def _subscription(
             "push_endpoint_invalid",
         ),
         ("https://user:pw@push.example.com/p/1", None, None, 422, "push_endpoint_invalid"),
+        ("https://push.example.com/p 1", None, None, 422, "push_endpoint_invalid"),
+        ("https://push.example.com/p\x01", None, None, 422, "push_endpoint_invalid"),
         ("https://push.example.com:99999/p/1", None, None, 422, "push_endpoint_invalid"),
         ("not a url", None, None, 422, "push_endpoint_invalid"),
         (
