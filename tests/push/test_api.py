@@ -4,6 +4,7 @@ refused (and changes nothing); a subscription ending with its session."""
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -285,3 +286,16 @@ async def test_a_subscription_ends_with_its_session(
     assert push_service.received(browser) == []
     assert len(push_service.delivered(kept)) == 1
     assert await subscriptions_of(lily) == 1  # the ended session's is gone
+
+
+def test_two_processes_starting_at_once_make_one_key(tmp_path: Path) -> None:
+    ring = key_service.keyring()
+    made = set()
+    for _ in range(3):
+        vapid._write_new(tmp_path / vapid.FILE_NAME, ring.master_keys[ring.current_master_id])
+        vapid._cached.clear()
+        key = vapid.load(tmp_path, ring.master_keys, ring.current_master_id)
+        made.add(vapid.application_server_key(key))
+    assert len(made) == 1
+    assert [p.name for p in tmp_path.iterdir()] == [vapid.FILE_NAME]  # no drafts left
+    vapid._cached.clear()
