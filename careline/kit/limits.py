@@ -65,3 +65,7 @@ FILE_CHECK_CPU_SECONDS = 5
 CLEAN_IMAGE_MAX_FACTOR = 2
 # Unattached uploads are removed this long after they were made.
 UNATTACHED_UPLOAD_HOURS = 24
+# The notification centre (careline/notifications): ids in one "mark read", and the
+# newest records a `resume` ack carries.
+NOTIFICATIONS_READ_MAX_IDS = 200
+NOTIFICATIONS_RESUME_ITEMS = 20

@@ -165,7 +165,7 @@ function route() {
       return;
     }
     document.title = 'Administration · careline';
-    mount(adminView(ADMIN_SECTIONS[path] || 'home'));
+    mount(adminView(ADMIN_SECTIONS[path] || 'home', { navigate }));
     return;
   }
   const match = path.match(/^\/c\/([0-9a-f-]{36})$/);

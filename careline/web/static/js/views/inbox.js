@@ -11,6 +11,7 @@ import { newConversationDialog } from './newchat.js';
 import { ownDevicesDialog } from './devices.js';
 import { settingsDialog } from './settings.js';
 import { unreadSummary } from '../unread.js';
+import { bell } from './bell.js';
 
 // An empty inbox beside archived conversations says where they are, and what waits there.
 function archivedNote(unread) {
@@ -92,6 +93,7 @@ export function sidebar({ navigate, signOut }) {
     h('span', { class: 'sr-only' }, `Account menu for ${me.display_name}`),
   );
 
+  const bells = bell({ navigate });
   const compose = iconButton('compose', 'New message', () => newConversationDialog({ navigate }), { cls: 'compose-btn', 'aria-haspopup': 'dialog' });
 
   let actingFor = null;
@@ -112,6 +114,7 @@ export function sidebar({ navigate, signOut }) {
       { class: 'side-head' },
       menuButton,
       h('div', { class: 'side-title' }, h('h1', {}, 'Messages'), h('p', { class: 'org' }, me.tenant_name)),
+      bells,
       compose,
     ),
     actingFor,
@@ -258,6 +261,9 @@ export function sidebar({ navigate, signOut }) {
 
   const subscriptions = [on('conversations', render), on('presence', render), on('typing', render), on('open', render), on('route', render)];
   render();
-  root.dispose = () => subscriptions.forEach((off) => off());
+  root.dispose = () => {
+    subscriptions.forEach((off) => off());
+    bells.dispose();
+  };
   return root;
 }
