@@ -55,7 +55,7 @@ export function bell({ navigate }) {
 
   const list = h('ul', { class: 'bell-list', 'aria-label': WORDS.heading });
   const status = h('p', { class: 'bell-status', role: 'status' });
-  const all = h('button', { type: 'button', class: 'btn btn-small btn-quiet bell-all', onclick: () => act(markAllRead()) }, WORDS.markAll);
+  const all = h('button', { type: 'button', class: 'btn btn-small btn-quiet bell-all', onclick: () => centre.unread && act(markAllRead()) }, WORDS.markAll);
   const older = h('button', { type: 'button', class: 'btn btn-small bell-older', hidden: true, onclick: () => act(loadOlderNotifications()) }, WORDS.older);
   const panel = h('div', { class: 'bell-panel', id: panelId, role: 'region', 'aria-label': WORDS.heading, hidden: true },
     h('div', { class: 'bell-head' }, h('h2', {}, WORDS.heading), all),
@@ -73,7 +73,8 @@ export function bell({ navigate }) {
     label.textContent = WORDS.button(n);
     button.classList.toggle('has-unread', n > 0);
     if (panel.hidden) return;
-    all.disabled = n === 0;
+    // aria-disabled, not disabled: the button keeps focus once everything is read.
+    all.setAttribute('aria-disabled', n === 0 ? 'true' : 'false');
     older.hidden = !centre.cursor;
     const shown = groups();
     status.textContent = !centre.loaded ? WORDS.loading : shown.length ? '' : WORDS.empty;
@@ -100,12 +101,17 @@ export function bell({ navigate }) {
     const mark = open.length
       ? h('button', {
         type: 'button', class: 'icon-btn bell-mark', title: WORDS.markOne, 'aria-label': WORDS.markOneFor(name),
-        onclick: () => act(markRead(open.map((r) => r.id))),
+        onclick: () => {
+          act(markRead(open.map((r) => r.id)));
+          // The button goes with the unread state: focus stays on its row.
+          const again = [...list.querySelectorAll('.bell-item')].find((li) => li.dataset.key === group.key);
+          focus(again && again.querySelector('a'));
+        },
       }, icon('check', { size: 18 }))
       : null;
     return h('li', {
       class: ['bell-item', open.length ? 'is-unread' : 'is-read'],
-      dataset: { conversation: group.conversation_id || '', firstSeq: group.firstSeq === null ? '' : String(group.firstSeq) },
+      dataset: { key: group.key, conversation: group.conversation_id || '', firstSeq: group.firstSeq === null ? '' : String(group.firstSeq) },
     }, openIt, mark);
   }
 
@@ -146,4 +152,22 @@ export function bell({ navigate }) {
     offs.forEach((off) => off());
   };
   return root;
+}
+
+const ORG_WORDS = {
+  title: 'This link is for another organisation',
+  text: 'It opens a conversation in another organisation you belong to. Sign in to that organisation to open it; you are signed in here as a member of',
+  switch: 'Sign in to that organisation',
+  stay: 'Stay here',
+};
+
+/** A link (a notification's, an e-mail's) names another organisation than this session's:
+ * say so, and offer to sign in there (the sign-in page chooses it and returns here). */
+export function otherOrganisationPage({ onSwitch, onStay }) {
+  return h('main', { id: 'main', class: 'fatal org-link' },
+    h('h1', {}, ORG_WORDS.title),
+    h('p', {}, `${ORG_WORDS.text} ${state.me.tenant_name}.`),
+    h('div', { class: 'org-link-actions' },
+      h('button', { type: 'button', class: 'btn btn-primary', onclick: onSwitch }, ORG_WORDS.switch),
+      h('button', { type: 'button', class: 'btn', onclick: onStay }, ORG_WORDS.stay)));
 }
