@@ -10,8 +10,9 @@ import uuid
 import httpx
 from playwright.async_api import Locator, Page, expect
 
-from tests.e2e.conftest import PHONE, NewContext, watch
+from tests.e2e.conftest import PHONE, SCREENSHOTS, NewContext, watch
 from tests.e2e.support import message, open_care, sign_in
+from tests.e2e.test_accessibility import axe
 from tests.e2e.test_unread import api_send
 from tests.support.server import RunningServer
 from tests.support.world import World
@@ -67,6 +68,9 @@ async def test_the_bell_counts_lists_marks_and_opens_in_step_on_two_devices(
     await expect(items.nth(0).locator(".bell-name")).to_have_text("Case review")
     await expect(items.nth(1).locator(".bell-name")).to_have_text("Lily Client")
     await expect(item(laptop, "Lily Client").locator(".bell-what")).to_have_text("2 new messages")
+    assert await axe(laptop) == []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await laptop.screenshot(path=SCREENSHOTS / "bell-desktop.png")
     # Live: another message moves its conversation up and counts one more.
     await api_send(server, lily, care, "Third question")
     await expect(items.nth(0).locator(".bell-name")).to_have_text("Lily Client")
@@ -96,6 +100,9 @@ async def test_the_bell_counts_lists_marks_and_opens_in_step_on_two_devices(
     for device in (laptop, phone):
         await expect(badge(device)).to_have_text("2")
     await bell(phone).click()
+    await expect(phone.locator(".bell-item.is-unread")).to_have_count(2)
+    assert await axe(phone) == []
+    await phone.screenshot(path=SCREENSHOTS / "bell-phone.png")
     await phone.get_by_role("button", name="Mark all read").click()
     for device in (laptop, phone):
         await expect(badge(device)).to_be_hidden()

@@ -120,7 +120,10 @@ export function bell({ navigate }) {
     button.setAttribute('aria-expanded', 'true');
     document.addEventListener('pointerdown', outside, true);
     render();
-    act(loadNotifications());
+    loadNotifications().catch(() => {
+      status.textContent = WORDS.failed;
+      status.hidden = false;
+    });
     requestAnimationFrame(() => focus(list.querySelector('a') || all));
   }
 
@@ -145,7 +148,8 @@ export function bell({ navigate }) {
   });
 
   const offs = [on('notifications', render), on('conversations', () => !panel.hidden && render())];
-  act(loadNotifications());
+  // Quietly: offline (reading the kept copy) the bell waits for the next resume.
+  loadNotifications().catch(() => {});
   render();
   root.dispose = () => {
     close(false);
