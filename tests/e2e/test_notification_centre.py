@@ -10,12 +10,13 @@ import uuid
 import httpx
 from playwright.async_api import Locator, Page, expect
 
+from careline.db.tx import Role
 from tests.e2e.conftest import PHONE, SCREENSHOTS, NewContext, watch
 from tests.e2e.support import message, open_care, sign_in
 from tests.e2e.test_accessibility import axe
 from tests.e2e.test_unread import api_send
 from tests.support.server import RunningServer
-from tests.support.world import World
+from tests.support.world import PASSWORD, World, join_by_invitation
 
 
 def bell(page: Page) -> Locator:
@@ -173,4 +174,45 @@ async def test_a_link_names_its_organisation(
     ).to_be_visible()
     await sam.get_by_role("button", name="Sign in to that organisation").click()
     await expect(sam).to_have_url(f"{server.base_url}/signin?next=%2Fc%2F{care}%3Forg%3D{other}")
+    assert page_errors == []
+
+
+async def test_a_link_to_another_organisation_signs_in_there_and_opens_it(
+    server: RunningServer,
+    world: World,
+    other_world: World,
+    new_context: NewContext,
+    page_errors: list[str],
+) -> None:
+    # Sam of A is also staff in B; Lily of B writes to them there.
+    sam_in_b = await join_by_invitation(
+        server.base_url,
+        other_world["admin"],
+        world["sam"],
+        name="Sam in B",
+        role=Role.STAFF,
+        slug=other_world.slug,
+    )
+    care_b = await open_care(server, sam_in_b, other_world["lily"], (other_world["lily"], "In B"))
+    context = await new_context()
+    sam = watch(await context.new_page(), page_errors)
+    await sam.goto("/")
+    await sam.get_by_label("E-mail address").fill(world["sam"].email)
+    await sam.get_by_label("Password", exact=True).fill(PASSWORD)
+    await sam.get_by_role("button", name="Sign in").click()
+    await sam.get_by_label(f"Org {world.slug}").check()
+    await sam.get_by_role("button", name="Sign in").click()
+    await expect(sam.locator("nav.sidebar .org")).to_have_text(f"Org {world.slug}")
+    # The link of B's notification, opened while signed in to A.
+    await sam.goto(f"/c/{care_b}?org={other_world.tenant_id}")
+    await sam.get_by_role("button", name="Sign in to that organisation").click()
+    await sam.get_by_label("E-mail address").fill(world["sam"].email)
+    await sam.get_by_label("Password", exact=True).fill(PASSWORD)
+    await sam.get_by_role("button", name="Sign in").click()
+    # B is chosen for them, the one the link names.
+    await expect(sam.get_by_label(f"Org {other_world.slug}")).to_be_checked()
+    await sam.get_by_role("button", name="Sign in").click()
+    await expect(message(sam, "In B")).to_be_visible()
+    await expect(sam).to_have_url(f"{server.base_url}/c/{care_b}")
+    await expect(sam.locator("nav.sidebar .org")).to_have_text(f"Org {other_world.slug}")
     assert page_errors == []
