@@ -150,6 +150,10 @@ async def test_clients_and_admins_have_the_bell_too(
     await expect(badge(client)).to_have_text("1")
     # The admin opens the support conversation from the administration's bell.
     await bell(office).click()
+    await expect(office.locator(".bell-item.is-unread")).to_have_count(1)
+    assert await axe(office) == []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await office.screenshot(path=SCREENSHOTS / "bell-admin.png")
     await office.locator(".bell-item a.bell-open").click()
     await expect(office).to_have_url(f"{server.base_url}/c/{support}")
     await expect(message(office, "Can I move my appointment")).to_be_visible()

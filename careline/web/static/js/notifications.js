@@ -55,11 +55,22 @@ function setSummary({ unread, messages }) {
   centre.messages = messages;
 }
 
+// Bumped by every change this device learns of (an event, a mark of its own). A summary
+// read by the server before such a change can arrive after it: one whose request began
+// at another tick is stale, and is asked again instead of shown.
+let tick = 0;
+
+function summaryAt(at, summary) {
+  if (at === tick) setSummary(summary);
+  else refreshSummarySoon();
+}
+
 /** The first page and the summary (again after a reconnect: see the 'resumed' hook). */
 export async function loadNotifications() {
   ensureScope();
   if (centre.loading) return;
   centre.loading = true;
+  const at = tick;
   try {
     const [page, summary] = await Promise.all([
       api('GET', `/notifications?limit=${PAGE}`),
@@ -68,7 +79,7 @@ export async function loadNotifications() {
     take(page.items);
     if (!centre.loaded) centre.cursor = page.next_cursor;
     centre.loaded = true;
-    setSummary(summary);
+    summaryAt(at, summary);
   } finally {
     centre.loading = false;
     changed();
@@ -137,6 +148,7 @@ export async function markRead(ids) {
   });
   if (!open.length) return;
   applyRead(open);
+  tick += 1;
   changed();
   await send({ ids: open });
 }
@@ -146,18 +158,22 @@ export async function markAllRead() {
   ensureScope();
   applyRead([...centre.records.keys()]);
   setSummary({ unread: 0, messages: 0 });
+  tick += 1;
   changed();
   await send({ all: true });
 }
 
 async function send(body) {
+  const at = tick;
   let result;
   if (state.socket && state.connection === 'ready') {
     result = await state.socket.request('notifications.read', body);
   } else {
     result = await api('POST', '/notifications/read', body);
   }
-  setSummary(result);
+  summaryAt(at, result);
+  // What the server read before this mark committed is stale from here on.
+  tick += 1;
   changed();
 }
 
@@ -168,8 +184,9 @@ let refetch = null;
 function refreshSummarySoon() {
   clearTimeout(refetch);
   refetch = setTimeout(async () => {
+    const at = tick;
     try {
-      setSummary(await api('GET', '/notifications/summary'));
+      summaryAt(at, await api('GET', '/notifications/summary'));
       changed();
     } catch {
       // The next resume brings it.
@@ -196,8 +213,15 @@ function onFrame(frame) {
       centre.messages += Math.max(0, r.count - known.count);
     }
     take([r]);
-  } else if (applyRead(frame.ids)) {
-    refreshSummarySoon();
+    tick += 1;
+  } else {
+    const before = centre.unread;
+    if (applyRead(frame.ids)) {
+      refreshSummarySoon();
+      tick += 1;
+    } else if (centre.unread !== before) {
+      tick += 1;
+    }
   }
   changed();
 }
