@@ -299,7 +299,17 @@ async def test_a_person_in_two_organisations_is_told_only_where_it_happened(
             f"/api/v1/conversations/{care}/me", json={"muted": True}, headers=world["sam"].auth
         )
         await in_a.next_event("participant.settings_updated")
-        for op in ("notification.updated", "notification.read", "participant.settings_updated"):
+        # A conversation made for them in A subscribes only their sockets in A.
+        team = await open_team(http, world, "jo", "sam")
+        await send(http, world["jo"], team, text="only in A")
+        await in_a.next_event("message.sent", where=lambda f: f["conversation_id"] == team)
+        for op in (
+            "notification.updated",
+            "notification.read",
+            "participant.settings_updated",
+            "conversation.created",
+            "message.sent",
+        ):
             await in_b.assert_no_event(op, within=0.1)
     assert (await listed(http, sam_in_b))["items"] == []
     assert await summary_of(http, sam_in_b) == {"unread": 0, "messages": 0}
