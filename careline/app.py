@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import careline.messages.ops
+import careline.notifications.ops
 import careline.realtime.ops
 import careline.receipts.ops  # noqa: F401 - registers socket ops
 from careline import __version__, config
@@ -36,6 +37,7 @@ from careline.kit import limits, memory
 from careline.kit.crypto import MasterKeyFile
 from careline.kit.errors import AppError, DatabaseUnavailable
 from careline.messages import api as messages_api
+from careline.notifications import api as notifications_api
 from careline.notifications import unsubscribe_api
 from careline.push import api as push_api
 from careline.push import channel as push_channel
@@ -210,6 +212,7 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
         attachments_api.router,
         attachments_api.admin,
         receipts_api.router,
+        notifications_api.router,
         realtime_api.router,
         unsubscribe_api.router,
         push_api.router,

@@ -618,3 +618,67 @@ async def test_a_push_subscription_is_its_owners_alone(
             own.endpoint,
         )
     assert (row["tenant_id"], row["account_id"]) == (other.tenant_id, other.account_id)
+
+
+# The notification centre: everyone in both organisations has records of their own; each
+# person lists, counts and marks only theirs (issue 11).
+NOTIFIED = ["admin", "sam", "jo", "lily", "grace"]
+
+
+@pytest.mark.parametrize(("who", "where"), [(p, w) for p in NOTIFIED for w in ("a", "b")])
+async def test_each_person_sees_and_marks_only_their_own_notifications(
+    server: RunningServer,
+    http: httpx.AsyncClient,
+    world: World,
+    other_world: World,
+    who: str,
+    where: str,
+) -> None:
+    records: dict[tuple[str, str], str] = {}
+    was: dict[tuple[str, str], str | None] = {}
+    for key, w in (("a", world), ("b", other_world)):
+        scene = await build_scene(http, w)  # sam writes to lily (and grace) and to jo
+        support = await http.post(
+            "/api/v1/conversations", json={"kind": "support"}, headers=w["lily"].auth
+        )
+        await http.post(
+            f"/api/v1/conversations/{support.json()['id']}/messages",
+            json={"client_msg_id": "s1", "text": "to the desk"},
+            headers=w["lily"].auth,
+        )
+        await http.post(
+            f"/api/v1/conversations/{scene.care_id}/messages",
+            json={"client_msg_id": "r1", "text": "a reply"},
+            headers=w["lily"].auth,
+        )
+        for person in NOTIFIED:
+            page = await http.get("/api/v1/notifications", headers=w[person].auth)
+            [record] = page.json()["items"][:1]
+            records[(person, key)] = record["id"]
+            was[(person, key)] = record["read_at"]
+    me = (world if where == "a" else other_world)[who]
+    mine = records[(who, where)]
+    listed = (await http.get("/api/v1/notifications", headers=me.auth)).json()["items"]
+    assert {r["id"] for r in listed} & set(records.values()) == {mine}
+    others = [i for k, i in records.items() if k != (who, where)]
+    for other in others:
+        response = await http.post(
+            "/api/v1/notifications/read", json={"ids": [other]}, headers=me.auth
+        )
+        assert response.status_code == 404, f"{who}@{where}: {response.text}"
+        assert response.json()["code"] == "not_found"
+    async with connect(server.ws_url, me.token) as ws:
+        assert [r["id"] for r in ws.resumed["notifications"]["items"]] == [r["id"] for r in listed]
+        with pytest.raises(WsError) as caught:
+            await ws.request("notifications.read", ids=others)
+        assert caught.value.code == "not_found"
+        # Marking all of one's own touches nobody else's.
+        await ws.request("notifications.read", all=True)
+    for (person, key), record in records.items():
+        w = world if key == "a" else other_world
+        page = (await http.get("/api/v1/notifications", headers=w[person].auth)).json()
+        [found] = [r for r in page["items"] if r["id"] == record]
+        if (person, key) == (who, where):
+            assert found["read_at"] is not None
+        else:
+            assert found["read_at"] == was[(person, key)], (person, key)

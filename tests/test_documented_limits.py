@@ -396,6 +396,8 @@ ELSEWHERE = {
         "realtime/test_resume_batched.py",
         "CATCH_UP_READ_EVENTS_PER_CONVERSATION",
     ),
+    # Refused over REST and the socket alike, the limit itself accepted.
+    "NOTIFICATIONS_READ_MAX_IDS": ("notifications/test_centre.py", "NOTIFICATIONS_READ_MAX_IDS"),
 }
 # Sizes careline works with that nobody sends: nothing to refuse.
 NOT_A_REFUSAL = {
@@ -403,6 +405,7 @@ NOT_A_REFUSAL = {
     "THUMBNAIL_MAX_SIDE",
     "PREVIEW_MAX_SIDE",
     "UNATTACHED_UPLOAD_HOURS",
+    "NOTIFICATIONS_RESUME_ITEMS",  # how much a resume's ack carries (notifications/test_centre.py)
 }
 
 

@@ -114,7 +114,11 @@ async def do_sign_in(creds: Credentials) -> SignedIn:
         raise Conflict(
             "choose an organisation",
             code="tenant_choice_required",
-            extra={"tenants": [{"slug": t.slug, "name": t.name} for t, _ in memberships]},
+            extra={
+                "tenants": [
+                    {"slug": t.slug, "name": t.name, "id": str(t.id)} for t, _ in memberships
+                ]
+            },
         )
     tenant, role = memberships[0]
     return await open_session(

@@ -80,3 +80,7 @@ PUSH_SUBSCRIPTIONS_MAX = 10
 PUSH_RETRY_MAX = 8
 PUSH_RETRY_AFTER_MAX_SECONDS = 3_600
 PUSH_RETRY_BACKOFF_MAX_SECONDS = 900
+# The notification centre (careline/notifications): ids in one "mark read", and the
+# newest records a `resume` ack carries.
+NOTIFICATIONS_READ_MAX_IDS = 200
+NOTIFICATIONS_RESUME_ITEMS = 20

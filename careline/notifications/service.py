@@ -21,8 +21,10 @@ import orjson
 
 from careline import config
 from careline.db.tx import Tx
-from careline.kit import clock
+from careline.kit import clock, limits
+from careline.kit.errors import NotFound
 from careline.kit.events import Event
+from careline.kit.pagination import encode_cursor
 from careline.notifications import delivery, escalation_store, store
 from careline.notifications.kinds import Kind, Priority
 
@@ -193,3 +195,47 @@ def emit_waiting(
             },
         )
     )
+
+
+# The notification centre (the bell): a person's own records --------------------------
+
+
+async def list_notifications(
+    tx: Tx, *, before: tuple[Any, uuid.UUID] | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The actor's records, most recently told first, and the cursor of the next page
+    (None on the last)."""
+    rows = await store.list_recent(tx, before=before, limit=limit)
+    last = rows[-1] if len(rows) == limit else None
+    cursor = encode_cursor([last["updated_at"].isoformat(), str(last["id"])]) if last else None
+    return [wire(row) for row in rows], cursor
+
+
+async def summary(tx: Tx) -> dict[str, int]:
+    """What the bell shows: `unread` records (one per conversation or object with news)
+    and the `messages` they count."""
+    records, messages = await store.unread_summary(tx)
+    return {"unread": records, "messages": messages}
+
+
+async def centre(tx: Tx) -> dict[str, Any]:
+    """The summary and the newest records, for `resume`'s ack: a device that was away
+    shows the right bell without asking again."""
+    items, cursor = await list_notifications(
+        tx, before=None, limit=limits.NOTIFICATIONS_RESUME_ITEMS
+    )
+    return {**await summary(tx), "items": items, "next_cursor": cursor}
+
+
+async def do_mark_read(tx: Tx, *, ids: Sequence[uuid.UUID] | None) -> list[uuid.UUID]:
+    """Mark the actor's records read: these `ids`, or (None) every open one. Marking a
+    record that is already read is no change; an id that is not the actor's own (or does
+    not exist) raises NotFound and nothing changes. What was still due outside the app
+    is cancelled. Emits notification.read with the ids that changed to every device of
+    the actor in this organisation; returns them."""
+    wanted = None if ids is None else list(dict.fromkeys(ids))
+    if wanted is not None and await store.count_own(tx, wanted) != len(wanted):
+        raise NotFound("no such notification")
+    changed = [row["id"] for row in await store.mark_read(tx, wanted)]
+    emit_read(tx, tx.actor.account, changed)
+    return changed

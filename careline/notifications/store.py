@@ -149,3 +149,96 @@ async def mark_conversation_read(tx: Tx, conversation_id: uuid.UUID, *, read_seq
             read_seq,
         )
     )
+
+
+# The notification centre: a person's own records, under row-level security -----------
+
+
+async def list_recent(tx: Tx, *, before: tuple[Any, uuid.UUID] | None, limit: int) -> list[Any]:
+    """The actor's records in the acting organisation, most recently told first, after
+    the cursor `before` (updated_at, id). The order is the notifications_recent index's
+    (updated_at DESC, id): a page is one index range."""
+    if before is None:
+        return list(
+            await tx.conn.fetch(
+                f"""
+                SELECT {_COLUMNS} FROM notifications n
+                WHERE n.account_id = $1 AND n.tenant_id = $2
+                ORDER BY n.updated_at DESC, n.id
+                LIMIT $3
+                """,  # noqa: S608 - constant fragments
+                tx.actor.account,
+                tx.actor.tenant,
+                limit,
+            )
+        )
+    return list(
+        await tx.conn.fetch(
+            f"""
+            SELECT {_COLUMNS} FROM notifications n
+            WHERE n.account_id = $1 AND n.tenant_id = $2
+              AND (n.updated_at < $3 OR (n.updated_at = $3 AND n.id > $4))
+            ORDER BY n.updated_at DESC, n.id
+            LIMIT $5
+            """,  # noqa: S608 - constant fragments
+            tx.actor.account,
+            tx.actor.tenant,
+            before[0],
+            before[1],
+            limit,
+        )
+    )
+
+
+async def unread_summary(tx: Tx) -> tuple[int, int]:
+    """(open records, messages they count) of the actor in the acting organisation."""
+    row = await tx.conn.fetchrow(
+        "SELECT count(*) AS records, coalesce(sum(count), 0) AS messages FROM notifications"
+        " WHERE account_id = $1 AND tenant_id = $2 AND read_at IS NULL",
+        tx.actor.account,
+        tx.actor.tenant,
+    )
+    assert row is not None
+    return int(row["records"]), int(row["messages"])
+
+
+async def count_own(tx: Tx, ids: list[uuid.UUID]) -> int:
+    """How many of `ids` are the actor's records in the acting organisation."""
+    found = await tx.conn.fetchval(
+        "SELECT count(*) FROM notifications"
+        " WHERE id = ANY($1::uuid[]) AND account_id = $2 AND tenant_id = $3",
+        ids,
+        tx.actor.account,
+        tx.actor.tenant,
+    )
+    return int(found or 0)
+
+
+async def mark_read(tx: Tx, ids: list[uuid.UUID] | None) -> list[Any]:
+    """The actor's open records among `ids` (None: all of them) become read; what was
+    still due outside the app is cancelled. Returns the rows that changed."""
+    if ids is None:
+        return list(
+            await tx.conn.fetch(
+                f"""
+                UPDATE notifications n SET {_SEEN}
+                WHERE n.account_id = $1 AND n.tenant_id = $2 AND n.read_at IS NULL
+                RETURNING {_COLUMNS}
+                """,  # noqa: S608 - constant fragments
+                tx.actor.account,
+                tx.actor.tenant,
+            )
+        )
+    return list(
+        await tx.conn.fetch(
+            f"""
+            UPDATE notifications n SET {_SEEN}
+            WHERE n.id = ANY($3::uuid[]) AND n.account_id = $1 AND n.tenant_id = $2
+              AND n.read_at IS NULL
+            RETURNING {_COLUMNS}
+            """,  # noqa: S608 - constant fragments
+            tx.actor.account,
+            tx.actor.tenant,
+            ids,
+        )
+    )

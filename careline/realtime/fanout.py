@@ -183,8 +183,12 @@ class Hub:
             if not sockets:
                 del index[key]
 
-    def _subscribe(self, account_id: uuid.UUID, conversation_id: uuid.UUID) -> None:
+    def _subscribe(
+        self, tenant_id: uuid.UUID, account_id: uuid.UUID, conversation_id: uuid.UUID
+    ) -> None:
         for socket in self.by_account.get(account_id, ()):
+            if socket.tenant_id != tenant_id:
+                continue  # the same person signed in to another organisation
             socket.conversations.add(conversation_id)
             self.by_conversation.setdefault(conversation_id, set()).add(socket)
 
@@ -225,14 +229,17 @@ class Hub:
                 socket.push(frame)
         for account_id in event.account_ids:
             for socket in list(self.by_account.get(account_id, ())):
-                socket.push(frame)
+                # One account may be signed in to several organisations: an event for
+                # this person in one of them reaches only the sockets acting there.
+                if socket.tenant_id == event.tenant_id:
+                    socket.push(frame)
 
     async def _deliver_timeline(self, event: Event, conversation_id: uuid.UUID, seq: int) -> None:
         if event.type == CONVERSATION_CREATED:
             for account_id in event.account_ids:
-                self._subscribe(account_id, conversation_id)
+                self._subscribe(event.tenant_id, account_id, conversation_id)
         elif event.type == PARTICIPANT_ADDED:
-            self._subscribe(uuid.UUID(event.data["account_id"]), conversation_id)
+            self._subscribe(event.tenant_id, uuid.UUID(event.data["account_id"]), conversation_id)
         frame = event.frame or await self._render(event, conversation_id, seq)
         if frame is not None:
             for socket in list(self.by_conversation.get(conversation_id, ())):

@@ -8,9 +8,11 @@ from typing import Any
 from pydantic import Field
 
 from careline import config
+from careline.db.tx import transaction
 from careline.kit import budgets, limits
 from careline.kit.errors import InvalidInput, NotFound
 from careline.kit.fields import Seq
+from careline.notifications import service as notification_service
 from careline.realtime.presence import STATUSES
 from careline.realtime.protocol import OpArgs, Session, op
 
@@ -38,8 +40,12 @@ async def ping(session: Session, args: NoArgs) -> dict[str, Any]:
 
 @op("resume", ResumeArgs)
 async def resume(session: Session, args: ResumeArgs) -> dict[str, Any]:
-    """Replays what was missed, in seq order, before this op's ack."""
-    return await session.resume(dict(args.conversations))
+    """Replays what was missed, in seq order, before this op's ack; the ack also carries
+    the notification centre (summary and newest records), read after the replay."""
+    resumed = await session.resume(dict(args.conversations))
+    async with transaction(session.actor, readonly=True) as tx:
+        resumed["notifications"] = await notification_service.centre(tx)
+    return resumed
 
 
 def _require(session: Session, conversation_id: uuid.UUID) -> None:

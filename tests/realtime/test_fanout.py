@@ -11,6 +11,7 @@ import httpx
 from careline.db import tx as db_tx
 from careline.kit.events import Event
 from careline.messages import service as message_service
+from careline.messages.events import MESSAGE_SENT
 from tests.realtime.test_live import open_care
 from tests.support.server import RunningServer
 from tests.support.world import World
@@ -18,12 +19,13 @@ from tests.support.ws import connect
 
 
 async def commit_unpublished(world: World, conversation_id: str, texts: list[str]) -> list[Event]:
-    """Commit sends as sam, keeping their events instead of publishing them."""
+    """Commit sends as sam, keeping their message.sent events instead of publishing them
+    (the rest, such as the recipients' notification.updated, are not published either)."""
     captured: list[Event] = []
     original = db_tx._state.publish
 
     async def capture(events: list[Event]) -> None:
-        captured.extend(events)
+        captured.extend(e for e in events if e.type == MESSAGE_SENT)
 
     db_tx._state.publish = capture
     try:

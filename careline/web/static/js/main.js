@@ -14,6 +14,8 @@ import { connectionBanner } from './views/banner.js';
 import { offlineBanner } from './views/offline.js';
 import * as offline from './offline.js';
 import { invitePage, invitationsNotice } from './views/invitations.js';
+import { otherOrganisationPage } from './views/bell.js';
+import { otherOrganisation } from './notifications.js';
 
 const app = document.getElementById('app');
 let layout = null;
@@ -159,13 +161,28 @@ function route() {
     navigate(`/signin?next=${encodeURIComponent(path)}`, { replace: true });
     return;
   }
+  // A link with ?org=<organisation> (notifications link so): this one opens as it is;
+  // another means signing in there first.
+  const org = otherOrganisation();
+  if (org) {
+    const here = location.pathname + location.search;
+    document.title = 'Another organisation · careline';
+    mount(otherOrganisationPage({
+      onSwitch: async () => {
+        await doSignOut();
+        navigate(`/signin?next=${encodeURIComponent(here)}`, { replace: true });
+      },
+      onStay: () => navigate('/', { replace: true }),
+    }));
+    return;
+  }
   if (path.startsWith('/admin')) {
     if (state.me.role !== 'admin') {
       navigate('/', { replace: true });
       return;
     }
     document.title = 'Administration · careline';
-    mount(adminView(ADMIN_SECTIONS[path] || 'home'));
+    mount(adminView(ADMIN_SECTIONS[path] || 'home', { navigate }));
     return;
   }
   const match = path.match(/^\/c\/([0-9a-f-]{36})$/);

@@ -179,6 +179,7 @@ async function onReady(socket, info) {
   const cursors = Object.fromEntries(state.cursors);
   try {
     const resumed = await socket.request('resume', { conversations: cursors }, { timeout: 60_000 });
+    emit('resumed', resumed);
     for (const [id, result] of Object.entries(resumed.conversations || {})) {
       if (result.status === 'reset') await reloadThread(id);
     }
@@ -461,6 +462,7 @@ function sendReceipt(id, marks) {
 
 function handleEvent(frame) {
   const id = frame.conversation_id;
+  emit('event', frame); // for parts with their own data module (js/notifications.js)
   switch (frame.op) {
     case 'message.sent':
     case 'message.edited':

@@ -17,6 +17,7 @@ import { homeSection } from './admin-home.js';
 import { settingsSection } from './admin-settings.js';
 import { confirmRoleChange } from './admin-roles.js';
 import { devicesDialog } from './admin-devices.js';
+import { bell } from './bell.js';
 
 const WORDS = {
   notSeen: 'Not seen yet',
@@ -36,7 +37,8 @@ const ROLES = [
   ['guardian', 'Guardian'],
 ];
 
-export function adminView(section) {
+export function adminView(section, { navigate } = {}) {
+  const bells = bell({ navigate });
   const main = h('main', { id: 'main', class: 'admin-main', tabindex: '-1' });
   const tab = (href, label, name) =>
     h('a', { href, class: 'tab', 'data-link': '', 'aria-current': section === name ? 'page' : 'false' }, label);
@@ -48,6 +50,7 @@ export function adminView(section) {
       { class: 'admin-head' },
       h('a', { href: '/', class: 'btn btn-quiet back-link', 'data-link': '' }, icon('back', { size: 18 }), h('span', {}, 'Messages')),
       h('div', { class: 'admin-title' }, h('h1', {}, 'Administration'), h('p', { class: 'org' }, state.me.tenant_name)),
+      bells,
     ),
     h('nav', { class: 'tabs admin-tabs', 'aria-label': 'Administration' },
       tab('/admin', 'Overview', 'home'), tab('/admin/people', 'People', 'people'),
@@ -58,6 +61,7 @@ export function adminView(section) {
   else if (section === 'people') peopleSection(main);
   else if (section === 'settings') settingsSection(main);
   else homeSection(main);
+  root.dispose = bells.dispose;
   return root;
 }
 

@@ -12,6 +12,7 @@ import { ownDevicesDialog } from './devices.js';
 import { settingsDialog } from './settings.js';
 import { unreadSummary } from '../unread.js';
 import { waitingNote } from '../waiting.js';
+import { bell } from './bell.js';
 
 // An empty inbox beside archived conversations says where they are, and what waits there.
 function archivedNote(unread) {
@@ -93,6 +94,7 @@ export function sidebar({ navigate, signOut }) {
     h('span', { class: 'sr-only' }, `Account menu for ${me.display_name}`),
   );
 
+  const bells = bell({ navigate });
   const compose = iconButton('compose', 'New message', () => newConversationDialog({ navigate }), { cls: 'compose-btn', 'aria-haspopup': 'dialog' });
 
   let actingFor = null;
@@ -113,6 +115,7 @@ export function sidebar({ navigate, signOut }) {
       { class: 'side-head' },
       menuButton,
       h('div', { class: 'side-title' }, h('h1', {}, 'Messages'), h('p', { class: 'org' }, me.tenant_name)),
+      bells,
       compose,
     ),
     actingFor,
@@ -260,6 +263,9 @@ export function sidebar({ navigate, signOut }) {
 
   const subscriptions = [on('conversations', render), on('presence', render), on('typing', render), on('open', render), on('route', render)];
   render();
-  root.dispose = () => subscriptions.forEach((off) => off());
+  root.dispose = () => {
+    subscriptions.forEach((off) => off());
+    bells.dispose();
+  };
   return root;
 }

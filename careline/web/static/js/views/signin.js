@@ -83,11 +83,15 @@ export function signInView({ notice = null, onSignedIn }) {
   );
 
   function showTenants(list) {
+    // A link that named its organisation (?org= in `next`, as notifications do) chooses it.
+    const next = new URLSearchParams(location.search).get('next') || '';
+    const wanted = new URLSearchParams(next.split('?')[1] || '').get('org');
+    const at = Math.max(0, list.findIndex((t) => t.id === wanted));
     tenants.replaceChildren(
       h('legend', {}, 'Organisation'),
       ...list.map((t, i) =>
         h('label', { class: 'radio' },
-          h('input', { type: 'radio', name: 'tenant', value: t.slug, checked: i === 0 }),
+          h('input', { type: 'radio', name: 'tenant', value: t.slug, checked: i === at }),
           h('span', {}, t.name)),
       ),
     );
