@@ -37,6 +37,7 @@ from careline.kit import limits, memory
 from careline.kit.crypto import MasterKeyFile
 from careline.kit.errors import AppError, DatabaseUnavailable
 from careline.messages import api as messages_api
+from careline.notifications import admin_api as notifications_admin_api
 from careline.notifications import delivery as notification_delivery
 from careline.notifications import jobs as notification_jobs
 from careline.realtime import api as realtime_api
@@ -210,6 +211,7 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
         messages_api.router,
         attachments_api.router,
         attachments_api.admin,
+        notifications_admin_api.admin,
         receipts_api.router,
         realtime_api.router,
     ):
