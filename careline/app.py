@@ -42,6 +42,7 @@ from careline.notifications import delivery as notification_delivery
 from careline.notifications import jobs as notification_jobs
 from careline.push import api as push_api
 from careline.push import channel as push_channel
+from careline.notifications import unsubscribe_api
 from careline.realtime import api as realtime_api
 from careline.realtime import gateway, transport
 from careline.realtime.bus import InProcessBus
@@ -218,6 +219,7 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
         receipts_api.router,
         realtime_api.router,
         push_api.router,
+        unsubscribe_api.router,
     ):
         app.include_router(router)
     app.add_api_websocket_route("/api/v1/ws", websocket_endpoint)

@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from careline.db.tx import Role
+from careline.db.tx import Actor, Role, transaction
+from careline.notifications import unsubscribe
 from tests.support.server import RunningServer
 from tests.support.world import PASSWORD, Persona, World, join_by_invitation
 from tests.support.ws import WsError, connect
@@ -590,3 +591,25 @@ async def test_a_push_subscription_is_its_owners_alone(
             own.endpoint,
         )
     assert (row["tenant_id"], row["account_id"]) == (other.tenant_id, other.account_id)
+
+
+async def test_an_unsubscribe_link_changes_only_the_person_and_organisation_it_names(
+    server: RunningServer, world: World, other_world: World
+) -> None:
+    """POST /api/v1/unsubscribe/{token} needs no sign-in, and signing in changes nothing
+    of what it does: whoever follows lily's link turns off lily's e-mail in her
+    organisation, never their own nor anyone else's."""
+    token = unsubscribe.make_token(world.tenant_id, world["lily"].account_id, "email")
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+        for who in (other_world["admin"], world["sam"], None):
+            answer = await http.post(
+                f"/api/v1/unsubscribe/{token}", headers=who.auth if who else {}
+            )
+            assert answer.status_code == 200, answer.text
+    async with transaction(Actor.system()) as tx:
+        rows = await tx.conn.fetch(
+            "SELECT tenant_id, account_id, email FROM notification_preferences"
+            " WHERE tenant_id = ANY($1::uuid[])",
+            [world.tenant_id, other_world.tenant_id],
+        )
+    assert [tuple(r) for r in rows] == [(world.tenant_id, world["lily"].account_id, False)]
