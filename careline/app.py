@@ -40,9 +40,9 @@ from careline.messages import api as messages_api
 from careline.notifications import admin_api as notifications_admin_api
 from careline.notifications import delivery as notification_delivery
 from careline.notifications import jobs as notification_jobs
+from careline.notifications import unsubscribe_api
 from careline.push import api as push_api
 from careline.push import channel as push_channel
-from careline.notifications import unsubscribe_api
 from careline.realtime import api as realtime_api
 from careline.realtime import gateway, transport
 from careline.realtime.bus import InProcessBus
