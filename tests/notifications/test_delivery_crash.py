@@ -4,6 +4,7 @@ delivery: after the restart it is delivered, exactly once."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from careline.db.database import EMBEDDED_DATABASE
 from careline.db.embedded import EmbeddedPostgres
 from careline.db.pool import connect_owner
 from tests.support.process import DEMO_PASSWORD, CarelineProcess
+from tests.support.pushservice import PushService
 
 PUSH_DELAY = 4.0  # long enough to kill careline before the push is due
 
@@ -53,60 +55,69 @@ async def _until(check: Any, within: float = 60) -> Any:
         await asyncio.sleep(0.1)  # a poll: it ends as soon as the check holds
 
 
+async def _sign_in(http: httpx.AsyncClient, who: str) -> dict[str, str]:
+    signed = await http.post(
+        "/api/v1/auth/token", json={"email": f"{who}@riverside.demo", "password": DEMO_PASSWORD}
+    )
+    assert signed.status_code == 200, signed.text
+    return {"authorization": f"Bearer {signed.json()['token']}"}
+
+
 async def test_killed_between_commit_and_delivery_delivers_once_after_restart(
-    careline: CarelineProcess,
+    careline: CarelineProcess, push_service: PushService
 ) -> None:
     async with httpx.AsyncClient(base_url=careline.base_url, timeout=10) as http:
-        signed = await http.post(
-            "/api/v1/auth/token", json={"email": "sam@riverside.demo", "password": DEMO_PASSWORD}
-        )
-        auth = {"authorization": f"Bearer {signed.json()['token']}"}
-        listed = await http.get("/api/v1/conversations", headers=auth)
+        lily, sam = await _sign_in(http, "lily"), await _sign_in(http, "sam")
+        listed = await http.get("/api/v1/conversations", headers=lily)
         care = next(c for c in listed.json()["items"] if c["kind"] == "care")
+        key = (await http.get("/api/v1/push/key", headers=sam)).json()["key"]
+        browser = push_service.subscriber(server_key=key)
+        made = await http.post(
+            "/api/v1/push/subscriptions", json=browser.subscription(), headers=sam
+        )
+        assert made.status_code == 201, made.text
         owner = await _owner(careline)
         try:
-            # Nobody in the demo sleeps through this test (clients' quiet hours off), and
-            # the demo's own messages are read (else this one would join their records).
+            # The demo's own messages are read (else this one would join their records,
+            # some of them held by a client's quiet hours).
             await owner.execute(
                 "UPDATE notifications SET read_at = now(), push_state = 'cancelled',"
                 " email_state = 'cancelled' WHERE read_at IS NULL"
             )
-            await owner.execute(
-                "INSERT INTO notification_defaults (tenant_id, audience, push, email, digest,"
-                " quiet_hours, quiet_start, quiet_end, time_zone)"
-                " SELECT id, 'clients', true, true, 'weekly', false, '21:00', '07:30', 'UTC'"
-                " FROM tenants"
-            )
             sent = await http.post(
                 f"/api/v1/conversations/{care['id']}/messages",
                 json={"client_msg_id": "crash-1", "text": "before the crash"},
-                headers=auth,
+                headers=lily,
             )
             assert sent.status_code == 201, sent.text
             careline.kill()  # committed, due in PUSH_DELAY seconds, nothing sent yet
-            due = await owner.fetch(
-                "SELECT id, push_state, push_round FROM notifications"
-                " WHERE object_id = $1 AND read_at IS NULL",
-                care["id"],
-            )
-            assert due
-            assert {r["push_state"] for r in due} == {"due"}
+            before = await _sams_record(owner, care["id"])
+            assert (before["push_state"], before["push_round"]) == ("due", 1)
+            assert push_service.received(browser) == []
 
             careline.launch()
             await careline.ready()
 
-            async def settled() -> list[Any] | None:
-                rows = await owner.fetch(
-                    "SELECT id, push_state, push_round, email_state FROM notifications"
-                    " WHERE object_id = $1 AND read_at IS NULL",
-                    care["id"],
-                )
-                done = all(r["push_state"] != "due" and r["email_state"] != "due" for r in rows)
-                return list(rows) if done else None
+            async def sent_state() -> Any:
+                row = await _sams_record(owner, care["id"])
+                return row if row["push_state"] != "due" else None
 
-            after = await _until(settled)
-            assert {r["id"] for r in after} == {r["id"] for r in due}
-            assert {r["push_round"] for r in after} == {1}
-            assert {r["push_state"] for r in after} <= {"sent", "off"}
+            after = await _until(sent_state)
+            (pushed,) = push_service.delivered(browser)
+            assert pushed["count"] == 1
+            assert (after["id"], after["push_state"], after["push_round"]) == (
+                before["id"],
+                "sent",
+                1,
+            )
+            assert len(push_service.received(browser)) == 1
         finally:
             await owner.close()
+
+
+async def _sams_record(owner: Any, conversation_id: str) -> Any:
+    return await owner.fetchrow(
+        "SELECT n.* FROM notifications n JOIN accounts a ON a.id = n.account_id"
+        " WHERE n.object_id = $1 AND n.read_at IS NULL AND a.email = 'sam@riverside.demo'",
+        uuid.UUID(conversation_id),
+    )
