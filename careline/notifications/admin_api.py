@@ -10,10 +10,13 @@ from fastapi import APIRouter, Query
 from careline.auth.api import CurrentActor
 from careline.db.tx import transaction
 from careline.kit import limits
+from careline.kit.errors import InvalidInput
 from careline.kit.pagination import clamp_limit, decode_time_cursor, encode_cursor
 from careline.notifications import attempts
 from careline.tenants import service as tenant_service
 from careline.web.http import ERRORS
+
+_LAST_ID = 2**63 - 1  # attempts are numbered (bigint); a cursor carries the last one seen
 
 admin = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=ERRORS)
 
@@ -29,6 +32,8 @@ async def list_notification_attempts(
     newest first: who (an account id), which record, which channel, the outcome and a
     reason code (e.g. `push_410`, `smtp_550`). Never an address, an endpoint or text."""
     decoded = decode_time_cursor(cursor)
+    if decoded is not None and decoded[1].int > _LAST_ID:
+        raise InvalidInput("not a cursor this list gave out", code="invalid_cursor")
     before = (decoded[0], decoded[1].int) if decoded else None
     size = clamp_limit(limit)
     async with transaction(actor, readonly=True) as tx:

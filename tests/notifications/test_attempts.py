@@ -3,10 +3,14 @@ paged newest first, filtered to what did not send; nobody else sees them."""
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 import pytest
 
 from careline.db.tx import Actor, transaction
+from careline.kit import clock
+from careline.kit.pagination import encode_cursor
 from careline.notifications import attempts
 from tests.support.world import World
 
@@ -77,3 +81,11 @@ async def test_a_forged_cursor_is_a_documented_422(http: httpx.AsyncClient, worl
     )
     assert got.status_code == 422
     assert got.json()["code"] == "invalid_cursor"
+    # Well formed, but past any attempt's number: still not ours, and never a 5xx.
+    beyond = encode_cursor([clock.now().isoformat(), str(uuid.UUID(int=2**127))])
+    got = await http.get(
+        "/api/v1/admin/notifications/attempts",
+        params={"cursor": beyond},
+        headers=world["admin"].auth,
+    )
+    assert (got.status_code, got.json()["code"]) == (422, "invalid_cursor")
