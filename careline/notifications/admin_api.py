@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel
 
 from careline.auth.api import CurrentActor
 from careline.db.tx import transaction
@@ -16,12 +18,32 @@ from careline.notifications import attempts
 from careline.tenants import service as tenant_service
 from careline.web.http import ERRORS
 
+
+class AttemptRead(BaseModel):
+    """One attempt, for admins: ids, the channel, the outcome and codes; no content."""
+
+    id: int
+    account_id: uuid.UUID
+    notification_id: uuid.UUID | None
+    channel: Literal["push", "email", "digest"]
+    kind: str
+    outcome: Literal["sent", "retrying", "refused", "failed", "removed"]
+    reason: str | None
+    status: int | None
+    at: dt.datetime
+
+
+class AttemptsPage(BaseModel):
+    items: list[AttemptRead]
+    next_cursor: str | None
+
+
 _LAST_ID = 2**63 - 1  # attempts are numbered (bigint); a cursor carries the last one seen
 
 admin = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=ERRORS)
 
 
-@admin.get("/notifications/attempts")
+@admin.get("/notifications/attempts", response_model=AttemptsPage)
 async def list_notification_attempts(
     actor: CurrentActor,
     failed: bool = Query(False, description="Only attempts that did not send."),
