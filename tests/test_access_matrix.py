@@ -532,6 +532,7 @@ async def test_the_session_probe_tells_only_whether_and_who_one_is(
 
 PUSH_CALLS = [
     ("GET", "/api/v1/push/key"),
+    ("GET", "/api/v1/push/subscriptions"),
     ("POST", "/api/v1/push/subscriptions"),
     ("DELETE", "/api/v1/push/subscriptions"),
 ]
@@ -571,6 +572,8 @@ async def test_a_push_subscription_is_its_owners_alone(
         headers=other.auth,
     )
     assert (gone.status_code, gone.json()["code"]) == (404, "push_subscription_not_found")
+    listed = await http.get("/api/v1/push/subscriptions", headers=other.auth)
+    assert browser.endpoint not in listed.text
     async with transaction(Actor.system(), readonly=True) as tx:
         owners = await tx.conn.fetch(
             "SELECT tenant_id, account_id FROM push_subscriptions WHERE endpoint = $1",

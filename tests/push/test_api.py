@@ -4,6 +4,7 @@ refused (and changes nothing); a subscription ending with its session."""
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -88,6 +89,8 @@ def _subscription(
             "push_endpoint_invalid",
         ),
         ("https://user:pw@push.example.com/p/1", None, None, 422, "push_endpoint_invalid"),
+        ("https://push.example.com/p 1", None, None, 422, "push_endpoint_invalid"),
+        ("https://push.example.com/p\x01", None, None, 422, "push_endpoint_invalid"),
         ("https://push.example.com:99999/p/1", None, None, 422, "push_endpoint_invalid"),
         ("not a url", None, None, 422, "push_endpoint_invalid"),
         (
@@ -177,6 +180,11 @@ async def test_in_production_only_public_https_push_services_are_taken(
         url = "https://fcm.googleapis.com/fcm/send/abc"
         assert push_service_module.check_endpoint(url) == url
         assert push_service_module.contact() == "https://care.example.org"
+    finally:
+        config.use(server.settings)
+    config.use(server.settings.model_copy(update={"public_url": "https://care.example.org:8443/x"}))
+    try:
+        assert push_service_module.contact() == "https://care.example.org"  # what VAPID takes
     finally:
         config.use(server.settings)
 
@@ -278,3 +286,16 @@ async def test_a_subscription_ends_with_its_session(
     assert push_service.received(browser) == []
     assert len(push_service.delivered(kept)) == 1
     assert await subscriptions_of(lily) == 1  # the ended session's is gone
+
+
+def test_two_processes_starting_at_once_make_one_key(tmp_path: Path) -> None:
+    ring = key_service.keyring()
+    made = set()
+    for _ in range(3):
+        vapid._write_new(tmp_path / vapid.FILE_NAME, ring.master_keys[ring.current_master_id])
+        vapid._cached.clear()
+        key = vapid.load(tmp_path, ring.master_keys, ring.current_master_id)
+        made.add(vapid.application_server_key(key))
+    assert len(made) == 1
+    assert [p.name for p in tmp_path.iterdir()] == [vapid.FILE_NAME]  # no drafts left
+    vapid._cached.clear()
