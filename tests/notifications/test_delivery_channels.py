@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import httpx
 
+from careline import config
+from careline.db.tx import Actor, transaction
 from careline.kit import clock
+from careline.notifications import delivery, email_channel
 from tests.notifications.support import (
     delays,
     open_awake,
@@ -19,7 +23,7 @@ from tests.notifications.support import (
 )
 from tests.push.support import subscribe
 from tests.support.pushservice import PushService
-from tests.support.server import RunningServer
+from tests.support.server import RunningServer, free_port
 from tests.support.smtp import SmtpServer
 from tests.support.world import World
 from tests.support.ws import connect
@@ -186,3 +190,46 @@ async def test_quiet_hours_hold_the_push_and_deliver_it_once_after_with_the_coun
     )
     assert (done["push_state"], done["push_round"], done["push_count"]) == ("sent", 1, 5)
     assert len(push_service.received(browser)) == 1
+
+
+async def test_an_smtp_outage_keeps_the_email_due_in_the_same_round_for_later(
+    server: RunningServer, http: httpx.AsyncClient, world: World
+) -> None:
+    conversation_id = await open_awake(http, world)
+    nowhere = {"smtp_host": "127.0.0.1", "smtp_port": free_port(), "smtp_starttls": False}
+    config.use(server.settings.model_copy(update=nowhere))
+    try:
+        with delays(server, push=0.2, email=0.3):
+            await send(http, world, "sam", conversation_id)
+            retry = dt.timedelta(seconds=email_channel.RETRY_SECONDS)
+            # Due again one retry from now (not the send's two-minute lease: it is over).
+            later = await until(
+                lambda: record(world, "lily", conversation_id),
+                lambda r: abs((r["email_due_at"] - (clock.now() + retry)).total_seconds()) < 5,
+            )
+    finally:
+        config.use(server.settings)
+    assert (later["email_state"], later["email_round"]) == ("due", 1)
+
+
+async def test_the_same_send_run_twice_at_once_and_again_later_pushes_once(
+    server: RunningServer, http: httpx.AsyncClient, world: World, push_service: PushService
+) -> None:
+    conversation_id = await open_awake(http, world)
+    browser = await subscribe(http, push_service, world["lily"])
+    with delays(server, push=600, email=600):  # no timer of the server's own fires
+        await send(http, world, "sam", conversation_id, 2)
+        row = await record(world, "lily", conversation_id)
+        async with transaction(Actor.system(world.tenant_id)) as tx:
+            await tx.conn.execute(
+                "UPDATE notifications SET push_due_at = now() WHERE id = $1", row["id"]
+            )
+        due = delivery.Due(row["id"], row["tenant_id"], "push", row["push_round"], clock.now())
+        outcomes = await asyncio.gather(delivery.deliver(due), delivery.deliver(due))
+        # A retry or a sweep after it has nothing left to do.
+        assert await delivery.deliver(due) == "done"
+    assert sorted(outcomes) == ["done", "sent"]
+    (pushed,) = push_service.delivered(browser)
+    assert pushed["count"] == 2
+    done = await record(world, "lily", conversation_id)
+    assert (done["push_state"], done["push_count"], done["push_round"]) == ("sent", 2, 1)
