@@ -37,6 +37,7 @@ from typing import Any, Literal
 from careline import config
 from careline.db.tx import Actor, Tx, transaction
 from careline.kit import clock
+from careline.kit.errors import DatabaseUnavailable
 from careline.notifications import channels, kinds, preferences, visibility, words
 from careline.notifications.channels import ChannelName, Delivery, Result
 from careline.notifications.preferences import Choices
@@ -130,7 +131,10 @@ async def start(defer: Deferrer) -> None:
     what a previous run left due."""
     _state.defer = defer
     _state.timers = Timers(defer)
-    await sweep()
+    try:
+        await sweep()
+    except DatabaseUnavailable:  # the periodic sweep arms them once it answers again
+        log.warning("notification sweep at start postponed: database unavailable")
 
 
 async def stop() -> None:
