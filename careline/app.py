@@ -37,7 +37,10 @@ from careline.kit import limits, memory
 from careline.kit.crypto import MasterKeyFile
 from careline.kit.errors import AppError, DatabaseUnavailable
 from careline.messages import api as messages_api
+from careline.notifications import admin_api as notifications_admin_api
 from careline.notifications import api as notifications_api
+from careline.notifications import delivery as notification_delivery
+from careline.notifications import jobs as notification_jobs
 from careline.notifications import unsubscribe_api
 from careline.push import api as push_api
 from careline.push import channel as push_channel
@@ -83,6 +86,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         concurrency=settings.jobs_concurrency,
         poll_seconds=min(5.0, settings.scan_retry_seconds),
     )
+    await notification_delivery.start(notification_jobs.defer_delivery)
     scanner = scanner_daemon.Scanner(settings)
     await scanner.start()
     scanner_daemon.use(scanner)
@@ -94,6 +98,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await trimmer.stop()
+        await notification_delivery.stop()
         await worker.stop()
         scanner_daemon.use(None)
         await scanner.stop()
@@ -211,6 +216,7 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
         messages_api.router,
         attachments_api.router,
         attachments_api.admin,
+        notifications_admin_api.admin,
         receipts_api.router,
         notifications_api.router,
         realtime_api.router,

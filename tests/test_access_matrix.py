@@ -113,6 +113,7 @@ def socket_ops(conversation: str, message: str) -> list[tuple[str, dict[str, Any
         ("receipt.update", {"conversation_id": conversation, "read_seq": 99}),
         ("typing.start", {"conversation_id": conversation}),
         ("typing.stop", {"conversation_id": conversation}),
+        ("visibility.set", {"conversation_id": conversation, "visible": True}),
     ]
 
 
@@ -295,6 +296,7 @@ async def test_only_admins_manage_people(http: httpx.AsyncClient, world: World, 
         ("PATCH", "/api/v1/admin/settings", {"file_mb_per_person_per_day": 100_000}),
         ("PATCH", "/api/v1/admin/organisation/settings", {"conversation_start": "care_team"}),
         ("PATCH", "/api/v1/admin/organisation/settings", {"escalation_hours": 4}),
+        ("GET", "/api/v1/admin/notifications/attempts", None),
     ]
     for method, path, body in calls:
         response = await http.request(

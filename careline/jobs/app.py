@@ -44,6 +44,7 @@ TASK_MODULES = [
     "careline.invitations.jobs",
     "careline.notifications.digest_jobs",
     "careline.notifications.escalation_jobs",
+    "careline.notifications.jobs",
     "careline.push.jobs",
 ]
 

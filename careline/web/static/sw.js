@@ -2,7 +2,7 @@
 // client opens without a network, and stays out of the way of everything else.
 // Never caches the API: health data is not written to the cache.
 
-const CACHE = 'careline-shell-v4';
+const CACHE = 'careline-shell-v5';
 const SHELL = [
   '/',
   '/index.html',
@@ -20,6 +20,7 @@ const SHELL = [
   '/css/notifications.css',
   '/js/notifications.js',
   '/js/views/bell.js',
+  '/css/delivery.css',
   '/js/attachments.js',
   '/js/imageprep.js',
   '/js/main.js',
@@ -35,6 +36,7 @@ const SHELL = [
   '/js/idb.js',
   '/js/linkify.js',
   '/js/local.js',
+  '/js/notification-attempts.js',
   '/js/offline.js',
   '/js/socket.js',
   '/js/store.js',
@@ -42,7 +44,9 @@ const SHELL = [
   '/js/views/actions.js',
   '/js/unread.js',
   '/js/waiting.js',
+  '/js/visibility.js',
   '/js/views/admin.js',
+  '/js/views/admin-attempts.js',
   '/js/views/admin-devices.js',
   '/js/views/admin-escalation.js',
   '/js/views/admin-home.js',

@@ -16,6 +16,7 @@ import * as offline from './offline.js';
 import { invitePage, invitationsNotice } from './views/invitations.js';
 import { otherOrganisationPage } from './views/bell.js';
 import { otherOrganisation } from './notifications.js';
+import { startVisibility } from './visibility.js';
 
 const app = document.getElementById('app');
 let layout = null;
@@ -80,6 +81,7 @@ async function enter() {
   if (!live) {
     live = true;
     await offline.start();
+    startVisibility();
     await startLive();
   }
 }
