@@ -36,6 +36,7 @@ from careline.kit import limits, memory
 from careline.kit.crypto import MasterKeyFile
 from careline.kit.errors import AppError, DatabaseUnavailable
 from careline.messages import api as messages_api
+from careline.notifications import preferences_api as notification_preferences_api
 from careline.realtime import api as realtime_api
 from careline.realtime import gateway, transport
 from careline.realtime.bus import InProcessBus
@@ -207,6 +208,8 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
         attachments_api.admin,
         receipts_api.router,
         realtime_api.router,
+        notification_preferences_api.router,
+        notification_preferences_api.admin,
     ):
         app.include_router(router)
     app.add_api_websocket_route("/api/v1/ws", websocket_endpoint)
