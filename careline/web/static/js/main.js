@@ -14,6 +14,7 @@ import { connectionBanner } from './views/banner.js';
 import { offlineBanner } from './views/offline.js';
 import * as offline from './offline.js';
 import { invitePage, invitationsNotice } from './views/invitations.js';
+import { notificationSettingsPage } from './views/notification-settings.js';
 
 const app = document.getElementById('app');
 let layout = null;
@@ -157,6 +158,11 @@ function route() {
   }
   if (!state.me || state.ended) {
     navigate(`/signin?next=${encodeURIComponent(path)}`, { replace: true });
+    return;
+  }
+  if (path === '/settings/notifications') {
+    document.title = 'Notifications · careline';
+    mount(notificationSettingsPage());
     return;
   }
   if (path.startsWith('/admin')) {

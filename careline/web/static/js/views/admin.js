@@ -15,6 +15,7 @@ import { avatar, confirmDialog, spinner } from './common.js';
 import { invitePerson, pendingInvitations } from './invitations.js';
 import { homeSection } from './admin-home.js';
 import { settingsSection } from './admin-settings.js';
+import { notificationsSection } from './admin-notifications.js';
 import { confirmRoleChange } from './admin-roles.js';
 import { devicesDialog } from './admin-devices.js';
 
@@ -27,7 +28,7 @@ const WORDS = {
   noGuardiansToAdd: 'There is no other guardian in the organisation. Add one under People (role: Guardian).',
 };
 
-export const ADMIN_SECTIONS = { '/admin': 'home', '/admin/people': 'people', '/admin/care': 'care', '/admin/settings': 'settings' };
+export const ADMIN_SECTIONS = { '/admin': 'home', '/admin/people': 'people', '/admin/care': 'care', '/admin/settings': 'settings', '/admin/notifications': 'notifications' };
 
 const ROLES = [
   ['admin', 'Admin'],
@@ -51,12 +52,14 @@ export function adminView(section) {
     ),
     h('nav', { class: 'tabs admin-tabs', 'aria-label': 'Administration' },
       tab('/admin', 'Overview', 'home'), tab('/admin/people', 'People', 'people'),
-      tab('/admin/care', 'Care teams', 'care'), tab('/admin/settings', 'Settings', 'settings')),
+      tab('/admin/care', 'Care teams', 'care'), tab('/admin/settings', 'Settings', 'settings'),
+      tab('/admin/notifications', 'Notifications', 'notifications')),
     main,
   );
   if (section === 'care') careSection(main);
   else if (section === 'people') peopleSection(main);
   else if (section === 'settings') settingsSection(main);
+  else if (section === 'notifications') notificationsSection(main);
   else homeSection(main);
   return root;
 }
