@@ -74,7 +74,9 @@ DigestChoice = Annotated[Literal["off", "daily", "weekly"], WrapValidator(_prefe
 ClockTime = Annotated[
     dt.time, BeforeValidator(_clock), Field(json_schema_extra={"pattern": _HH_MM.pattern})
 ]
-TimeZoneName = Annotated[str, BeforeValidator(_zone), Field(max_length=64)]
+TimeZoneName = Annotated[
+    str, BeforeValidator(_zone), Field(description="an IANA time zone name (Europe/London)")
+]
 
 
 def hh_mm(value: dt.time) -> str:
