@@ -4,6 +4,7 @@ and every refused value answering its documented code with nothing changed."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import httpx
@@ -229,3 +230,31 @@ async def test_signed_out_requests_are_refused(http: httpx.AsyncClient) -> None:
     for method, path in (("GET", ME), ("PATCH", ME), ("GET", DEFAULTS), ("PATCH", DEFAULTS)):
         response = await http.request(method, path, json={})
         assert response.status_code == 401, f"{method} {path}: {response.text}"
+
+
+async def test_quiet_hours_chosen_over_the_api_hold_in_the_persons_own_time_zone(
+    http: httpx.AsyncClient, world: World
+) -> None:
+    sam = world["sam"]  # staff: no quiet hours until he chooses them
+    before = await effective(sam)
+    assert before is not None
+    assert preferences.in_quiet_hours(before, dt.datetime(2026, 12, 2, 4, tzinfo=dt.UTC)) is None
+    chose = await http.patch(
+        ME,
+        json={
+            "quiet_hours": True,
+            "quiet_start": "22:00",
+            "quiet_end": "06:00",
+            "time_zone": "America/New_York",
+        },
+        headers=sam.auth,
+    )
+    assert chose.status_code == 200, chose.text
+    choices = await effective(sam)
+    assert choices is not None
+    # 04:00 UTC is 23:00 in New York: quiet until 06:00 there, 11:00 UTC.
+    assert preferences.in_quiet_hours(
+        choices, dt.datetime(2026, 12, 2, 4, tzinfo=dt.UTC)
+    ) == dt.datetime(2026, 12, 2, 11, tzinfo=dt.UTC)
+    # 23:00 UTC is 18:00 there: not quiet (in London it would have been).
+    assert preferences.in_quiet_hours(choices, dt.datetime(2026, 12, 2, 23, tzinfo=dt.UTC)) is None
