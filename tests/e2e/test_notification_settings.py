@@ -159,3 +159,34 @@ async def test_the_bell_of_a_team_conversation_offers_only_replies_to_me(
         got = await http.get(f"/api/v1/conversations/{team_id}", headers=world["jo"].auth)
         assert (got.json()["notify"], got.json()["muted"]) == ("replies", True)
     assert page_errors == []
+
+
+async def test_the_device_switch_turns_push_on_through_push_js_and_says_why_it_cannot(
+    server: RunningServer, world: World, new_context: NewContext, page_errors: list[str]
+) -> None:
+    """Chromium does not subscribe to push in a private context (every Playwright context
+    is one, and its vendor's push service is on the internet), so turning push on fails:
+    the page says why, the switch stays off and careline keeps no subscription. Without
+    the permission it says that instead."""
+    for who, granted, said in (
+        ("lily", True, "This browser could not sign up for notifications"),
+        ("tom", False, "Notifications are blocked for careline"),
+    ):
+        context = await new_context(service_workers="allow")
+        if granted:
+            await context.grant_permissions(["notifications"], origin=server.base_url)
+        page = watch(await sign_in(context, world[who]), page_errors)
+        await page.wait_for_function("!!navigator.serviceWorker.controller")
+        await open_settings(page, world[who])
+        switch = page.get_by_label("Show notifications on this device")
+        await expect(switch).to_be_enabled()
+        await expect(switch).not_to_be_checked()
+        await switch.click()
+        await expect(page.get_by_text(said)).to_be_attached()
+        await expect(switch).to_be_enabled()
+        await expect(switch).not_to_be_checked()
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+            listed = await http.get("/api/v1/push/subscriptions", headers=world[who].auth)
+            assert listed.json() == [], listed.text
+    # Chromium's own console line for a private context: why subscribing fails here.
+    assert [e for e in page_errors if "Push API in incognito" not in e] == []
