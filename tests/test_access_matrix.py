@@ -582,3 +582,71 @@ async def test_only_admins_see_and_set_notification_defaults(
     assert (b["clients"]["push"], b["clients"]["custom"]) == (True, False)
     tom_b = await http.get("/api/v1/me/notifications", headers=other_world["tom"].auth)
     assert tom_b.json()["effective"]["push"] is True
+
+
+# --- Web push subscriptions (careline/push): a person's own, in one organisation ---
+
+PUSH_CALLS = [
+    ("GET", "/api/v1/push/key"),
+    ("GET", "/api/v1/push/subscriptions"),
+    ("POST", "/api/v1/push/subscriptions"),
+    ("DELETE", "/api/v1/push/subscriptions"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), PUSH_CALLS)
+async def test_push_needs_a_session(http: httpx.AsyncClient, method: str, path: str) -> None:
+    body = None if method == "GET" else {"endpoint": "https://push.example.com/p", "keys": {}}
+    response = await http.request(method, path, json=body)
+    assert response.status_code == 401, response.text
+
+
+@pytest.mark.parametrize("who", ["admin", "sam", "jo", "tom", "grace"])
+@pytest.mark.parametrize("where", ["same", "other"])
+async def test_a_push_subscription_is_its_owners_alone(
+    http: httpx.AsyncClient,
+    world: World,
+    other_world: World,
+    push_service: Any,
+    who: str,
+    where: str,
+) -> None:
+    from careline.db.tx import Actor, transaction
+
+    lily = world["lily"]
+    browser = push_service.subscriber()
+    made = await http.post(
+        "/api/v1/push/subscriptions", json=browser.subscription(), headers=lily.auth
+    )
+    assert made.status_code == 201, made.text
+    other = (world if where == "same" else other_world)[who]
+
+    gone = await http.request(
+        "DELETE",
+        "/api/v1/push/subscriptions",
+        json={"endpoint": browser.endpoint},
+        headers=other.auth,
+    )
+    assert (gone.status_code, gone.json()["code"]) == (404, "push_subscription_not_found")
+    listed = await http.get("/api/v1/push/subscriptions", headers=other.auth)
+    assert browser.endpoint not in listed.text
+    async with transaction(Actor.system(), readonly=True) as tx:
+        owners = await tx.conn.fetch(
+            "SELECT tenant_id, account_id FROM push_subscriptions WHERE endpoint = $1",
+            browser.endpoint,
+        )
+    assert [(r["tenant_id"], r["account_id"]) for r in owners] == [
+        (lily.tenant_id, lily.account_id)
+    ]
+    # Anyone may subscribe their own browser, in their own organisation only.
+    own = push_service.subscriber()
+    mine = await http.post(
+        "/api/v1/push/subscriptions", json=own.subscription(), headers=other.auth
+    )
+    assert mine.status_code == 201, mine.text
+    async with transaction(Actor.system(), readonly=True) as tx:
+        row = await tx.conn.fetchrow(
+            "SELECT tenant_id, account_id FROM push_subscriptions WHERE endpoint = $1",
+            own.endpoint,
+        )
+    assert (row["tenant_id"], row["account_id"]) == (other.tenant_id, other.account_id)
