@@ -20,6 +20,7 @@ const SHELL = [
   '/js/notification-prefs.js',
   '/js/views/notification-settings.js',
   '/js/views/admin-notifications.js',
+  '/js/views/notify-menu.js',
   '/js/attachments.js',
   '/js/imageprep.js',
   '/js/main.js',
