@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 from playwright.async_api import Browser, Page, expect
 
-from tests.e2e.conftest import DESKTOP, NewContext, watch
+from tests.e2e.conftest import DESKTOP, PHONE, NewContext, watch
 from tests.e2e.support import conversation_link, sign_in
+from tests.e2e.test_accessibility import axe
 from tests.support.server import RunningServer
 from tests.support.world import Persona, World
 
@@ -190,3 +191,32 @@ async def test_the_device_switch_turns_push_on_through_push_js_and_says_why_it_c
             assert listed.json() == [], listed.text
     # Chromium's own console line for a private context: why subscribing fails here.
     assert [e for e in page_errors if "Push API in incognito" not in e] == []
+
+
+async def test_the_notification_pages_have_no_serious_accessibility_violations(
+    server: RunningServer, world: World, new_context: NewContext, page_errors: list[str]
+) -> None:
+    found: dict[str, list[dict[str, Any]]] = {}
+    for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        page = watch(await sign_in(await new_context(viewport), world["grace"]), page_errors)
+        await page.goto("/settings/notifications")
+        await expect(page.get_by_label("Summary e-mail")).to_be_visible()
+        found[f"settings ({name})"] = await axe(page)
+    admin = watch(await sign_in(await new_context(), world["admin"], "/admin"), page_errors)
+    await admin.goto("/admin/notifications")
+    await expect(admin.get_by_role("form", name="Staff and admins")).to_be_visible()
+    found["admin defaults"] = await axe(admin)
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+        team = await http.post(
+            "/api/v1/conversations",
+            json={"kind": "team", "member_ids": [str(world["jo"].account_id)], "title": "Ward"},
+            headers=world["sam"].auth,
+        )
+        assert team.status_code == 201, team.text
+    jo = watch(await sign_in(await new_context(), world["jo"]), page_errors)
+    await conversation_link(jo, "Ward").click()
+    await jo.get_by_role("button", name="Notifications: all messages").click()
+    await expect(jo.get_by_role("menu", name="Notifications for this conversation")).to_be_visible()
+    found["team bell menu"] = await axe(jo)
+    assert {k: v for k, v in found.items() if v} == {}
+    assert page_errors == []
