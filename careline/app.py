@@ -41,6 +41,7 @@ from careline.notifications import admin_api as notifications_admin_api
 from careline.notifications import api as notifications_api
 from careline.notifications import delivery as notification_delivery
 from careline.notifications import jobs as notification_jobs
+from careline.notifications import preferences_api as notification_preferences_api
 from careline.notifications import unsubscribe_api
 from careline.push import api as push_api
 from careline.push import channel as push_channel
@@ -221,6 +222,8 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
         notifications_api.router,
         realtime_api.router,
         unsubscribe_api.router,
+        notification_preferences_api.router,
+        notification_preferences_api.admin,
         push_api.router,
     ):
         app.include_router(router)

@@ -76,7 +76,11 @@ def rest_calls(
 ) -> list[tuple[str, str, Any]]:
     return [
         ("GET", f"/api/v1/conversations/{conversation}", None),
-        ("PATCH", f"/api/v1/conversations/{conversation}/me", {"archived": True, "muted": True}),
+        (
+            "PATCH",
+            f"/api/v1/conversations/{conversation}/me",
+            {"archived": True, "muted": True, "notify": "replies"},
+        ),
         (
             "POST",
             f"/api/v1/conversations/{conversation}/participants",
@@ -552,6 +556,61 @@ async def test_an_unsubscribe_link_changes_only_the_person_and_organisation_it_n
             [world.tenant_id, other_world.tenant_id],
         )
     assert [tuple(r) for r in rows] == [(world.tenant_id, world["lily"].account_id, False)]
+
+
+# Notification preferences: everyone reads and changes only their own, in the
+# organisation they act in; only that organisation's admins its defaults.
+
+
+async def _push_choices(http: httpx.AsyncClient, people: list[Persona]) -> list[Any]:
+    got = []
+    for who in people:
+        response = await http.get("/api/v1/me/notifications", headers=who.auth)
+        assert response.status_code == 200, response.text
+        got.append(response.json()["push"])
+    return got
+
+
+async def test_notification_preferences_are_each_persons_own_in_each_organisation(
+    server: RunningServer, http: httpx.AsyncClient, world: World, other_world: World
+) -> None:
+    everyone = [*world.people.values(), *other_world.people.values()]
+    for i, who in enumerate(world.people.values()):
+        changed = await http.patch(
+            "/api/v1/me/notifications", json={"push": False}, headers=who.auth
+        )
+        assert changed.status_code == 200, changed.text
+        expected = [False] * (i + 1) + [None] * (len(everyone) - i - 1)
+        assert await _push_choices(http, everyone) == expected, who.key
+    # One person in both: their choices in A are not their choices in B.
+    in_b = other_world["sam"]
+    in_a = await join_by_invitation(
+        server.base_url, world["admin"], in_b, name="S. Dual", role=Role.STAFF, slug=world.slug
+    )
+    await http.patch("/api/v1/me/notifications", json={"digest": "daily"}, headers=in_a.auth)
+    here = (await http.get("/api/v1/me/notifications", headers=in_a.auth)).json()
+    there = (await http.get("/api/v1/me/notifications", headers=in_b.auth)).json()
+    assert (here["digest"], there["digest"]) == ("daily", None)
+
+
+@pytest.mark.parametrize("who", ["sam", "jo", "lily", "tom", "grace"])
+async def test_only_admins_see_and_set_notification_defaults(
+    http: httpx.AsyncClient, world: World, other_world: World, who: str
+) -> None:
+    url = "/api/v1/admin/notifications/defaults"
+    for method, body in (("GET", None), ("PATCH", {"clients": {"push": False}})):
+        response = await http.request(method, url, json=body, headers=world[who].auth)
+        assert response.status_code == 403, f"{who} {method}: {response.text}"
+        assert response.json()["code"] == "admin_only"
+    untouched = (await http.get(url, headers=world["admin"].auth)).json()
+    assert untouched["clients"]["custom"] is False
+    # A's admin sets A's defaults; B's stay careline's.
+    changed = await http.patch(url, json={"clients": {"push": False}}, headers=world["admin"].auth)
+    assert changed.json()["clients"]["push"] is False, changed.text
+    b = (await http.get(url, headers=other_world["admin"].auth)).json()
+    assert (b["clients"]["push"], b["clients"]["custom"]) == (True, False)
+    tom_b = await http.get("/api/v1/me/notifications", headers=other_world["tom"].auth)
+    assert tom_b.json()["effective"]["push"] is True
 
 
 # --- Web push subscriptions (careline/push): a person's own, in one organisation ---

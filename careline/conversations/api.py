@@ -77,6 +77,7 @@ async def summarise(
             "last_activity_at": c.last_activity_at,
             "archived": me.archived,
             "muted": me.muted,
+            "notify": me.notify,
             "delivered_seq": me.delivered_seq,
             "read_seq": me.read_seq,
             "unread": unread.get(c.id, 0),
@@ -156,10 +157,12 @@ async def get_conversation(
 async def update_my_settings(
     conversation_id: uuid.UUID, body: MySettings, actor: CurrentActor, request: Request
 ) -> dict[str, Any]:
-    """Archive or mute this conversation for yourself (your other devices follow)."""
+    """Archive or mute this conversation for yourself (your other devices follow). In a
+    team conversation, `notify` chooses `all` messages or only `replies` to you; on
+    another kind it answers 422 `notify_team_only` and changes nothing."""
     async with transaction(actor) as tx:
         await conversation_service.do_update_my_settings(
-            tx, conversation_id, archived=body.archived, muted=body.muted
+            tx, conversation_id, archived=body.archived, muted=body.muted, notify=body.notify
         )
         found = await conversation_service.access_conversation(tx, conversation_id)
         [item] = await summarise(tx, request, [found])

@@ -42,6 +42,8 @@ class Participant:
     muted: bool
     delivered_seq: int
     read_seq: int
+    # Team conversations: "all" messages notify, or only "replies" to this person.
+    notify: str = "all"
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ class ConversationRead(BaseModel):
     last_activity_at: dt.datetime
     archived: bool
     muted: bool
+    notify: Literal["all", "replies"]
     delivered_seq: int
     read_seq: int
     unread: int
@@ -64,6 +65,8 @@ class MySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     archived: StrictBool | None = None
     muted: StrictBool | None = None
+    # Team conversations only: be told of every message, or only of replies to you.
+    notify: Literal["all", "replies"] | None = None
 
 
 class ParticipantAdd(BaseModel):

@@ -312,27 +312,61 @@ async def internal_remove_guardian(tx: Tx, *, guardian_id: uuid.UUID, client_id:
 
 
 async def do_update_my_settings(
-    tx: Tx, conversation_id: uuid.UUID, *, archived: bool | None, muted: bool | None
+    tx: Tx,
+    conversation_id: uuid.UUID,
+    *,
+    archived: bool | None,
+    muted: bool | None,
+    notify: str | None = None,
 ) -> Participant:
-    """Archive or mute a conversation for yourself; your other devices follow.
+    """Archive or mute a conversation for yourself, or (team conversations) be told of
+    all messages or only replies to you; your other devices follow. InvalidInput
+    `notify_team_only` for `notify` on another kind (nothing changed).
     Emits participant.settings_updated to the actor's own sockets."""
-    await access_conversation(tx, conversation_id)
-    await store.update_my_settings(tx, conversation_id, archived=archived, muted=muted)
+    conversation, _ = await access_conversation(tx, conversation_id)
+    if notify is not None and conversation.kind is not Kind.TEAM:
+        raise InvalidInput(
+            "only team conversations choose between all messages and replies",
+            code="notify_team_only",
+        )
+    await store.update_my_settings(
+        tx, conversation_id, archived=archived, muted=muted, notify=notify
+    )
     _, me = await access_conversation(tx, conversation_id)
-    _emit_settings(tx, conversation_id, tx.actor.account, archived=me.archived, muted=me.muted)
+    _emit_settings(
+        tx,
+        conversation_id,
+        tx.actor.account,
+        archived=me.archived,
+        muted=me.muted,
+        notify=me.notify,
+    )
     return me
 
 
 def _emit_settings(
-    tx: Tx, conversation_id: uuid.UUID, account_id: uuid.UUID, *, archived: bool, muted: bool
+    tx: Tx,
+    conversation_id: uuid.UUID,
+    account_id: uuid.UUID,
+    *,
+    archived: bool,
+    muted: bool,
+    notify: str | None = None,
 ) -> None:
     """participant.settings_updated, to that person's own sockets only."""
+    data: dict[str, Any] = {
+        "conversation_id": str(conversation_id),
+        "archived": archived,
+        "muted": muted,
+    }
+    if notify is not None:
+        data["notify"] = notify
     tx.emit(
         Event(
             type=SETTINGS_UPDATED,
             tenant_id=tx.actor.tenant,
             account_ids=(account_id,),
-            data={"conversation_id": str(conversation_id), "archived": archived, "muted": muted},
+            data=data,
         )
     )
 

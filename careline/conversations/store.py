@@ -15,7 +15,7 @@ _CONV = (
 )
 _PART = (
     "p.conversation_id, p.account_id, p.role, p.joined_at, p.archived, p.muted, "
-    "p.delivered_seq, p.read_seq"
+    "p.delivered_seq, p.read_seq, p.notify"
 )
 
 
@@ -45,6 +45,7 @@ def _participant(row: Any) -> Participant:
         muted=row["muted"],
         delivered_seq=row["delivered_seq"],
         read_seq=row["read_seq"],
+        notify=row["notify"],
     )
 
 
@@ -197,15 +198,22 @@ async def count_participants(tx: Tx, conversation_id: uuid.UUID) -> int:
 
 
 async def update_my_settings(
-    tx: Tx, conversation_id: uuid.UUID, *, archived: bool | None, muted: bool | None
+    tx: Tx,
+    conversation_id: uuid.UUID,
+    *,
+    archived: bool | None,
+    muted: bool | None,
+    notify: str | None = None,
 ) -> None:
     await tx.conn.execute(
-        "UPDATE participants SET archived = coalesce($3, archived), muted = coalesce($4, muted) "
+        "UPDATE participants SET archived = coalesce($3, archived), muted = coalesce($4, muted), "
+        "notify = coalesce($5, notify) "
         "WHERE conversation_id = $1 AND account_id = $2",
         conversation_id,
         tx.actor.account,
         archived,
         muted,
+        notify,
     )
 
 

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from careline.db.tx import Role, Tx
+from careline.kit.errors import InvalidInput, NotFound
+from careline.notifications import preferences_store
+from careline.tenants import service as tenant_service
 
 Audience = Literal["staff", "clients"]
 Digest = Literal["off", "daily", "weekly"]
@@ -62,25 +65,7 @@ def zone(name: str) -> zoneinfo.ZoneInfo:
 async def effective(tx: Tx, tenant_id: uuid.UUID, account_id: uuid.UUID) -> Choices | None:
     """What applies to this member now (None: not a member, or disabled). One statement;
     the transaction must see the rows (the person themselves, or the system)."""
-    row = await tx.conn.fetchrow(
-        """
-        SELECT m.role, t.time_zone AS tenant_zone,
-               p.push, p.email, p.digest, p.quiet_hours, p.quiet_start, p.quiet_end,
-               p.time_zone,
-               d.push AS d_push, d.email AS d_email, d.digest AS d_digest,
-               d.quiet_hours AS d_quiet_hours, d.quiet_start AS d_quiet_start,
-               d.quiet_end AS d_quiet_end, d.time_zone AS d_time_zone
-        FROM memberships m
-        JOIN tenants t ON t.id = m.tenant_id
-        LEFT JOIN notification_preferences p
-          ON p.tenant_id = m.tenant_id AND p.account_id = m.account_id
-        LEFT JOIN notification_defaults d ON d.tenant_id = m.tenant_id
-          AND d.audience = CASE WHEN m.role IN ('admin', 'staff') THEN 'staff' ELSE 'clients' END
-        WHERE m.tenant_id = $1 AND m.account_id = $2 AND m.disabled_at IS NULL
-        """,
-        tenant_id,
-        account_id,
-    )
+    row = await preferences_store.get_member_choices(tx, tenant_id, account_id)
     if row is None:
         return None
     return combine(row, audience_of(row["role"]))
@@ -117,3 +102,128 @@ def in_quiet_hours(choices: Choices, at: dt.datetime) -> dt.datetime | None:
         end_day += dt.timedelta(days=1)
     ends = dt.datetime.combine(end_day, end, tzinfo=tz)
     return ends.astimezone(dt.UTC)
+
+
+# Changing choices and defaults (the API: careline/notifications/preferences_api.py) ---
+
+AUDIENCES: tuple[Audience, ...] = ("staff", "clients")
+
+
+@dataclass(frozen=True, slots=True)
+class MyChoices:
+    """A person's view of their choices: their own (None: the organisation decides),
+    what None means for them now, and what applies."""
+
+    audience: Audience
+    own: dict[str, Any]
+    defaults: Choices
+    effective: Choices
+
+
+@dataclass(frozen=True, slots=True)
+class AudienceDefaults:
+    choices: Choices
+    custom: bool  # set by an admin (else careline's built-in defaults apply)
+
+
+def _mine(row: Any) -> MyChoices:
+    audience = audience_of(row["role"])
+    base = built_in(audience, row["tenant_zone"])
+    defaults = Choices(
+        **{
+            name: row[f"d_{name}"] if row[f"d_{name}"] is not None else getattr(base, name)
+            for name in FIELDS
+        }
+    )
+    return MyChoices(
+        audience=audience,
+        own={name: row[name] for name in FIELDS},
+        defaults=defaults,
+        effective=combine(row, audience),
+    )
+
+
+def _check_window(choices: Choices) -> None:
+    # An empty window is no window: refuse it rather than silently never being quiet.
+    if choices.quiet_start == choices.quiet_end:
+        raise InvalidInput(
+            "quiet hours must start and end at different times", code="empty_quiet_hours"
+        )
+
+
+async def get_my_choices(tx: Tx) -> MyChoices:
+    """The acting person's choices in the acting organisation. NotFound if they are not
+    an enabled member (cannot happen for a live session)."""
+    row = await preferences_store.get_member_choices(tx, tx.actor.tenant, tx.actor.account)
+    if row is None:
+        raise NotFound("no such member")
+    return _mine(row)
+
+
+async def internal_update_choices(
+    tx: Tx, tenant_id: uuid.UUID, account_id: uuid.UUID, changes: dict[str, Any]
+) -> MyChoices:
+    """Change exactly the named choices of one member (a value, or None for the
+    organisation's default); the others stay. Values are already validated (the wire
+    schemas); InvalidInput `empty_quiet_hours` if the result would have quiet hours
+    starting and ending at the same time (nothing changed). The caller's transaction
+    must see the member's rows: the person themselves, or the system (an unsubscribe
+    link)."""
+    unknown = set(changes) - set(FIELDS)
+    if unknown:
+        raise ValueError(f"not a preference: {sorted(unknown)}")
+    row = await preferences_store.get_member_choices(tx, tenant_id, account_id)
+    if row is None:
+        raise NotFound("no such member")
+    values = {name: row[name] for name in FIELDS} | changes
+    merged = {**dict(row.items()), **values}
+    mine = _mine(merged)
+    _check_window(mine.effective)
+    await preferences_store.upsert_own(tx, tenant_id, account_id, values)
+    return mine
+
+
+async def do_update_my_choices(tx: Tx, changes: dict[str, Any]) -> MyChoices:
+    """The acting person changes their own choices in the acting organisation."""
+    return await internal_update_choices(tx, tx.actor.tenant, tx.actor.account, changes)
+
+
+async def get_defaults(tx: Tx) -> dict[Audience, AudienceDefaults]:
+    """The acting organisation's defaults per audience (admins only: Forbidden
+    `admin_only`)."""
+    tenant_service.require_admin(tx)
+    zone_name = await preferences_store.get_tenant_zone(tx, tx.actor.tenant)
+    if zone_name is None:
+        raise NotFound("no such organisation")
+    rows = await preferences_store.list_defaults(tx, tx.actor.tenant)
+    found: dict[Audience, AudienceDefaults] = {}
+    for audience in AUDIENCES:
+        row = rows.get(audience)
+        if row is None:
+            found[audience] = AudienceDefaults(built_in(audience, zone_name), custom=False)
+        else:
+            found[audience] = AudienceDefaults(
+                Choices(**{name: row[name] for name in FIELDS}), custom=True
+            )
+    return found
+
+
+async def do_update_defaults(
+    tx: Tx, changes: dict[Audience, dict[str, Any]]
+) -> dict[Audience, AudienceDefaults]:
+    """An admin changes the named defaults of each audience; the rest stay as they are
+    (careline's built-in values, the first time). A person's own choice still wins over
+    them. Forbidden `admin_only`; InvalidInput `empty_quiet_hours` (nothing changed)."""
+    current = await get_defaults(tx)
+    updated: dict[Audience, Choices] = {}
+    for audience, fields in changes.items():
+        if not fields:
+            continue
+        values = {name: getattr(current[audience].choices, name) for name in FIELDS} | fields
+        choices = Choices(**values)
+        _check_window(choices)
+        updated[audience] = choices
+    for audience, choices in updated.items():
+        values = {name: getattr(choices, name) for name in FIELDS}
+        await preferences_store.upsert_defaults(tx, tx.actor.tenant, audience, values)
+    return await get_defaults(tx)

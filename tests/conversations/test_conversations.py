@@ -113,6 +113,7 @@ async def test_archive_and_mute_are_per_person_and_follow_to_other_devices(
             "conversation_id": conversation_id,
             "archived": True,
             "muted": True,
+            "notify": "all",
         }
     archived = (
         await http.get(

@@ -17,6 +17,7 @@ import { invitePage, invitationsNotice } from './views/invitations.js';
 import { otherOrganisationPage } from './views/bell.js';
 import { otherOrganisation } from './notifications.js';
 import { startVisibility } from './visibility.js';
+import { notificationSettingsPage } from './views/notification-settings.js';
 
 const app = document.getElementById('app');
 let layout = null;
@@ -176,6 +177,11 @@ function route() {
       },
       onStay: () => navigate('/', { replace: true }),
     }));
+    return;
+  }
+  if (path === '/settings/notifications') {
+    document.title = 'Notifications · careline';
+    mount(notificationSettingsPage());
     return;
   }
   if (path.startsWith('/admin')) {

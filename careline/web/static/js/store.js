@@ -238,6 +238,7 @@ function merge(item, since = Infinity) {
   if (known && (settingsTick.get(item.id) || 0) > since) {
     item.archived = known.archived;
     item.muted = known.muted;
+    item.notify = known.notify;
   }
   // A live event can land between the server building this list and us reading it:
   // keep what we know to be newer.
@@ -508,6 +509,7 @@ function handleEvent(frame) {
       if (conv) {
         conv.archived = frame.archived;
         conv.muted = frame.muted;
+        if (frame.notify) conv.notify = frame.notify;
         emit('conversations');
         emit('thread', id);
       }

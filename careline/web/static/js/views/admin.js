@@ -16,6 +16,7 @@ import { invitePerson, pendingInvitations } from './invitations.js';
 import { homeSection } from './admin-home.js';
 import { attemptsSection } from './admin-attempts.js';
 import { settingsSection } from './admin-settings.js';
+import { notificationsSection } from './admin-notifications.js';
 import { confirmRoleChange } from './admin-roles.js';
 import { devicesDialog } from './admin-devices.js';
 import { bell } from './bell.js';
@@ -29,7 +30,7 @@ const WORDS = {
   noGuardiansToAdd: 'There is no other guardian in the organisation. Add one under People (role: Guardian).',
 };
 
-export const ADMIN_SECTIONS = { '/admin': 'home', '/admin/people': 'people', '/admin/care': 'care', '/admin/settings': 'settings' };
+export const ADMIN_SECTIONS = { '/admin': 'home', '/admin/people': 'people', '/admin/care': 'care', '/admin/settings': 'settings', '/admin/notifications': 'notifications' };
 
 const ROLES = [
   ['admin', 'Admin'],
@@ -55,12 +56,14 @@ export function adminView(section, { navigate } = {}) {
     ),
     h('nav', { class: 'tabs admin-tabs', 'aria-label': 'Administration' },
       tab('/admin', 'Overview', 'home'), tab('/admin/people', 'People', 'people'),
-      tab('/admin/care', 'Care teams', 'care'), tab('/admin/settings', 'Settings', 'settings')),
+      tab('/admin/care', 'Care teams', 'care'), tab('/admin/settings', 'Settings', 'settings'),
+      tab('/admin/notifications', 'Notifications', 'notifications')),
     main,
   );
   if (section === 'care') careSection(main);
   else if (section === 'people') peopleSection(main);
   else if (section === 'settings') settingsSection(main);
+  else if (section === 'notifications') notificationsSection(main);
   else {
     homeSection(main);
     attemptsSection(main);

@@ -87,6 +87,7 @@ export function sidebar({ navigate, signOut }) {
           me.role === 'admin' && { label: 'Administration', icon: 'shield', onselect: () => navigate('/admin') },
           { label: 'Your devices', icon: 'key', onselect: ownDevicesDialog },
           { label: 'Settings', icon: 'settings', onselect: settingsDialog },
+          { label: 'Notifications', icon: 'bell', onselect: () => navigate('/settings/notifications') },
           { label: 'Sign out', icon: 'logout', onselect: signOut },
         ], { label: 'Account' }),
     },

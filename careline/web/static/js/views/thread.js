@@ -16,6 +16,7 @@ import { acceptDrops, attachmentsView, pendingFiles } from '../attachments.js';
 import { keptFiles, keptTop } from './offline.js';
 import { linkify } from '../linkify.js';
 import { messageActions, showMessageInfo } from './actions.js';
+import { bellAction, bellLabel } from './notify-menu.js';
 
 const GROUP_GAP_MS = 5 * 60 * 1000;
 export const QUICK_REACTIONS = [
@@ -45,7 +46,7 @@ export function threadView(id, { navigate }) {
   const headAvatar = h('span', { class: 'head-avatar' });
   const heading = h('h2', { id: 'thread-title', class: 'thread-title', dir: 'auto' });
   const status = h('p', { class: 'thread-status' });
-  const muteBtn = iconButton('bell', 'Mute', () => toggle('muted'), { pressed: false });
+  const muteBtn = iconButton('bell', 'Mute', () => conv() && bellAction(muteBtn, conv()), { pressed: false });
   const archiveBtn = iconButton('archive', 'Archive', () => toggle('archived'));
   const header = h(
     'header',
@@ -84,9 +85,15 @@ export function threadView(id, { navigate }) {
     status.classList.toggle('is-typing', !!line.typing);
     status.classList.toggle('is-online', !!line.online && !line.typing);
     muteBtn.replaceChildren(icon(c.muted ? 'bellOff' : 'bell'));
-    muteBtn.setAttribute('aria-pressed', c.muted ? 'true' : 'false');
-    muteBtn.setAttribute('aria-label', 'Mute notifications');
-    muteBtn.title = c.muted ? 'Unmute notifications' : 'Mute notifications';
+    if (c.kind === 'team') {
+      muteBtn.removeAttribute('aria-pressed');
+      muteBtn.setAttribute('aria-haspopup', 'menu');
+      muteBtn.setAttribute('aria-label', bellLabel(c));
+    } else {
+      muteBtn.setAttribute('aria-pressed', c.muted ? 'true' : 'false');
+      muteBtn.setAttribute('aria-label', 'Mute notifications');
+    }
+    muteBtn.title = bellLabel(c);
     archiveBtn.replaceChildren(icon(c.archived ? 'unarchive' : 'archive'));
     archiveBtn.setAttribute('aria-label', c.archived ? 'Move to inbox' : 'Archive conversation');
     archiveBtn.title = archiveBtn.getAttribute('aria-label');
