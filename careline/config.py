@@ -301,6 +301,13 @@ class Settings(BaseSettings):
         "nobody is told of anything; for measuring what notifications cost "
         "(`careline bench`), not for production.",
     )
+    notifications_keep_days: int = Field(
+        90,
+        ge=1,
+        le=3650,
+        description="Read notification records, and the record of delivery attempts, are "
+        "removed after this many days (the messages themselves are kept).",
+    )
     notify_push_delay_seconds: float = Field(
         30.0,
         ge=0,

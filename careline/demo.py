@@ -148,6 +148,10 @@ async def ensure_demo() -> list[tuple[Persona, str]]:
             "Jo, can you reinforce it on Friday?",
         )
     async with transaction(actor("admin")) as tx:
+        # Unread escalation on, as a clinic would run it: a client's message no clinician
+        # of the conversation read in 4 working hours is told to the rest of the care
+        # team, after 8 to the admins (docs/notifications.md).
+        await tenant_service.do_update_escalation_settings(tx, {"hours": 4.0, "admin_hours": 8.0})
         # Pending: the admin's People page shows it apart from the members.
         await invitation_service.do_invite(
             tx,

@@ -17,8 +17,11 @@ import uuid
 
 from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
 
+from careline import config
+from careline.db.tx import Actor, transaction
 from careline.jobs.app import RetryWhenAsked, app
 from careline.notifications import delivery
+from careline.notifications import service as notification_service
 from careline.notifications.channels import ChannelName
 
 log = logging.getLogger(__name__)
@@ -67,3 +70,18 @@ async def sweep(timestamp: int) -> None:
     found = await delivery.sweep()
     if found:
         log.debug("notification sends found", extra={"count": found})
+
+
+@app.periodic(cron="17 3 * * *", periodic_id="notifications.prune")
+@app.task(name="notifications.prune", queue=QUEUE)
+async def prune(timestamp: int) -> None:
+    """Every night: read records, and attempts, older than `notifications_keep_days`
+    are removed. They say only that something happened; the messages themselves are
+    the record and are kept."""
+    keep = dt.timedelta(days=config.current().notifications_keep_days)
+    async with transaction(Actor.system()) as tx:
+        removed = await notification_service.internal_prune(
+            tx, older_than=dt.datetime.fromtimestamp(timestamp, dt.UTC) - keep
+        )
+    if any(removed):
+        log.info("old notifications removed", extra={"records": removed[0], "attempts": removed[1]})

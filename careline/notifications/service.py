@@ -239,3 +239,9 @@ async def do_mark_read(tx: Tx, *, ids: Sequence[uuid.UUID] | None) -> list[uuid.
     changed = [row["id"] for row in await store.mark_read(tx, wanted)]
     emit_read(tx, tx.actor.account, changed)
     return changed
+
+
+async def internal_prune(tx: Tx, *, older_than: dt.datetime) -> tuple[int, int]:
+    """System, any organisation: remove read records last changed before `older_than`,
+    and attempts made before it. Returns how many of each."""
+    return await store.prune(tx, older_than=older_than)

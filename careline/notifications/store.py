@@ -9,6 +9,7 @@ the person, under row-level security.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -242,3 +243,18 @@ async def mark_read(tx: Tx, ids: list[uuid.UUID] | None) -> list[Any]:
             ids,
         )
     )
+
+
+async def prune(tx: Tx, *, older_than: dt.datetime) -> tuple[int, int]:
+    """Read records last changed before `older_than`, and older attempts, removed."""
+    records = await tx.conn.fetchval(
+        "WITH gone AS (DELETE FROM notifications WHERE read_at IS NOT NULL"
+        " AND updated_at < $1 AND read_at < $1 RETURNING 1) SELECT count(*) FROM gone",
+        older_than,
+    )
+    attempts = await tx.conn.fetchval(
+        "WITH gone AS (DELETE FROM notification_attempts WHERE at < $1 RETURNING 1)"
+        " SELECT count(*) FROM gone",
+        older_than,
+    )
+    return int(records), int(attempts)

@@ -60,7 +60,7 @@ async def test_the_inbox_shows_a_waiting_conversation_until_it_is_read(
     await expect(row).to_contain_text("waiting for a reply since")
 
     await row.click()  # sam reads it
-    await expect(page.get_by_text("Is Thursday still on?")).to_be_visible()
+    await expect(page.get_by_text("Is Thursday still on?", exact=True)).to_be_visible()
     await expect(note).to_have_count(0)
     await page.reload()
     await expect(conversation_link(page, "Lily Client")).to_be_visible()
