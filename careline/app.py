@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import careline.messages.ops
+import careline.notifications.ops
 import careline.realtime.ops
 import careline.receipts.ops  # noqa: F401 - registers socket ops
 from careline import __version__, config
@@ -36,6 +37,8 @@ from careline.kit import limits, memory
 from careline.kit.crypto import MasterKeyFile
 from careline.kit.errors import AppError, DatabaseUnavailable
 from careline.messages import api as messages_api
+from careline.notifications import delivery as notification_delivery
+from careline.notifications import jobs as notification_jobs
 from careline.realtime import api as realtime_api
 from careline.realtime import gateway, transport
 from careline.realtime.bus import InProcessBus
@@ -77,6 +80,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         concurrency=settings.jobs_concurrency,
         poll_seconds=min(5.0, settings.scan_retry_seconds),
     )
+    await notification_delivery.start(notification_jobs.defer_delivery)
     scanner = scanner_daemon.Scanner(settings)
     await scanner.start()
     scanner_daemon.use(scanner)
@@ -88,6 +92,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await trimmer.stop()
+        await notification_delivery.stop()
         await worker.stop()
         scanner_daemon.use(None)
         await scanner.stop()

@@ -38,7 +38,12 @@ from careline.kit.errors import DATABASE_RETRY_AFTER_SECONDS, DatabaseUnavailabl
 log = logging.getLogger(__name__)
 
 SCHEMA = "procrastinate"
-TASK_MODULES = ["careline.attachments.jobs", "careline.auth.jobs", "careline.invitations.jobs"]
+TASK_MODULES = [
+    "careline.attachments.jobs",
+    "careline.auth.jobs",
+    "careline.invitations.jobs",
+    "careline.notifications.jobs",
+]
 
 app = procrastinate.App(connector=procrastinate.PsycopgConnector(), import_paths=TASK_MODULES)
 

@@ -468,6 +468,7 @@ class Connection:
         finally:
             self.hub.sockets.discard(self)
             if counted:
+                protocol.closed(self)
                 await self.hub.person_sockets.closed(self)
             self._done.set()
             if self.state is State.READY:

@@ -4,6 +4,7 @@ the connection state machine. docs/protocol.md is the reference for client autho
 from __future__ import annotations
 
 import enum
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -166,6 +167,27 @@ def op(name: str, args: type[OpArgs]) -> Callable[[Handler], Handler]:
         return handler
 
     return register
+
+
+log = logging.getLogger(__name__)
+
+CloseHook = Callable[[Session], None]
+CLOSE_HOOKS: list[CloseHook] = []
+
+
+def on_close(hook: CloseHook) -> CloseHook:
+    """Run `hook` when an authenticated socket closes (e.g. to forget what it said about
+    itself); a hook is quick, synchronous and never raises."""
+    CLOSE_HOOKS.append(hook)
+    return hook
+
+
+def closed(session: Session) -> None:
+    for hook in CLOSE_HOOKS:
+        try:
+            hook(session)
+        except Exception:
+            log.exception("a socket close hook failed")
 
 
 def validate_args(spec: OpSpec, frame: Frame) -> OpArgs:
