@@ -39,6 +39,8 @@ from careline.kit.errors import AppError, DatabaseUnavailable
 from careline.messages import api as messages_api
 from careline.notifications import delivery as notification_delivery
 from careline.notifications import jobs as notification_jobs
+from careline.push import api as push_api
+from careline.push import channel as push_channel
 from careline.realtime import api as realtime_api
 from careline.realtime import gateway, transport
 from careline.realtime.bus import InProcessBus
@@ -67,6 +69,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     config.use(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     key_service.configure(load_keyring(settings))
+    push_channel.start()  # the VAPID key is made at first start (careline/push/vapid.py)
     file_storage.configure(file_storage.from_settings(settings))
     database = Database(settings)
     pool = await database.start()
@@ -212,6 +215,7 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
         attachments_api.admin,
         receipts_api.router,
         realtime_api.router,
+        push_api.router,
     ):
         app.include_router(router)
     app.add_api_websocket_route("/api/v1/ws", websocket_endpoint)

@@ -292,6 +292,23 @@ class Settings(BaseSettings):
     jobs_concurrency: int = Field(
         2, ge=1, le=64, description="Background jobs (virus scans, previews) run at once here."
     )
+    # --- Web push (issue 11 item 3; careline/push, docs/notifications.md#push) ---
+    push_contact: str | None = Field(
+        None,
+        description="The VAPID `sub` push services may contact about careline's pushes "
+        "(`mailto:ops@example.org` or an https URL); default public_url when it is https.",
+        pattern=r"^(mailto:[^@\s]+@[^@\s]+|https://\S+)$",
+    )
+    push_timeout_seconds: float = Field(
+        10.0, gt=0, le=120, description="One POST to a push service may take this long."
+    )
+    push_retry_base_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=600,
+        description="A push a push service put off (429, 5xx) without Retry-After is tried "
+        "again after this, doubling per try; Retry-After, when given, wins.",
+    )
 
     # --- Sign-in under load (issue 16: password hashing and sign-in budgets) ---
     password_hash_workers: int = Field(

@@ -14,6 +14,7 @@ import pytest
 
 from careline import config, logs
 from tests.support.clamd import Clamd
+from tests.support.pushservice import PushService
 from tests.support.server import RunningServer, free_port, start_server, test_settings
 from tests.support.smtp import SmtpServer
 from tests.support.world import World, make_world
@@ -104,4 +105,14 @@ def relay(server: RunningServer) -> Iterator[SmtpServer]:
     )
     yield running
     config.use(server.settings)
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def push_service() -> Iterator[PushService]:
+    """The local push service (tests/support/pushservice.py): subscriptions made on it
+    get careline's pushes, checked against RFC 8030/8291/8292 and decrypted."""
+    running = PushService()
+    running.start()
+    yield running
     running.stop()

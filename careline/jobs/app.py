@@ -43,6 +43,7 @@ TASK_MODULES = [
     "careline.auth.jobs",
     "careline.invitations.jobs",
     "careline.notifications.jobs",
+    "careline.push.jobs",
 ]
 
 app = procrastinate.App(connector=procrastinate.PsycopgConnector(), import_paths=TASK_MODULES)

@@ -65,3 +65,14 @@ FILE_CHECK_CPU_SECONDS = 5
 CLEAN_IMAGE_MAX_FACTOR = 2
 # Unattached uploads are removed this long after they were made.
 UNATTACHED_UPLOAD_HOURS = 24
+# Web push (careline/push): a subscription's endpoint URL and its keys as base64url text
+# (a real p256dh is 87 characters, an auth secret 22), and browsers per person per
+# organisation.
+PUSH_ENDPOINT_MAX_CHARS = 2_048
+PUSH_KEY_MAX_CHARS = 128
+PUSH_SUBSCRIPTIONS_MAX = 10
+# One subscription's tries of one push (429, 5xx, out of reach), the longest Retry-After
+# honoured, and the cap of the doubling backoff when none is given.
+PUSH_RETRY_MAX = 8
+PUSH_RETRY_AFTER_MAX_SECONDS = 3_600
+PUSH_RETRY_BACKOFF_MAX_SECONDS = 900
