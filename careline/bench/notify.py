@@ -37,6 +37,7 @@ from careline.db.pool import connect_owner
 from careline.db.tx import Role
 
 SUBSCRIPTIONS_PATH = "/api/v1/push/subscriptions"
+PUSH_TASK = "notifications.deliver/push"  # the task, and the channel from its queueing lock
 RATE = 10.0
 MESSAGES = 900  # 90 s: three push windows of the shipped 30 s delay
 SATURATION_SECONDS = 30.0
@@ -203,10 +204,12 @@ async def _notify_phase(options: Options, sink: PushSink) -> dict[str, Any]:
             await _settle(watch, within=delay + 30)
             stop.set()
             await watching
+            # notifications.deliver's queueing lock is notify:<record>:<channel>:<round>
             jobs = await conn.fetch(
-                "SELECT task_name, count(*) AS n, count(DISTINCT queueing_lock) AS locks"
-                " FROM public.bench_jobs WHERE created_at >= to_timestamp($1)"
-                " GROUP BY task_name",
+                "SELECT task_name || coalesce('/' || nullif(split_part(queueing_lock, ':', 3),"
+                " ''), '') AS task, count(*) AS n, count(DISTINCT queueing_lock) AS keys"
+                " FROM public.bench_jobs"
+                " WHERE created_at >= to_timestamp($1) GROUP BY 1",
                 started,
             )
             states = await conn.fetch(
@@ -218,9 +221,9 @@ async def _notify_phase(options: Options, sink: PushSink) -> dict[str, Any]:
             await conn.close()
         matched = match(sink.arrivals, watch.due, account_of)
         late_ns = matched.pop("late_ns")
-        by_task = {r["task_name"]: r["n"] for r in jobs}
-        push_tasks = {t: n for t, n in by_task.items() if "push" in t}
-        push_jobs = sum(push_tasks.values())
+        by_task = {r["task"]: r["n"] for r in jobs}
+        push_jobs = by_task.get(PUSH_TASK, 0)
+        push_keys = sum(r["keys"] for r in jobs if r["task"] == PUSH_TASK)
         messages = len(phase.ack_ns)
         recipients = members - 1
         counts = Counter(a.payload.get("count") for a in sink.arrivals)
@@ -237,6 +240,8 @@ async def _notify_phase(options: Options, sink: PushSink) -> dict[str, Any]:
             push_jobs_per_recipient_window=(
                 round(push_jobs / matched["rounds_due"], 3) if matched["rounds_due"] else None
             ),
+            # a second job for one (record, push, round) finds it done and skips
+            push_job_keys=push_keys,
             jobs_by_task=by_task,
             pushes_received=len(sink.arrivals),
             pushes_per_recipient=round(len(sink.arrivals) / recipients, 2),
