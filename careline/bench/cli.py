@@ -78,6 +78,12 @@ SCENARIO_NAMES = (
     help="notify: the web push delay in seconds, if not as shipped [30].",
 )
 @click.option(
+    "--jobs-concurrency",
+    type=click.IntRange(min=1, max=64),
+    default=None,
+    help="notify: background jobs run at once, if not as shipped [2].",
+)
+@click.option(
     "--cost-runs",
     type=click.IntRange(min=2),
     default=4,
@@ -104,6 +110,7 @@ def bench_command(
     repeats: int,
     members: int,
     push_delay: float | None,
+    jobs_concurrency: int | None,
     cost_runs: int,
     profile: Path | None,
 ) -> None:
@@ -133,6 +140,7 @@ def bench_command(
         repeats=repeats,
         members=members,
         push_delay=push_delay,
+        jobs_concurrency=jobs_concurrency,
         cost_runs=cost_runs,
         profile=profile.resolve() if profile else None,
     )

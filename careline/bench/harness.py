@@ -58,6 +58,7 @@ class Options:
     repeats: int = 200  # clinic: the most times one operation is timed alone
     members: int = 40  # notify: the team conversation's size
     push_delay: float | None = None  # notify: the push delay, if not as shipped (30 s)
+    jobs_concurrency: int | None = None  # notify: jobs run at once, if not as shipped (2)
     cost_runs: int = 4  # notify: threads-saturation runs, notifications on and off in turn
 
 

@@ -150,6 +150,16 @@ def match(
     }
 
 
+def _settings(options: Options) -> dict[str, str]:
+    """careline as shipped, but for what the operator chose to vary."""
+    settings: dict[str, str] = {}
+    if options.push_delay is not None:
+        settings["CARELINE_NOTIFY_PUSH_DELAY_SECONDS"] = str(options.push_delay)
+    if options.jobs_concurrency is not None:
+        settings["CARELINE_JOBS_CONCURRENCY"] = str(options.jobs_concurrency)
+    return settings
+
+
 async def _settle(watch: Watch, *, within: float) -> None:
     """Until the watch sees no push still due, and 2 s more for the last to arrive (at
     most `within` seconds)."""
@@ -168,9 +178,7 @@ async def _settle(watch: Watch, *, within: float) -> None:
 async def _notify_phase(options: Options, sink: PushSink) -> dict[str, Any]:
     members = options.members
     count = options.messages or MESSAGES
-    settings: dict[str, str] = {}
-    if options.push_delay is not None:
-        settings["CARELINE_NOTIFY_PUSH_DELAY_SECONDS"] = str(options.push_delay)
+    settings = _settings(options)
     async with Rig("notify", options, settings=settings) as rig:
         assert rig.seeder is not None
         world = await rig.seeder.people([Role.STAFF] * members)
@@ -235,6 +243,7 @@ async def _notify_phase(options: Options, sink: PushSink) -> dict[str, Any]:
             subscriptions=subscribed,
             recipients_offline=recipients,
             push_delay_s=delay,
+            jobs_concurrency=options.jobs_concurrency or rig.seeder.settings.jobs_concurrency,
             push_jobs=push_jobs,
             push_jobs_per_message=round(push_jobs / messages, 3) if messages else None,
             push_jobs_per_recipient_window=(
@@ -257,9 +266,11 @@ async def _notify_phase(options: Options, sink: PushSink) -> dict[str, Any]:
 
 async def _saturation(options: Options, sink: PushSink, *, enabled: bool) -> dict[str, Any]:
     name = f"notify-saturation-{'on' if enabled else 'off'}"
-    settings = {**UNBUDGETED, "CARELINE_NOTIFICATIONS_ENABLED": "true" if enabled else "false"}
-    if options.push_delay is not None:
-        settings["CARELINE_NOTIFY_PUSH_DELAY_SECONDS"] = str(options.push_delay)
+    settings = {
+        **UNBUDGETED,
+        **_settings(options),
+        "CARELINE_NOTIFICATIONS_ENABLED": "true" if enabled else "false",
+    }
     async with Rig(name, options, settings=settings) as rig:
         assert rig.seeder is not None
         world = await rig.seeder.people([Role.STAFF] * 20 + [Role.CLIENT] * 20)
