@@ -37,8 +37,10 @@ from careline.kit import limits, memory
 from careline.kit.crypto import MasterKeyFile
 from careline.kit.errors import AppError, DatabaseUnavailable
 from careline.messages import api as messages_api
+from careline.notifications import admin_api as notifications_admin_api
 from careline.notifications import delivery as notification_delivery
 from careline.notifications import jobs as notification_jobs
+from careline.notifications import unsubscribe_api
 from careline.push import api as push_api
 from careline.push import channel as push_channel
 from careline.realtime import api as realtime_api
@@ -213,9 +215,11 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
         messages_api.router,
         attachments_api.router,
         attachments_api.admin,
+        notifications_admin_api.admin,
         receipts_api.router,
         realtime_api.router,
         push_api.router,
+        unsubscribe_api.router,
     ):
         app.include_router(router)
     app.add_api_websocket_route("/api/v1/ws", websocket_endpoint)

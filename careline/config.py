@@ -268,6 +268,32 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(
         30.0, gt=0, le=300, description="One SMTP exchange may take this long."
     )
+    # --- E-mail notifications (issue 11 item 4; docs/notifications.md#email) ---
+    smtp_tls: bool = Field(
+        False,
+        description="Implicit TLS (SMTPS, usually port 465): TLS from the first byte. "
+        "When on, CARELINE_SMTP_STARTTLS does not apply.",
+    )
+    smtp_ca_file: Path | None = Field(
+        None,
+        description="PEM file of the certificate authorities trusted for the relay's "
+        "certificate (TLS or STARTTLS), instead of the system's: for a relay with a "
+        "private CA. Unset: the system's trust store.",
+    )
+    notify_unsubscribe_days: int = Field(
+        90,
+        ge=1,
+        le=365,
+        description="The one-click unsubscribe link in a notification e-mail or digest "
+        "works for this many days (it needs no sign-in and turns off only that e-mail).",
+    )
+    notify_digest_hour: int = Field(
+        8,
+        ge=0,
+        le=23,
+        description="Digests go out from this hour of each person's morning, in their own "
+        "time zone (daily: every day; weekly: on Mondays), once per period.",
+    )
     # --- Notifications (issue 11; docs/notifications.md) ---
     notifications_enabled: bool = Field(
         True,

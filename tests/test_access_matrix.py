@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from careline.db.tx import Role
+from careline.db.tx import Actor, Role, transaction
+from careline.notifications import unsubscribe
 from tests.support.server import RunningServer
 from tests.support.world import PASSWORD, Persona, World, join_by_invitation
 from tests.support.ws import WsError, connect
@@ -112,6 +113,7 @@ def socket_ops(conversation: str, message: str) -> list[tuple[str, dict[str, Any
         ("receipt.update", {"conversation_id": conversation, "read_seq": 99}),
         ("typing.start", {"conversation_id": conversation}),
         ("typing.stop", {"conversation_id": conversation}),
+        ("visibility.set", {"conversation_id": conversation, "visible": True}),
     ]
 
 
@@ -291,6 +293,7 @@ async def test_only_admins_manage_people(http: httpx.AsyncClient, world: World, 
         ("GET", "/api/v1/admin/settings", None),
         ("PATCH", "/api/v1/admin/settings", {"file_mb_per_person_per_day": 100_000}),
         ("PATCH", "/api/v1/admin/organisation/settings", {"conversation_start": "care_team"}),
+        ("GET", "/api/v1/admin/notifications/attempts", None),
     ]
     for method, path, body in calls:
         response = await http.request(
@@ -523,3 +526,93 @@ async def test_the_session_probe_tells_only_whether_and_who_one_is(
         after = await http.get("/api/v1/auth/session")
         assert after.status_code == 200
         assert after.json() == {"signed_in": False, "me": None}
+
+
+# --- Web push subscriptions (careline/push): a person's own, in one organisation ---
+
+PUSH_CALLS = [
+    ("GET", "/api/v1/push/key"),
+    ("GET", "/api/v1/push/subscriptions"),
+    ("POST", "/api/v1/push/subscriptions"),
+    ("DELETE", "/api/v1/push/subscriptions"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), PUSH_CALLS)
+async def test_push_needs_a_session(http: httpx.AsyncClient, method: str, path: str) -> None:
+    body = None if method == "GET" else {"endpoint": "https://push.example.com/p", "keys": {}}
+    response = await http.request(method, path, json=body)
+    assert response.status_code == 401, response.text
+
+
+@pytest.mark.parametrize("who", ["admin", "sam", "jo", "tom", "grace"])
+@pytest.mark.parametrize("where", ["same", "other"])
+async def test_a_push_subscription_is_its_owners_alone(
+    http: httpx.AsyncClient,
+    world: World,
+    other_world: World,
+    push_service: Any,
+    who: str,
+    where: str,
+) -> None:
+    from careline.db.tx import Actor, transaction
+
+    lily = world["lily"]
+    browser = push_service.subscriber()
+    made = await http.post(
+        "/api/v1/push/subscriptions", json=browser.subscription(), headers=lily.auth
+    )
+    assert made.status_code == 201, made.text
+    other = (world if where == "same" else other_world)[who]
+
+    gone = await http.request(
+        "DELETE",
+        "/api/v1/push/subscriptions",
+        json={"endpoint": browser.endpoint},
+        headers=other.auth,
+    )
+    assert (gone.status_code, gone.json()["code"]) == (404, "push_subscription_not_found")
+    listed = await http.get("/api/v1/push/subscriptions", headers=other.auth)
+    assert browser.endpoint not in listed.text
+    async with transaction(Actor.system(), readonly=True) as tx:
+        owners = await tx.conn.fetch(
+            "SELECT tenant_id, account_id FROM push_subscriptions WHERE endpoint = $1",
+            browser.endpoint,
+        )
+    assert [(r["tenant_id"], r["account_id"]) for r in owners] == [
+        (lily.tenant_id, lily.account_id)
+    ]
+    # Anyone may subscribe their own browser, in their own organisation only.
+    own = push_service.subscriber()
+    mine = await http.post(
+        "/api/v1/push/subscriptions", json=own.subscription(), headers=other.auth
+    )
+    assert mine.status_code == 201, mine.text
+    async with transaction(Actor.system(), readonly=True) as tx:
+        row = await tx.conn.fetchrow(
+            "SELECT tenant_id, account_id FROM push_subscriptions WHERE endpoint = $1",
+            own.endpoint,
+        )
+    assert (row["tenant_id"], row["account_id"]) == (other.tenant_id, other.account_id)
+
+
+async def test_an_unsubscribe_link_changes_only_the_person_and_organisation_it_names(
+    server: RunningServer, world: World, other_world: World
+) -> None:
+    """POST /api/v1/unsubscribe/{token} needs no sign-in, and signing in changes nothing
+    of what it does: whoever follows lily's link turns off lily's e-mail in her
+    organisation, never their own nor anyone else's."""
+    token = unsubscribe.make_token(world.tenant_id, world["lily"].account_id, "email")
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+        for who in (other_world["admin"], world["sam"], None):
+            answer = await http.post(
+                f"/api/v1/unsubscribe/{token}", headers=who.auth if who else {}
+            )
+            assert answer.status_code == 200, answer.text
+    async with transaction(Actor.system()) as tx:
+        rows = await tx.conn.fetch(
+            "SELECT tenant_id, account_id, email FROM notification_preferences"
+            " WHERE tenant_id = ANY($1::uuid[])",
+            [world.tenant_id, other_world.tenant_id],
+        )
+    assert [tuple(r) for r in rows] == [(world.tenant_id, world["lily"].account_id, False)]

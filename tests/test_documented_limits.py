@@ -361,6 +361,12 @@ async def _attachments(server: RunningServer, http: httpx.AsyncClient, world: Wo
 # Limits of file contents: refused with their codes by the upload pipeline, checked with
 # crafted files (and clamd) in these tests.
 ELSEWHERE = {
+    "PUSH_ENDPOINT_MAX_CHARS": ("push/test_api.py", "PUSH_ENDPOINT_MAX_CHARS"),
+    "PUSH_KEY_MAX_CHARS": ("push/test_api.py", "PUSH_KEY_MAX_CHARS"),
+    "PUSH_SUBSCRIPTIONS_MAX": ("push/test_api.py", "PUSH_SUBSCRIPTIONS_MAX"),
+    "PUSH_RETRY_MAX": ("push/test_channel.py", "PUSH_RETRY_MAX"),
+    "PUSH_RETRY_AFTER_MAX_SECONDS": ("push/test_channel.py", "PUSH_RETRY_AFTER_MAX_SECONDS"),
+    "PUSH_RETRY_BACKOFF_MAX_SECONDS": ("push/test_channel.py", "PUSH_RETRY_BACKOFF_MAX_SECONDS"),
     "IMAGE_MAX_PIXELS": ("attachments/test_refusals.py", "image bomb"),
     "IMAGE_MAX_SIDE": (
         "attachments/test_sniff.py",

@@ -44,6 +44,7 @@ TASK_MODULES = [
     "careline.invitations.jobs",
     "careline.notifications.jobs",
     "careline.push.jobs",
+    "careline.notifications.digest_jobs",
 ]
 
 app = procrastinate.App(connector=procrastinate.PsycopgConnector(), import_paths=TASK_MODULES)

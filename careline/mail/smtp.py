@@ -1,6 +1,7 @@
 """Sending one e-mail through the configured SMTP relay (aiosmtplib).
 
-`send(to, subject, text)` either hands the message to the relay or raises:
+`send(to, subject, text)` (plain text) and `send_message(message)` (a message the caller
+built, e.g. multipart e-mail notifications) either hand the message to the relay or raise:
 MailUnavailable when it might work later (relay down, slow, or answering 4xx), so the
 caller's job runs again; MailRejected when the relay refused it for good (5xx, e.g. no
 such mailbox). Both carry a reason code, never the address or the text. Whoever calls
@@ -9,8 +10,9 @@ this builds the text from careline/mail/words.py, which holds no health data.
 
 from __future__ import annotations
 
+import ssl
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, getaddresses, make_msgid
 
 import aiosmtplib
 
@@ -55,20 +57,43 @@ def _classify(exc: aiosmtplib.SMTPException) -> Exception:
 
 async def send(to: str, subject: str, text: str) -> None:
     """Hand one plain-text message to the relay, or raise MailUnavailable / MailRejected."""
+    await send_message(_message(to, subject, text, config.current().smtp_from))
+
+
+def _tls_context(settings: config.Settings) -> ssl.SSLContext:
+    """The relay's certificate is checked, against CARELINE_SMTP_CA_FILE if set."""
+    cafile = str(settings.smtp_ca_file) if settings.smtp_ca_file else None
+    return ssl.create_default_context(cafile=cafile)
+
+
+async def send_message(message: EmailMessage) -> None:
+    """Hand a whole message (its From, To and every header already set by the caller) to
+    the relay, or raise MailUnavailable / MailRejected. Implicit TLS when
+    CARELINE_SMTP_TLS is on, else STARTTLS when CARELINE_SMTP_STARTTLS is on."""
     settings = config.current()
     if settings.smtp_host is None:
         raise MailUnavailable("smtp_not_configured")
     password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+    implicit = settings.smtp_tls
+    starttls = settings.smtp_starttls and not implicit
+    # Flattened here, with the message's own policy (aiosmtplib would refold every header
+    # at 78 characters with its own, encoding a long unbreakable one such as a
+    # List-Unsubscribe URL into RFC 2047 words).
+    data = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+    recipients = [address for _, address in getaddresses(message.get_all("To", []))]
     try:
         await aiosmtplib.send(
-            _message(to, subject, text, settings.smtp_from),
+            data,
+            sender=settings.smtp_from,
+            recipients=recipients,
             hostname=settings.smtp_host,
             port=settings.smtp_port,
             username=settings.smtp_username,
             password=password,
-            use_tls=False,
+            use_tls=implicit,
             # Explicit both ways: left to itself aiosmtplib upgrades whenever offered.
-            start_tls=settings.smtp_starttls,
+            start_tls=starttls,
+            tls_context=_tls_context(settings) if implicit or starttls else None,
             timeout=settings.smtp_timeout_seconds,
         )
     except aiosmtplib.SMTPTimeoutError:
@@ -77,5 +102,7 @@ async def send(to: str, subject: str, text: str) -> None:
         raise MailUnavailable("smtp_down") from None
     except aiosmtplib.SMTPException as exc:
         raise _classify(exc) from None
+    except ssl.SSLError:
+        raise MailUnavailable("smtp_tls") from None
     except OSError:
         raise MailUnavailable("smtp_down") from None

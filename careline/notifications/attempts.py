@@ -3,8 +3,9 @@ notifications that were refused or failed (docs/notifications.md, "Attempts").""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from typing import Literal
+from typing import Any, Literal
 
 from careline.db.tx import Tx
 
@@ -36,4 +37,33 @@ async def record(
         outcome,
         reason,
         status,
+    )
+
+
+NOT_SENT = ("retrying", "refused", "failed", "removed")
+
+
+async def list_attempts(
+    tx: Tx, *, before: tuple[dt.datetime, int] | None, failed: bool, limit: int
+) -> list[Any]:
+    """Admins: the organisation's attempts, newest first (`failed`: only those that did
+    not send). Row-level security shows admins their own organisation's only."""
+    return list(
+        await tx.conn.fetch(
+            """
+            SELECT id, account_id, notification_id, channel, kind, outcome, reason, status, at
+            FROM notification_attempts
+            WHERE tenant_id = $1
+              AND ($2::timestamptz IS NULL OR (at, id) < ($2, $3))
+              AND (NOT $4 OR outcome = ANY($5::text[]))
+            ORDER BY at DESC, id DESC
+            LIMIT $6
+            """,
+            tx.actor.tenant,
+            before[0] if before else None,
+            before[1] if before else 0,
+            failed,
+            list(NOT_SENT),
+            limit,
+        )
     )

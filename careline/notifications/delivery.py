@@ -17,10 +17,11 @@ Each record carries, per channel (push, e-mail), a state, a due time and a round
   or `failed`). A push that went out while more messages arrived is due again in the
   next round, with the new count, under the same tag (it replaces what is shown).
 
-Running a job twice is harmless (the state says what was done); two jobs for the same
-record and channel never run at once (the job's lock). A crash after the channel sent
-and before the state was written sends that round again: the same tag replaces it on
-the device, so the person still sees one notification.
+Running a job twice is harmless (the state says what was done); a send in progress
+holds a lease on its record's channel (its due time moves `LEASE_SECONDS` ahead), so a
+second job for it meanwhile only waits. A crash after the channel sent and before the
+state was written sends that round again once the lease has run out: the same tag
+replaces it on the device, so the person still sees one notification.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from typing import Any, Literal
 from careline import config
 from careline.db.tx import Actor, Tx, transaction
 from careline.kit import clock
+from careline.kit.errors import DatabaseUnavailable
 from careline.notifications import channels, kinds, preferences, visibility, words
 from careline.notifications.channels import ChannelName, Delivery, Result
 from careline.notifications.preferences import Choices
@@ -51,6 +53,10 @@ SWEEP_BATCH = 2000
 # read the same clock; this covers rounding).
 EARLY_SECONDS = 0.05
 RETRY_SECONDS = 30.0  # a channel's passing outage without a Retry-After
+# A send being made holds its record's channel this long (its due time moves this far
+# ahead while the channel works): a second job for it meanwhile only waits. A process
+# killed mid-send leaves the lease to run out, and the send is made again after it.
+LEASE_SECONDS = 120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +131,10 @@ async def start(defer: Deferrer) -> None:
     what a previous run left due."""
     _state.defer = defer
     _state.timers = Timers(defer)
-    await sweep()
+    try:
+        await sweep()
+    except DatabaseUnavailable:  # the periodic sweep arms them once it answers again
+        log.warning("notification sweep at start postponed: database unavailable")
 
 
 async def stop() -> None:
@@ -326,6 +335,10 @@ async def _claim(due: Due) -> tuple[Delivery, int] | None:
             _rearm(tx, due, decision.at)
         if decision.action != "send":
             return None
+        lease = clock.now() + dt.timedelta(seconds=LEASE_SECONDS)
+        # No timer for it: a process killed mid-send leaves the record due at the lease's
+        # end, and the sweep (at start, then every minute) arms it again.
+        await _postpone(tx, due, lease)
         kind = kinds.get(row["kind"])
         facts = words.Facts(
             organisation=row["organisation"],
@@ -388,14 +401,16 @@ async def deliver(due: Due) -> str:
     else:
         result = await channel.send(delivery)
     if result.outcome == "retry":
-        raise Retry(result.reason or f"{due.channel}_retry", result.retry_after or RETRY_SECONDS)
+        await _retry(due, result.retry_after or RETRY_SECONDS)
+        return "retry"
     await _finish(due, result, shown)
     return result.outcome
 
 
-class Retry(Exception):
-    """The channel met a passing outage: the job runs again after `after` seconds."""
-
-    def __init__(self, reason: str, after: float) -> None:
-        super().__init__(reason)
-        self.after = after
+async def _retry(due: Due, after: float) -> None:
+    """A passing outage of the whole channel: the same round is due again later (and
+    what comes meanwhile joins it)."""
+    at = clock.now() + dt.timedelta(seconds=after)
+    async with transaction(Actor.system(due.tenant_id)) as tx:
+        await _postpone(tx, due, at)
+        _rearm(tx, due, at)

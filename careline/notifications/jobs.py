@@ -2,9 +2,11 @@
 and the sweep that re-finds sends a crash or restart may have lost.
 
 The job carries ids only and is idempotent by its dedupe key (record id, channel,
-round): the queueing lock keeps one waiting job per key, the lock keeps two jobs of the
-same record and channel from running at once, and the job itself sends only what the
-record still says is due in that round (careline/notifications/delivery.py).
+round): the queueing lock keeps one waiting job per key; a send in progress holds a
+lease on its record's channel (its due time, moved ahead), so a second job meanwhile
+only waits; and the job sends only what the record still says is due in that round
+(careline/notifications/delivery.py). No procrastinate `lock`: a process killed
+mid-job would leave it held for good; the lease runs out by itself.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import uuid
 
 from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
 
-from careline.jobs.app import RetryLater, RetryWhenAsked, app
+from careline.jobs.app import RetryWhenAsked, app
 from careline.notifications import delivery
 from careline.notifications.channels import ChannelName
 
@@ -34,14 +36,7 @@ async def deliver(notification_id: str, tenant_id: str, channel: str, window: in
         window,
         dt.datetime.min.replace(tzinfo=dt.UTC),  # the record says when; the job re-reads it
     )
-    try:
-        outcome = await delivery.deliver(due)
-    except delivery.Retry as retry:
-        log.info(
-            "notification send postponed",
-            extra={"notification_id": notification_id, "channel": channel, "reason": str(retry)},
-        )
-        raise RetryLater(str(retry), after=retry.after) from None
+    outcome = await delivery.deliver(due)
     log.debug(
         "notification send",
         extra={"notification_id": notification_id, "channel": channel, "outcome": outcome},
@@ -52,9 +47,7 @@ async def defer_delivery(due: delivery.Due) -> None:
     """Queue one send now (once per dedupe key: a job already waiting for it stands).
     With the database gone, the send stays due and the sweep queues it later."""
     try:
-        await deliver.configure(
-            queueing_lock=f"notify:{due.key}", lock=f"notify:{due.notification_id}:{due.channel}"
-        ).defer_async(
+        await deliver.configure(queueing_lock=f"notify:{due.key}").defer_async(
             notification_id=str(due.notification_id),
             tenant_id=str(due.tenant_id),
             channel=due.channel,

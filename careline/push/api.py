@@ -15,6 +15,7 @@ from careline.push.schemas import (
     ServerKeyRead,
     SubscriptionCreate,
     SubscriptionDelete,
+    SubscriptionListed,
     SubscriptionRead,
 )
 from careline.web.http import ERRORS
@@ -36,6 +37,23 @@ async def get_push_key(actor: CurrentActor) -> dict[str, Any]:
     applicationServerKey. The same for every organisation; it never changes by itself."""
     del actor
     return {"key": push_service.application_server_key()}
+
+
+@router.get("/subscriptions", response_model=list[SubscriptionListed])
+async def list_push_subscriptions(actor: CurrentActor) -> list[dict[str, Any]]:
+    """Your browsers that receive this organisation's pushes (a browser finds out
+    whether it is one by its own endpoint)."""
+    async with transaction(actor, readonly=True) as tx:
+        rows = await push_service.list_own_subscriptions(tx)
+    return [
+        {
+            "id": str(r["id"]),
+            "endpoint": r["endpoint"],
+            "created_at": r["created_at"],
+            "last_sent_at": r["last_sent_at"],
+        }
+        for r in rows
+    ]
 
 
 @router.post("/subscriptions", status_code=201, response_model=SubscriptionRead)

@@ -172,6 +172,10 @@ def start() -> None:
     """At careline's start: make the VAPID key if this installation has none yet (so
     browsers subscribe with the key that stays), and offer the channel to delivery."""
     push_service.server_key()
+    if not push_service.check_contact(push_service.contact()):
+        raise ValueError(
+            "CARELINE_PUSH_CONTACT must be a mailto: address with a domain or an https URL"
+        )
     channels.register(PushChannel())
 
 

@@ -17,7 +17,7 @@ import aiohttp
 from procrastinate.exceptions import AlreadyEnqueued
 
 from careline.db.tx import Actor, transaction
-from careline.jobs.app import app
+from careline.jobs.app import RetryWhenAsked, app
 from careline.kit import clock
 from careline.notifications import kinds, words
 from careline.notifications.channels import Delivery
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 QUEUE = "notifications"
 
 
-@app.task(name="push.retry", queue=QUEUE)
+@app.task(name="push.retry", queue=QUEUE, retry=RetryWhenAsked())
 async def retry_push(
     *,
     notification_id: str,

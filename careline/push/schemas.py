@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from careline.kit import limits
@@ -30,6 +32,13 @@ class SubscriptionDelete(BaseModel):
 
 class SubscriptionRead(BaseModel):
     id: str
+
+
+class SubscriptionListed(BaseModel):
+    id: str
+    endpoint: str
+    created_at: datetime
+    last_sent_at: datetime | None
 
 
 class ServerKeyRead(BaseModel):

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
+from py_vapid import _check_sub
 
 from careline import config
 from careline.db.tx import Tx
@@ -40,13 +41,21 @@ def application_server_key() -> str:
 
 def contact() -> str:
     """The JWT's `sub` (RFC 8292 section 2.1): the configured contact, else careline's
-    own https URL, else a mailto: the push service can at least parse."""
+    own https origin, else a mailto: the push service can at least parse (development:
+    some push services refuse it, so a deployment sets an https public_url or this)."""
     settings = config.current()
     if settings.push_contact:
         return settings.push_contact
-    if settings.base_url.startswith("https://"):
-        return settings.base_url.rstrip("/")
+    base = urlsplit(settings.base_url)
+    own = f"https://{base.hostname}"
+    if base.scheme == "https" and check_contact(own):
+        return own
     return "mailto:push@localhost"
+
+
+def check_contact(value: str) -> bool:
+    """Whether py_vapid signs with this `sub` (it refuses what it cannot parse)."""
+    return bool(_check_sub(value))
 
 
 def _loopback(host: str) -> bool:
@@ -73,6 +82,10 @@ def check_endpoint(endpoint: str) -> str:
     subscription cannot make careline call into its own network (no private addresses)."""
     if len(endpoint) > limits.PUSH_ENDPOINT_MAX_CHARS:
         raise InvalidInput("the endpoint is too long", code="push_endpoint_invalid")
+    if any(c <= " " or c == "\x7f" for c in endpoint):
+        raise InvalidInput(
+            "the endpoint holds spaces or control characters", code="push_endpoint_invalid"
+        )
     try:
         parts = urlsplit(endpoint)
         host = parts.hostname or ""
@@ -143,6 +156,11 @@ async def do_subscribe(tx: Tx, target: Target) -> uuid.UUID:
             p256dh=target.p256dh,
             auth=target.auth,
         )
+
+
+async def list_own_subscriptions(tx: Tx) -> list[Any]:
+    """The actor's subscriptions in this organisation (at most PUSH_SUBSCRIPTIONS_MAX)."""
+    return await store.list_own(tx)
 
 
 async def do_unsubscribe(tx: Tx, endpoint: str) -> None:

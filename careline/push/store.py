@@ -97,6 +97,19 @@ async def touch_subscription(tx: Tx, subscription_id: uuid.UUID) -> None:
     )
 
 
+async def list_own(tx: Tx) -> list[Any]:
+    """The actor's live subscriptions in the actor's tenant, newest first."""
+    return list(
+        await tx.conn.fetch(
+            """SELECT s.id, s.endpoint, s.created_at, s.last_sent_at
+               FROM push_subscriptions s JOIN sessions ses ON ses.id = s.session_id
+               WHERE s.tenant_id = cl_tenant_id() AND s.account_id = cl_account_id()
+                 AND ses.revoked_at IS NULL AND ses.expires_at > now()
+               ORDER BY s.created_at DESC, s.id"""
+        )
+    )
+
+
 async def count_own(tx: Tx) -> int:
     value: int = await tx.conn.fetchval(
         "SELECT count(*) FROM push_subscriptions WHERE tenant_id = cl_tenant_id()"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
+import secrets
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -42,11 +43,19 @@ def _write_new(path: Path, master: MasterKey) -> None:
     raw = _raw_private(ec.generate_private_key(ec.SECP256R1()))
     line = f"{master.key_id}:{base64.b64encode(master.wrap(raw, _WRAP_CONTEXT)).decode()}\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    # O_EXCL: two processes starting at once make one key; the loser reads the winner's.
-    with contextlib.suppress(FileExistsError):
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # Written whole under a name of its own, then linked into place: two processes
+    # starting at once make one key, and neither ever reads a half-written file.
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
         with os.fdopen(fd, "w") as fh:
             fh.write(line)
+            fh.flush()
+            os.fsync(fh.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(draft, path)
+    finally:
+        draft.unlink()
 
 
 def load(data_dir: Path, master_keys: dict[str, MasterKey], current_master_id: str) -> Vapid02:

@@ -20,16 +20,18 @@ from tests.support.world import World
 
 @contextlib.contextmanager
 def delays(server: RunningServer, push: float = 0.3, email: float = 0.6) -> Iterator[None]:
-    """Push and e-mail after `push` and `email` seconds (instead of 30 s and 15 min)."""
+    """Push and e-mail after `push` and `email` seconds (instead of 30 s and 15 min), on
+    top of what the test set already (the `relay` fixture's SMTP settings)."""
+    before = config.current()
     config.use(
-        server.settings.model_copy(
+        before.model_copy(
             update={"notify_push_delay_seconds": push, "notify_email_delay_seconds": email}
         )
     )
     try:
         yield
     finally:
-        config.use(server.settings)
+        config.use(before)
 
 
 async def record(world: World, who: str, conversation_id: str) -> Any:

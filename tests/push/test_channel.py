@@ -14,6 +14,7 @@ from careline.kit import limits
 from careline.notifications import channels, words
 from careline.push.channel import PushChannel, backoff
 from careline.push.sender import parse_retry_after
+from tests.conftest import LogCapture
 from tests.push.support import (
     attempts_of,
     delivery_of,
@@ -35,7 +36,11 @@ async def test_the_channel_is_registered_for_delivery(server: RunningServer) -> 
 
 
 async def test_a_push_reaches_every_browser_of_the_person_signed_and_encrypted(
-    server: RunningServer, http: httpx.AsyncClient, world: World, push_service: PushService
+    server: RunningServer,
+    http: httpx.AsyncClient,
+    world: World,
+    push_service: PushService,
+    log_capture: LogCapture,
 ) -> None:
     phone = await subscribe(http, push_service, world["lily"])
     laptop = await subscribe(http, push_service, world["lily"])
@@ -65,6 +70,11 @@ async def test_a_push_reaches_every_browser_of_the_person_signed_and_encrypted(
     assert "Lily" not in str(expected)
     assert "Sam" not in str(expected)
     assert await attempts_of(record) == [("sent", None, 201), ("sent", None, 201)]
+    # Nothing of it in the logs: neither the text nor an endpoint (a capability URL).
+    logged = "\n".join(log_capture.lines)
+    assert "marker-7f3a" not in logged
+    assert phone.id not in logged
+    assert laptop.id not in logged
 
 
 async def test_nowhere_to_send_is_nothing(
@@ -202,3 +212,25 @@ def test_retry_after_is_read_as_seconds_or_an_http_date() -> None:
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412490.0) == 0.0
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
+
+
+async def test_a_push_service_that_keeps_failing_is_given_up_after_push_retry_max(
+    server: RunningServer, http: httpx.AsyncClient, world: World, push_service: PushService
+) -> None:
+    broken = await subscribe(http, push_service, world["lily"])
+    push_service.answer(broken, 503, retry_after=0, times=limits.PUSH_RETRY_MAX + 5)
+    conversation_id = await open_care(http, world)
+    await send(http, world["sam"], conversation_id, "hello")
+    record = await open_record(world["lily"], conversation_id)
+
+    assert (await PushChannel().send(delivery_of(record))).outcome == "sent"
+
+    tries = await wait_for_attempts(record, limits.PUSH_RETRY_MAX, within=60)
+    assert tries[:-1] == [("retrying", "push_503", 503)] * (limits.PUSH_RETRY_MAX - 1)
+    assert tries[-1] == ("failed", "push_503", 503)
+    deadline = time.monotonic() + 15
+    while await retries_pending(record):
+        assert time.monotonic() < deadline
+        await push_service_poll()
+    assert len(push_service.received(broken)) == limits.PUSH_RETRY_MAX
+    assert await subscriptions_of(world["lily"]) == 1  # a failing service is not a gone one

@@ -16,10 +16,12 @@ const SHELL = [
   '/css/scanner.css',
   '/css/touch.css',
   '/css/inbox.css',
+  '/css/delivery.css',
   '/js/attachments.js',
   '/js/imageprep.js',
   '/js/main.js',
   '/js/organisation.js',
+  '/js/push.js',
   '/js/api.js',
   '/js/convo.js',
   '/js/dom.js',
@@ -30,13 +32,16 @@ const SHELL = [
   '/js/idb.js',
   '/js/linkify.js',
   '/js/local.js',
+  '/js/notification-attempts.js',
   '/js/offline.js',
   '/js/socket.js',
   '/js/store.js',
   '/js/threads.js',
   '/js/views/actions.js',
   '/js/unread.js',
+  '/js/visibility.js',
   '/js/views/admin.js',
+  '/js/views/admin-attempts.js',
   '/js/views/admin-devices.js',
   '/js/views/admin-home.js',
   '/js/views/admin-roles.js',
@@ -93,4 +98,71 @@ self.addEventListener('fetch', (event) => {
         return cached || Response.error();
       }),
   );
+});
+
+// --- Web push (docs/notifications.md#push) ---
+// A push carries only what careline/notifications/words.py put in it: the organisation's
+// name, a count, a tag and a link of opaque ids. It is shown as it is, under its tag, so
+// a newer push for the same record replaces the older one instead of stacking; a click
+// brings careline forward at that conversation.
+
+const PUSH_DEFAULT_TITLE = 'careline';
+const PUSH_DEFAULT_BODY = 'You have new activity';
+
+function pushLink(url) {
+  // Only careline's own pages: a push never sends anyone elsewhere.
+  try {
+    const target = new URL(url, self.location.origin);
+    if (target.origin === self.location.origin) return target.href;
+  } catch {
+    // not a URL: the inbox
+  }
+  return new URL('/', self.location.origin).href;
+}
+
+function pushNotification(data) {
+  const text = (value, fallback) => (typeof value === 'string' && value ? value : fallback);
+  const options = {
+    body: text(data.body, PUSH_DEFAULT_BODY),
+    icon: '/icons/icon-192.png',
+    badge: '/icons/icon-192.png',
+    data: { url: pushLink(data.url) },
+  };
+  if (typeof data.tag === 'string' && data.tag) {
+    options.tag = data.tag;
+    options.renotify = true; // a replaced notification still tells the person
+  }
+  return { title: text(data.title, PUSH_DEFAULT_TITLE), options };
+}
+
+self.addEventListener('push', (event) => {
+  let data = {};
+  try {
+    data = event.data ? event.data.json() : {};
+  } catch {
+    data = {};
+  }
+  const { title, options } = pushNotification(data && typeof data === 'object' ? data : {});
+  event.waitUntil(self.registration.showNotification(title, options));
+});
+
+// Focus a careline window and take it to the conversation, or open one there.
+async function openFromNotification(notification) {
+  const url = pushLink(notification.data && notification.data.url);
+  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  const open = windows.find((client) => new URL(client.url).origin === self.location.origin);
+  if (open) {
+    // navigate() needs a window this worker controls; otherwise a new window opens.
+    const moved = await open.navigate(url).catch(() => null);
+    if (moved) {
+      await moved.focus().catch(() => {});
+      return moved;
+    }
+  }
+  return self.clients.openWindow(url);
+}
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  event.waitUntil(openFromNotification(event.notification));
 });

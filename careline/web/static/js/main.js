@@ -14,6 +14,7 @@ import { connectionBanner } from './views/banner.js';
 import { offlineBanner } from './views/offline.js';
 import * as offline from './offline.js';
 import { invitePage, invitationsNotice } from './views/invitations.js';
+import { startVisibility } from './visibility.js';
 
 const app = document.getElementById('app');
 let layout = null;
@@ -78,6 +79,7 @@ async function enter() {
   if (!live) {
     live = true;
     await offline.start();
+    startVisibility();
     await startLive();
   }
 }

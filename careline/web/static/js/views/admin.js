@@ -14,6 +14,7 @@ import {
 import { avatar, confirmDialog, spinner } from './common.js';
 import { invitePerson, pendingInvitations } from './invitations.js';
 import { homeSection } from './admin-home.js';
+import { attemptsSection } from './admin-attempts.js';
 import { settingsSection } from './admin-settings.js';
 import { confirmRoleChange } from './admin-roles.js';
 import { devicesDialog } from './admin-devices.js';
@@ -57,7 +58,10 @@ export function adminView(section) {
   if (section === 'care') careSection(main);
   else if (section === 'people') peopleSection(main);
   else if (section === 'settings') settingsSection(main);
-  else homeSection(main);
+  else {
+    homeSection(main);
+    attemptsSection(main);
+  }
   return root;
 }
 
