@@ -67,7 +67,8 @@ class Watch:
     """What the bench saw of careline's records and jobs during the notify phase."""
 
     tenant_id: uuid.UUID
-    # (account id, push round) -> when that round's push fell due (epoch seconds)
+    # (account id, push round) -> when that round's push fell due (epoch seconds): the
+    # end of its delay window
     due: dict[tuple[uuid.UUID, int], float] = field(default_factory=dict)
     polls: int = 0
     due_now: int = 0  # records with a push due at the last poll
@@ -79,7 +80,10 @@ class Watch:
             self.tenant_id,
         )
         for row in rows:
-            self.due[(row["account_id"], row["push_round"])] = row["push_due_at"].timestamp()
+            # The earliest seen: a send in progress moves its due time ahead as a lease
+            # (careline/notifications/delivery.py), which is not the window's end.
+            key, at = (row["account_id"], row["push_round"]), row["push_due_at"].timestamp()
+            self.due[key] = min(at, self.due.get(key, at))
         self.polls += 1
         self.due_now = len(rows)
         return len(rows)
