@@ -21,6 +21,7 @@ SCENARIO_NAMES = (
     "find-max",
     "abuse",
     "clinic",
+    "notify",
 )
 
 
@@ -29,7 +30,7 @@ SCENARIO_NAMES = (
 @click.option("--clients", default=2000, show_default=True, help="Sockets for idle/reconnect.")
 @click.option("--workers", default=2, show_default=True, help="Load-generator processes.")
 @click.option("--seconds", type=float, default=None, help="Shorten or lengthen timed scenarios.")
-@click.option("--messages", type=int, default=None, help="Messages for quiet and busy.")
+@click.option("--messages", type=int, default=None, help="Messages for quiet, busy and notify.")
 @click.option(
     "--read-every",
     type=float,
@@ -64,6 +65,32 @@ SCENARIO_NAMES = (
     help="clinic: the most times each operation is timed with nothing else running.",
 )
 @click.option(
+    "--members",
+    type=click.IntRange(min=2),
+    default=40,
+    show_default=True,
+    help="notify: people in the team conversation (all but the sender offline).",
+)
+@click.option(
+    "--push-delay",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="notify: the web push delay in seconds, if not as shipped [30].",
+)
+@click.option(
+    "--jobs-concurrency",
+    type=click.IntRange(min=1, max=64),
+    default=None,
+    help="notify: background jobs run at once, if not as shipped [2].",
+)
+@click.option(
+    "--cost-runs",
+    type=click.IntRange(min=2),
+    default=4,
+    show_default=True,
+    help="notify: threads-saturation runs, on/off/off/on..., for what notifications cost.",
+)
+@click.option(
     "--profile",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
@@ -81,6 +108,10 @@ def bench_command(
     attacks: tuple[str, ...],
     scale: float,
     repeats: int,
+    members: int,
+    push_delay: float | None,
+    jobs_concurrency: int | None,
+    cost_runs: int,
     profile: Path | None,
 ) -> None:
     """Measure careline: a real server (embedded PostgreSQL, fsync on) driven over real
@@ -91,6 +122,7 @@ def bench_command(
     from careline.bench.harness import Options
     from careline.bench.loadgen import raise_fd_limit
     from careline.bench.metrics import summary
+    from careline.bench.notify import summary as notify_summary
     from careline.bench.scenarios import SCENARIOS
     from careline.bench.server import clean_environment
 
@@ -106,6 +138,10 @@ def bench_command(
         attacks=attacks,
         scale=scale,
         repeats=repeats,
+        members=members,
+        push_delay=push_delay,
+        jobs_concurrency=jobs_concurrency,
+        cost_runs=cost_runs,
         profile=profile.resolve() if profile else None,
     )
     chosen = scenarios or SCENARIO_NAMES
@@ -125,6 +161,8 @@ def bench_command(
                 click.echo(abuse_summary(line))
             elif line["scenario"] == "clinic":
                 click.echo(clinic_summary(line))
+            elif line["scenario"] == "notify":
+                click.echo(notify_summary(line))
             elif "delivery_ms" in line:
                 click.echo(summary(line))
             else:

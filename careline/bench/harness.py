@@ -56,6 +56,10 @@ class Options:
     attacks: tuple[str, ...] = ()  # abuse: only these attacks, in the bench's order (none: all)
     scale: float = 1.0  # clinic: the organisation's size, 1 = issue 14's clinic of 700 people
     repeats: int = 200  # clinic: the most times one operation is timed alone
+    members: int = 40  # notify: the team conversation's size
+    push_delay: float | None = None  # notify: the push delay, if not as shipped (30 s)
+    jobs_concurrency: int | None = None  # notify: jobs run at once, if not as shipped (2)
+    cost_runs: int = 4  # notify: threads-saturation runs, notifications on and off in turn
 
 
 def progress(text: str) -> None:
@@ -191,14 +195,16 @@ class Rig:
 
     # setup ----------------------------------------------------------------------------
 
-    async def connect(self, world: World, *, concurrency: int = 50) -> dict[str, Any]:
-        """Seeded people connect (one socket each); the server's memory is measured before
-        and after."""
+    async def connect(
+        self, world: World, *, concurrency: int = 50, only: list[int] | None = None
+    ) -> dict[str, Any]:
+        """Seeded people connect (one socket each; `only`: just these people, the rest stay
+        offline); the server's memory is measured before and after."""
         assert self.workers is not None
         self.world = world
         await asyncio.sleep(1.0)
         self.memory.idle_mib = rss_mib(self.server.pid)
-        specs = world.client_specs()
+        specs = [s for s in world.client_specs() if only is None or s[0] in only]
         n_workers = self.options.workers
         self._owner = {index: index % n_workers for index, _, _ in specs}
         commands = [

@@ -15,6 +15,7 @@ from careline.bench.abuse import abuse
 from careline.bench.clinic import clinic
 from careline.bench.harness import UNBUDGETED, Options, Rig, progress
 from careline.bench.metrics import PhaseResult, percentiles, result_line
+from careline.bench.notify import notify
 from careline.db.tx import Role
 
 Scenario = Callable[[Options], Coroutine[Any, Any, list[dict[str, Any]]]]
@@ -210,4 +211,5 @@ SCENARIOS: dict[str, Scenario] = {
     "find-max": find_max,
     "abuse": abuse,
     "clinic": clinic,
+    "notify": notify,
 }
