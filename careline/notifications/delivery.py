@@ -83,6 +83,7 @@ class Timers:
     def __init__(self, defer: Deferrer) -> None:
         self._defer = defer
         self._handles: dict[str, asyncio.TimerHandle] = {}
+        self._of_record: dict[uuid.UUID, set[str]] = {}
         self._running: set[asyncio.Task[None]] = set()
 
     def arm(self, due: Due) -> None:
@@ -92,9 +93,25 @@ class Timers:
         delay = max(0.0, (due.at - clock.now()).total_seconds())
         loop = asyncio.get_running_loop()
         self._handles[due.key] = loop.call_later(delay, self._fire, due)
+        self._of_record.setdefault(due.notification_id, set()).add(due.key)
+
+    def disarm(self, notification_ids: Sequence[uuid.UUID]) -> None:
+        """These records were read: their sends will not happen, so their timers go
+        (a read within the delay then costs no job at all). A timer on another node
+        still fires; its job finds the record read and does nothing."""
+        for notification_id in notification_ids:
+            for key in self._of_record.pop(notification_id, ()):
+                handle = self._handles.pop(key, None)
+                if handle is not None:
+                    handle.cancel()
 
     def _fire(self, due: Due) -> None:
         self._handles.pop(due.key, None)
+        keys = self._of_record.get(due.notification_id)
+        if keys is not None:
+            keys.discard(due.key)
+            if not keys:
+                del self._of_record[due.notification_id]
         task = asyncio.get_running_loop().create_task(self._run(due), name="notify.defer")
         self._running.add(task)
         task.add_done_callback(self._running.discard)
@@ -112,6 +129,7 @@ class Timers:
         for handle in self._handles.values():
             handle.cancel()
         self._handles.clear()
+        self._of_record.clear()
         for task in list(self._running):
             task.cancel()
         if self._running:
@@ -179,6 +197,19 @@ def schedule(tx: Tx, rows: Sequence[Any]) -> None:
         _arm(dues)
 
     tx.after_commit(arm)
+
+
+def forget(tx: Tx, notification_ids: Sequence[uuid.UUID]) -> None:
+    """These records become read when `tx` commits: drop their timers then."""
+    if not notification_ids or _state.timers is None:
+        return
+    ids = list(notification_ids)
+
+    async def disarm() -> None:
+        if _state.timers is not None:
+            _state.timers.disarm(ids)
+
+    tx.after_commit(disarm)
 
 
 async def sweep() -> int:

@@ -68,6 +68,7 @@ def emit_read(tx: Tx, account_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> None:
     """notification.read to the reader's own sockets: every device clears them."""
     if not ids:
         return
+    delivery.forget(tx, ids)
     payload = {"tenant_id": str(tx.actor.tenant), "ids": [str(i) for i in ids]}
     tx.emit(
         Event(
