@@ -206,3 +206,15 @@ async def waiting_since(tx: Tx, conversation_ids: list[uuid.UUID]) -> dict[uuid.
         conversation_ids,
     )
     return {row["conversation_id"]: row["since"] for row in rows}
+
+
+async def any_open(tx: Tx, conversation_id: uuid.UUID, *, read_seq: int) -> bool:
+    """Whether a message up to `read_seq` of the conversation is escalated and open."""
+    return bool(
+        await tx.conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM escalations WHERE conversation_id = $1"
+            " AND resolved_at IS NULL AND seq <= $2)",
+            conversation_id,
+            read_seq,
+        )
+    )

@@ -95,16 +95,14 @@ async def do_notify_message(
     settings = config.current()
     if not settings.notifications_enabled:
         return
-    async with tx.as_system():  # other people's records
-        told, seen = await store.tell_participants(
-            tx,
-            conversation_id,
-            seq=seq,
-            sender_id=tx.actor.account,
-            replied_to=replied_to,
-            push_delay=settings.notify_push_delay_seconds,
-            email_delay=settings.notify_email_delay_seconds,
-        )
+    told, seen = await store.tell_participants(
+        tx,
+        conversation_id,
+        seq=seq,
+        replied_to=replied_to,
+        push_delay=settings.notify_push_delay_seconds,
+        email_delay=settings.notify_email_delay_seconds,
+    )
     _emit_updated(tx, told)
     emit_read(tx, tx.actor.account, [row["id"] for row in seen])
     delivery.schedule(tx, told)
@@ -159,6 +157,10 @@ async def internal_close_escalations(
     """A staff participant read (or replied) up to `read_seq`: what waited up to there
     is no longer escalated (escalation.py), and the care team's and admins' notices of
     it are read on every device of theirs."""
+    # One look first, as the actor (staff see which conversations wait): nearly every
+    # staff send and read meets no escalation, and resolving switches role twice.
+    if not await escalation_store.any_open(tx, conversation_id, read_seq=read_seq):
+        return
     async with tx.as_system():
         seen = await escalation_store.resolve(
             tx, conversation_id, read_seq=read_seq, at=at or clock.now()

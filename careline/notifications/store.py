@@ -49,46 +49,23 @@ async def tell_participants(
     conversation_id: uuid.UUID,
     *,
     seq: int,
-    sender_id: uuid.UUID,
     replied_to: uuid.UUID | None,
     push_delay: float,
     email_delay: float,
 ) -> tuple[list[Any], list[Any]]:
-    """A new message at `seq` from `sender_id`: one statement that marks the sender's own
-    open record of the conversation read (sending is reading) and tells every other
-    participant who has not muted it (in team conversations, those who chose "only
-    replies to me" only when `replied_to` is them). Returns (told, seen) rows."""
+    """A new message at `seq` from the actor: one statement (cl_tell_participants,
+    migration 0012) that marks the actor's own open record of the conversation read
+    (sending is reading) and tells every other participant who has not muted it (in
+    team conversations, those who chose "only replies to me" only when `replied_to` is
+    them). It runs as the actor: the function acts for them alone, in their own
+    organisation, and only if they take part. Returns (told, seen) rows."""
     rows = await tx.conn.fetch(
-        f"""
-        WITH seen AS (
-          UPDATE notifications n SET {_SEEN}
-          WHERE n.account_id = $3 AND n.tenant_id = $7 AND n.kind = 'message'
-            AND n.object_id = $1 AND n.read_at IS NULL
-          RETURNING {_COLUMNS}
-        ), told AS (
-          INSERT INTO notifications AS n (id, tenant_id, account_id, kind, conversation_id,
-            object_id, count, first_seq, last_seq, priority, push_due_at, email_due_at)
-          SELECT gen_random_uuid(), p.tenant_id, p.account_id, 'message', p.conversation_id,
-            p.conversation_id, 1, $2, $2,
-            CASE WHEN c.kind IN ('care', 'support') OR p.account_id = $4 THEN 'high'
-                 ELSE 'normal' END,
-            now() + make_interval(secs => $5), now() + make_interval(secs => $6)
-          FROM participants p JOIN conversations c ON c.id = p.conversation_id
-          WHERE p.conversation_id = $1 AND p.account_id <> $3 AND NOT p.muted
-            AND (p.notify = 'all' OR c.kind <> 'team' OR p.account_id = $4)
-          ON CONFLICT (account_id, tenant_id, kind, object_id) WHERE read_at IS NULL
-          DO UPDATE SET {_TOLD_AGAIN}
-          RETURNING {_COLUMNS}
-        )
-        SELECT true AS told, * FROM told UNION ALL SELECT false, * FROM seen
-        """,  # noqa: S608 - constant fragments
+        "SELECT * FROM cl_tell_participants($1, $2, $3, $4, $5)",
         conversation_id,
         seq,
-        sender_id,
         replied_to,
         push_delay,
         email_delay,
-        tx.actor.tenant,
     )
     return [r for r in rows if r["told"]], [r for r in rows if not r["told"]]
 
