@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
+from careline.notifications import kinds
 from careline.notifications.kinds import Kind, Priority
-from careline.notifications.words import Facts
+from careline.notifications.words import Facts, conversation_link
 
 ChannelName = Literal["push", "email"]
 
@@ -30,6 +31,28 @@ class Delivery:
     round: int  # with the id and channel: the dedupe key of this send
     facts: Facts
     tag: str  # opaque: replaces an earlier notification of the same record on a device
+
+    @classmethod
+    def of_record(cls, row: Any, *, window: int, tag: str | None = None) -> Delivery:
+        """The send of a notification record (its columns, and its organisation's name
+        as `organisation`), in the round `window`: the words from Facts only, tagged by the
+        record's id unless told otherwise."""
+        kind = kinds.get(row["kind"])
+        return cls(
+            notification_id=row["id"],
+            tenant_id=row["tenant_id"],
+            account_id=row["account_id"],
+            kind=kind,
+            priority=row["priority"],
+            round=window,
+            facts=Facts(
+                organisation=row["organisation"],
+                kind=kind.name,
+                count=row["count"],
+                link=conversation_link(row["tenant_id"], row["conversation_id"]),
+            ),
+            tag=tag if tag is not None else row["id"].hex,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,7 @@ from careline import config
 from careline.db.tx import Actor, Tx, transaction
 from careline.kit import clock
 from careline.kit.errors import DatabaseUnavailable
-from careline.notifications import channels, kinds, preferences, visibility, words
+from careline.notifications import channels, kinds, preferences, visibility
 from careline.notifications.channels import ChannelName, Delivery, Result
 from careline.notifications.preferences import Choices
 
@@ -370,23 +370,7 @@ async def _claim(due: Due) -> tuple[Delivery, int] | None:
         # No timer for it: a process killed mid-send leaves the record due at the lease's
         # end, and the sweep (at start, then every minute) arms it again.
         await _postpone(tx, due, lease)
-        kind = kinds.get(row["kind"])
-        facts = words.Facts(
-            organisation=row["organisation"],
-            kind=kind.name,
-            count=row["count"],
-            link=words.conversation_link(row["tenant_id"], row["conversation_id"]),
-        )
-        delivery = Delivery(
-            notification_id=row["id"],
-            tenant_id=row["tenant_id"],
-            account_id=row["account_id"],
-            kind=kind,
-            priority=row["priority"],
-            round=due.round,
-            facts=facts,
-            tag=row["id"].hex,
-        )
+        delivery = Delivery.of_record(row, window=due.round)
         return delivery, row["count"]
 
 

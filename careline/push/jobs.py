@@ -19,7 +19,6 @@ from procrastinate.exceptions import AlreadyEnqueued
 from careline.db.tx import Actor, transaction
 from careline.jobs.app import RetryWhenAsked, app
 from careline.kit import clock
-from careline.notifications import kinds, words
 from careline.notifications.channels import Delivery
 from careline.push import channel
 from careline.push import service as push_service
@@ -51,23 +50,7 @@ async def retry_push(
         or record["push_state"] not in ("due", "sent")
     ):
         return  # read, superseded, turned off or unsubscribed meanwhile: nothing to send
-    kind = kinds.get(record["kind"])
-    facts = words.Facts(
-        organisation=record["organisation"],
-        kind=kind.name,
-        count=record["count"],
-        link=words.conversation_link(record["tenant_id"], record["conversation_id"]),
-    )
-    delivery = Delivery(
-        notification_id=record["id"],
-        tenant_id=record["tenant_id"],
-        account_id=record["account_id"],
-        kind=kind,
-        priority=record["priority"],
-        round=round,
-        facts=facts,
-        tag=tag,
-    )
+    delivery = Delivery.of_record(record, window=round, tag=tag)
     async with aiohttp.ClientSession() as session:
         await channel.push_one(session, delivery, subscription, attempt=attempt, first_at=first_at)
 
