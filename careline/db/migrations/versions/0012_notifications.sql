@@ -197,6 +197,34 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON notification_defaults TO careline_app
 ALTER TABLE participants ADD COLUMN notify text NOT NULL DEFAULT 'all'
   CHECK (notify IN ('all', 'replies'))
 --;
+-- What is unread when this migration runs gets its open record, so the bell agrees with
+-- the inbox from the first start; nothing is sent for it (push and e-mail `off`): it is
+-- old news to tell nobody about at 3 a.m. after an upgrade. Row-level security is
+-- forced on these tables for their owner too, so it is lifted for the backfill alone
+-- (as in 0007); tests/db/test_notifications_backfill.py runs these statements.
+ALTER TABLE notifications NO FORCE ROW LEVEL SECURITY
+--;
+ALTER TABLE conversations NO FORCE ROW LEVEL SECURITY
+--;
+ALTER TABLE participants NO FORCE ROW LEVEL SECURITY
+--;
+INSERT INTO notifications (id, tenant_id, account_id, kind, conversation_id, object_id,
+  count, first_seq, last_seq, priority, push_state, email_state)
+SELECT gen_random_uuid(), p.tenant_id, p.account_id, 'message', c.id, c.id,
+  c.message_count - p.read_messages - p.own_after_read - p.redacted_after_read,
+  p.read_seq + 1, c.last_message_seq,
+  CASE WHEN c.kind IN ('care', 'support') THEN 'high' ELSE 'normal' END, 'off', 'off'
+FROM participants p JOIN conversations c ON c.id = p.conversation_id
+WHERE NOT p.muted
+  AND c.message_count - p.read_messages - p.own_after_read - p.redacted_after_read > 0
+ON CONFLICT (account_id, tenant_id, kind, object_id) WHERE read_at IS NULL DO NOTHING
+--;
+ALTER TABLE notifications FORCE ROW LEVEL SECURITY
+--;
+ALTER TABLE conversations FORCE ROW LEVEL SECURITY
+--;
+ALTER TABLE participants FORCE ROW LEVEL SECURITY
+--;
 -- Unread escalation, per organisation: off (NULL) until an admin sets the thresholds,
 -- counted in working hours of the organisation's own time zone.
 ALTER TABLE tenants ADD COLUMN escalation_hours numeric CHECK (escalation_hours > 0 AND escalation_hours <= 168)
