@@ -22,6 +22,7 @@ from pydantic import (
     StrictBool,
     ValidationError,
     ValidatorFunctionWrapHandler,
+    WithJsonSchema,
     WrapValidator,
     model_validator,
 )
@@ -71,8 +72,12 @@ def _zone(value: Any) -> str:
 
 OnOff = Annotated[StrictBool, WrapValidator(_preference)]
 DigestChoice = Annotated[Literal["off", "daily", "weekly"], WrapValidator(_preference)]
+# Documented as the string it is on the wire, "HH:MM": not OpenAPI's `format: time`,
+# which means RFC 3339's HH:MM:SS with an offset and is not what careline takes.
 ClockTime = Annotated[
-    dt.time, BeforeValidator(_clock), Field(json_schema_extra={"pattern": _HH_MM.pattern})
+    dt.time,
+    BeforeValidator(_clock),
+    WithJsonSchema({"type": "string", "pattern": _HH_MM.pattern, "examples": ["21:00"]}),
 ]
 TimeZoneName = Annotated[
     str, BeforeValidator(_zone), Field(description="an IANA time zone name (Europe/London)")
