@@ -3,6 +3,8 @@ conversations over the API, and reading what a person sees."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 
 import httpx
@@ -76,3 +78,12 @@ def composer(page: Page) -> Locator:
 def message(page: Page, text: str) -> Locator:
     """A delivered message (not one still waiting in the outbox) containing `text`."""
     return page.locator("li.msg:not(.pending)", has=page.locator("p.text", has_text=text))
+
+
+async def controlled(page: Page) -> None:
+    """Until the service worker controls the page. Polled from here: the page's CSP
+    (script-src 'self') refuses the eval that wait_for_function polls a string with."""
+    deadline = time.monotonic() + 15
+    while not await page.evaluate("!!navigator.serviceWorker.controller"):
+        assert time.monotonic() < deadline, "the service worker never took the page"
+        await asyncio.sleep(0.05)  # a poll: it ends as soon as the worker controls it

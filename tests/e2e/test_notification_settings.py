@@ -10,7 +10,7 @@ import httpx
 from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.conftest import DESKTOP, PHONE, NewContext, watch
-from tests.e2e.support import conversation_link, sign_in
+from tests.e2e.support import controlled, conversation_link, sign_in
 from tests.e2e.test_accessibility import axe
 from tests.support.server import RunningServer
 from tests.support.world import Persona, World
@@ -177,7 +177,7 @@ async def test_the_device_switch_turns_push_on_through_push_js_and_says_why_it_c
         if granted:
             await context.grant_permissions(["notifications"], origin=server.base_url)
         page = watch(await sign_in(context, world[who]), page_errors)
-        await page.wait_for_function("!!navigator.serviceWorker.controller")
+        await controlled(page)
         await open_settings(page, world[who])
         switch = page.get_by_label("Show notifications on this device")
         await expect(switch).to_be_enabled()

@@ -17,7 +17,15 @@ from PIL import Image
 from playwright.async_api import BrowserContext, Page, expect
 
 from tests.e2e.conftest import DESKTOP, PHONE, SCREENSHOTS, NewContext, watch
-from tests.e2e.support import composer, conversation_link, history, message, open_care, sign_in
+from tests.e2e.support import (
+    composer,
+    controlled,
+    conversation_link,
+    history,
+    message,
+    open_care,
+    sign_in,
+)
 from tests.e2e.test_accessibility import axe
 from tests.support.clamd import Clamd
 from tests.support.files import send_with, upload, wait_state
@@ -92,7 +100,7 @@ async def signed_in_with_worker(
     page = watch(await sign_in(context, persona), errors)
     # The worker has cached the shell and controls the page: a reload offline boots.
     await page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    await page.wait_for_function("!!navigator.serviceWorker.controller")
+    await controlled(page)
     return page
 
 

@@ -16,7 +16,7 @@ from playwright.async_api import BrowserContext, CDPSession, Page, Worker, expec
 
 from careline.push.channel import PushChannel
 from tests.e2e.conftest import NewContext, watch
-from tests.e2e.support import message, sign_in
+from tests.e2e.support import controlled, message, sign_in
 from tests.push.support import delivery_of, open_record, send, subscribe
 from tests.realtime.test_live import open_care
 from tests.support.pushservice import PushService
@@ -89,7 +89,7 @@ async def test_a_push_is_shown_replaced_under_its_tag_and_opens_the_conversation
     await context.grant_permissions(["notifications"], origin=server.base_url)
     page = watch(await sign_in(context, world["lily"]), page_errors)
     await page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    await page.wait_for_function("!!navigator.serviceWorker.controller")
+    await controlled(page)
     cdp = await context.new_cdp_session(page)
     registration = await registration_id(cdp, f"{server.base_url}/")
 
@@ -135,7 +135,7 @@ async def test_a_push_with_a_link_elsewhere_opens_careline_itself(
     context = await new_context(service_workers="allow")
     await context.grant_permissions(["notifications"], origin=server.base_url)
     page = await sign_in(context, world["lily"])
-    await page.wait_for_function("!!navigator.serviceWorker.controller")
+    await controlled(page)
     cdp = await context.new_cdp_session(page)
     registration = await registration_id(cdp, f"{server.base_url}/")
     await cdp.send(
@@ -174,7 +174,7 @@ async def test_turning_push_on_says_why_when_the_browser_cannot(
     allowed = await new_context(service_workers="allow")
     await allowed.grant_permissions(["notifications"], origin=server.base_url)
     page = watch(await sign_in(allowed, world["lily"]), page_errors)
-    await page.wait_for_function("!!navigator.serviceWorker.controller")
+    await controlled(page)
     got = await page.evaluate(ENABLE)
     assert got == {
         "supported": True,
@@ -186,7 +186,7 @@ async def test_turning_push_on_says_why_when_the_browser_cannot(
 
     blocked = await new_context(service_workers="allow")
     page = watch(await sign_in(blocked, world["tom"]), page_errors)
-    await page.wait_for_function("!!navigator.serviceWorker.controller")
+    await controlled(page)
     got = await page.evaluate(ENABLE)
     assert got["enable"] == "denied"
     async with httpx.AsyncClient(base_url=server.base_url) as http:
