@@ -4,7 +4,10 @@ the working week on the organisation's settings page."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import time
+from collections.abc import Callable
 
 import httpx
 from playwright.async_api import expect
@@ -76,16 +79,24 @@ async def test_an_admin_turns_escalation_on_and_sets_the_working_week(
     await expect(toggle).not_to_be_checked()
     await expect(page.get_by_label("Care team after (working hours)")).to_be_disabled()
 
-    async def settings() -> dict[str, object]:
+    async def settings(
+        saved: Callable[[dict[str, object]], bool] = lambda _: True,
+    ) -> dict[str, object]:
+        """The organisation's settings once `saved` holds (the page shows a value as
+        soon as it is typed, a moment before its save has answered), or after 15 s."""
+        deadline = time.monotonic() + 15
         async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
-            got = await http.get("/api/v1/organisation/settings", headers=world["sam"].auth)
-            body: dict[str, object] = got.json()
-            return body
+            while True:
+                got = await http.get("/api/v1/organisation/settings", headers=world["sam"].auth)
+                body: dict[str, object] = got.json()
+                if saved(body) or time.monotonic() > deadline:
+                    return body
+                await asyncio.sleep(0.05)  # a poll: it ends as soon as the save is seen
 
     await toggle.check()
     await expect(page.get_by_label("Care team after (working hours)")).to_have_value("4")
     await expect(page.get_by_label("Admins after (working hours, optional)")).to_have_value("8")
-    got = await settings()
+    got = await settings(lambda b: b["escalation_hours"] is not None)
     assert (got["escalation_hours"], got["escalation_admin_hours"]) == (4, 8)
 
     hours = page.get_by_label("Care team after (working hours)")
@@ -98,7 +109,7 @@ async def test_an_admin_turns_escalation_on_and_sets_the_working_week(
     await zone.fill("Asia/Riyadh")
     await zone.press("Tab")
     await expect(page.get_by_label("Time zone")).to_have_value("Asia/Riyadh")
-    got = await settings()
+    got = await settings(lambda b: b["time_zone"] == "Asia/Riyadh")
     assert got["escalation_hours"] == 6
     assert got["work_days"] == [1, 2, 3, 4, 5, 6]
     assert got["time_zone"] == "Asia/Riyadh"
@@ -115,6 +126,6 @@ async def test_an_admin_turns_escalation_on_and_sets_the_working_week(
 
     await page.get_by_label("Tell more people when a message from a client waits unread").uncheck()
     await expect(page.get_by_label("Care team after (working hours)")).to_be_disabled()
-    got = await settings()
+    got = await settings(lambda b: b["escalation_hours"] is None)
     assert (got["escalation_hours"], got["escalation_admin_hours"]) == (None, None)
     assert page_errors == []
