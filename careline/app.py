@@ -25,6 +25,7 @@ from careline import __version__, config
 from careline.attachments import api as attachments_api
 from careline.attachments import daemon as scanner_daemon
 from careline.attachments import storage as file_storage
+from careline.audit import service as audit_service
 from careline.auth import api as auth_api
 from careline.care import api as care_api
 from careline.conversations import api as conversations_api
@@ -82,6 +83,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     bus = InProcessBus()
     await bus.start(hub.deliver)
     tx.configure(pool, bus.publish)
+    tx.configure_audit(audit_service.flush)
     worker = await jobs.start(
         database.app_dsn,
         concurrency=settings.jobs_concurrency,
@@ -106,6 +108,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await hub.close_all()
         await bus.stop()
         tx.configure(None, None)
+        tx.configure_audit(None)
         await database.stop()
 
 

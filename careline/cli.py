@@ -32,6 +32,7 @@ def _settings() -> config.Settings:
 async def _with_database(settings: config.Settings, work: Callable[[], Awaitable[T]]) -> T:
     """Run `work` with the database started, migrated and wired like the server's."""
     from careline.app import load_keyring
+    from careline.audit import service as audit_service
     from careline.db import tx
     from careline.db.database import Database
     from careline.keys import service as key_service
@@ -41,10 +42,12 @@ async def _with_database(settings: config.Settings, work: Callable[[], Awaitable
     database = Database(settings)
     pool = await database.start()
     tx.configure(pool, None)
+    tx.configure_audit(audit_service.flush)
     try:
         return await work()
     finally:
         tx.configure(None, None)
+        tx.configure_audit(None)
         await database.stop()
 
 

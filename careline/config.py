@@ -301,6 +301,12 @@ class Settings(BaseSettings):
         "nobody is told of anything; for measuring what notifications cost "
         "(`careline bench`), not for production.",
     )
+    audit_enabled: bool = Field(
+        True,
+        description="Record every access to clinical data and every admin change in the "
+        "audit (docs/audit.md). Off: nothing is recorded; for measuring what the audit "
+        "costs (`careline bench`), not for production.",
+    )
     notifications_keep_days: int = Field(
         90,
         ge=1,

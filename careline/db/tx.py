@@ -75,6 +75,11 @@ class Tx:
     actor: Actor
     events: list[Event] = field(default_factory=list)
     after: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Audit entries of this transaction's accesses, written by one statement just before
+    # COMMIT (careline/audit/service.py): an access that rolls back leaves none.
+    audits: list[Any] = field(default_factory=list)
+    # A read-only transaction cannot write its audit: what audits must not be opened so.
+    readonly: bool = False
 
     def emit(self, event: Event) -> None:
         """Publish `event` once this transaction has committed."""
@@ -98,9 +103,13 @@ class Tx:
             await self.conn.execute(_SET_ROLE, self.actor.role.value)
 
 
+AuditFlush = Callable[["Tx"], Awaitable[None]]
+
+
 class _State:
     pool: asyncpg.Pool | None = None
     publish: Publisher | None = None
+    flush_audit: AuditFlush | None = None
 
 
 _state = _State()
@@ -109,6 +118,11 @@ _state = _State()
 def configure(pool: asyncpg.Pool | None, publish: Publisher | None) -> None:
     _state.pool = pool
     _state.publish = publish
+
+
+def configure_audit(flush: AuditFlush | None) -> None:
+    """The step that writes a transaction's audit entries inside it, before COMMIT."""
+    _state.flush_audit = flush
 
 
 def pool() -> asyncpg.Pool:
@@ -184,8 +198,10 @@ async def transaction(actor: Actor, *, readonly: bool = False) -> AsyncIterator[
     async with _connection() as conn:
         send_with_next_begin(conn, _set_actor(actor))
         async with conn.transaction(readonly=readonly):
-            tx = Tx(conn=conn, actor=actor)
+            tx = Tx(conn=conn, actor=actor, readonly=readonly)
             yield tx
+            if tx.audits and _state.flush_audit is not None:
+                await _state.flush_audit(tx)
     if tx.events and _state.publish is not None:
         await _state.publish(tx.events)
     for step in tx.after:

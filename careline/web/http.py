@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from careline.config import Settings
-from careline.kit import fields, limits, text
+from careline.kit import client, fields, limits, text
 from careline.kit.crypto import DecryptionError
 from careline.kit.errors import AppError, BadRequest, InvalidInput, TooLarge
 
@@ -280,6 +280,8 @@ class GuardMiddleware:
         self.headers = [*_SECURITY_HEADERS, *([_HSTS] if settings.cookie_secure else [])]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            client.use_scope(scope)  # for the audit of what this request reads
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -20,6 +20,11 @@ import { notificationsSection } from './admin-notifications.js';
 import { confirmRoleChange } from './admin-roles.js';
 import { devicesDialog } from './admin-devices.js';
 import { bell } from './bell.js';
+import { auditSection } from './admin-audit.js';
+import { conversationsSection } from './admin-conversations.js';
+import { monitoringSection } from './admin-monitoring.js';
+import { alertsSection } from './admin-alerts.js';
+import { reportsSection } from './admin-reports.js';
 
 const WORDS = {
   notSeen: 'Not seen yet',
@@ -30,7 +35,8 @@ const WORDS = {
   noGuardiansToAdd: 'There is no other guardian in the organisation. Add one under People (role: Guardian).',
 };
 
-export const ADMIN_SECTIONS = { '/admin': 'home', '/admin/people': 'people', '/admin/care': 'care', '/admin/settings': 'settings', '/admin/notifications': 'notifications' };
+export const ADMIN_SECTIONS = { '/admin': 'home', '/admin/people': 'people', '/admin/care': 'care', '/admin/settings': 'settings', '/admin/notifications': 'notifications',
+  '/admin/monitoring': 'monitoring', '/admin/conversations': 'conversations', '/admin/audit': 'audit', '/admin/reports': 'reports' };
 
 const ROLES = [
   ['admin', 'Admin'],
@@ -41,6 +47,7 @@ const ROLES = [
 
 export function adminView(section, { navigate } = {}) {
   const bells = bell({ navigate });
+  const disposers = [bells.dispose];
   const main = h('main', { id: 'main', class: 'admin-main', tabindex: '-1' });
   const tab = (href, label, name) =>
     h('a', { href, class: 'tab', 'data-link': '', 'aria-current': section === name ? 'page' : 'false' }, label);
@@ -57,18 +64,25 @@ export function adminView(section, { navigate } = {}) {
     h('nav', { class: 'tabs admin-tabs', 'aria-label': 'Administration' },
       tab('/admin', 'Overview', 'home'), tab('/admin/people', 'People', 'people'),
       tab('/admin/care', 'Care teams', 'care'), tab('/admin/settings', 'Settings', 'settings'),
-      tab('/admin/notifications', 'Notifications', 'notifications')),
+      tab('/admin/notifications', 'Notifications', 'notifications'),
+      tab('/admin/monitoring', 'Monitoring', 'monitoring'), tab('/admin/conversations', 'Conversations', 'conversations'),
+      tab('/admin/audit', 'Audit', 'audit'), tab('/admin/reports', 'Reports', 'reports')),
     main,
   );
   if (section === 'care') careSection(main);
   else if (section === 'people') peopleSection(main);
   else if (section === 'settings') settingsSection(main);
   else if (section === 'notifications') notificationsSection(main);
+  // A live section returns what stops it (a socket subscription) when the page is left.
+  else if (section === 'monitoring') disposers.push(alertsSection(main), monitoringSection(main));
+  else if (section === 'conversations') disposers.push(conversationsSection(main));
+  else if (section === 'audit') disposers.push(auditSection(main));
+  else if (section === 'reports') disposers.push(reportsSection(main));
   else {
     homeSection(main);
     attemptsSection(main);
   }
-  root.dispose = bells.dispose;
+  root.dispose = () => disposers.forEach((stop) => typeof stop === 'function' && stop());
   return root;
 }
 
