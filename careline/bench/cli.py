@@ -22,6 +22,7 @@ SCENARIO_NAMES = (
     "abuse",
     "clinic",
     "notify",
+    "audit",
 )
 
 
@@ -88,7 +89,7 @@ SCENARIO_NAMES = (
     type=click.IntRange(min=2),
     default=4,
     show_default=True,
-    help="notify: threads-saturation runs, on/off/off/on..., for what notifications cost.",
+    help="notify and audit: runs of each part, on/off/off/on..., for what the feature costs.",
 )
 @click.option(
     "--profile",
@@ -118,6 +119,7 @@ def bench_command(
     WebSockets by separate load-generator processes. With no SCENARIO, runs them all.
     JSON lines go to stdout, progress to stderr (docs/performance.md)."""
     from careline.bench.abuse import summary as abuse_summary
+    from careline.bench.audit import summary as audit_summary
     from careline.bench.clinic import summary as clinic_summary
     from careline.bench.harness import Options
     from careline.bench.loadgen import raise_fd_limit
@@ -163,6 +165,14 @@ def bench_command(
                 click.echo(clinic_summary(line))
             elif line["scenario"] == "notify":
                 click.echo(notify_summary(line))
+            elif line["scenario"] == "audit":
+                click.echo(audit_summary(line))
+            elif line["scenario"].startswith("audit-history"):
+                click.echo(
+                    f"{line['scenario']}: {line['reads']} reads of a page of "
+                    f"{line['page_size']}, p50 {line['read_ms']['p50']} / "
+                    f"p99 {line['read_ms']['p99']} ms"
+                )
             elif "delivery_ms" in line:
                 click.echo(summary(line))
             else:

@@ -12,6 +12,7 @@ from typing import Any
 
 from careline.bench import pgalone
 from careline.bench.abuse import abuse
+from careline.bench.audit import audit
 from careline.bench.clinic import clinic
 from careline.bench.harness import UNBUDGETED, Options, Rig, progress
 from careline.bench.metrics import PhaseResult, percentiles, result_line
@@ -212,4 +213,5 @@ SCENARIOS: dict[str, Scenario] = {
     "abuse": abuse,
     "clinic": clinic,
     "notify": notify,
+    "audit": audit,
 }
