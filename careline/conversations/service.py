@@ -21,7 +21,7 @@ from typing import Any
 
 import asyncpg
 
-from careline.audit import service as audit_service
+from careline.audit.changes import record_change
 from careline.care import service as care_service
 from careline.conversations import store
 from careline.conversations.records import Conversation, Kind, Participant, TimelineEvent
@@ -274,7 +274,7 @@ async def do_add_participant(tx: Tx, conversation_id: uuid.UUID, account_id: uui
     async with tx.as_system():  # the counters are on the new member's row, not the actor's
         await receipt_service.internal_start_counts(tx, conversation_id, [account_id])
     # They can read the conversation's history from now on: who let them in is audited.
-    await audit_service.record(
+    await record_change(
         tx, "participant.added", conversation_id=conversation_id, subject_account_id=account_id
     )
     return seq

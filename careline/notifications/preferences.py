@@ -14,7 +14,7 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from careline.audit import service as audit_service
+from careline.audit.changes import record_change
 from careline.db.tx import Role, Tx
 from careline.kit.errors import InvalidInput, NotFound
 from careline.notifications import preferences_store
@@ -229,7 +229,7 @@ async def do_update_defaults(
         await preferences_store.upsert_defaults(tx, tx.actor.tenant, audience, values)
         for name in FIELDS:
             if values[name] != getattr(current[audience].choices, name):
-                await audit_service.record(
+                await record_change(
                     tx, "notifications.defaults_changed", detail={"setting": f"{audience}.{name}"}
                 )
     return await get_defaults(tx)

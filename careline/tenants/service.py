@@ -15,7 +15,7 @@ import zoneinfo
 from typing import Any
 
 from careline import config
-from careline.audit import service as audit_service
+from careline.audit.changes import record_change
 from careline.db.tx import Actor, Role, Tx, transaction
 from careline.keys import service as key_service
 from careline.kit import clock, limits
@@ -114,7 +114,7 @@ async def _audit_settings(tx: Tx, before: Any, after: Any, *, prefix: str = "") 
     """One `tenant.settings_changed` per setting whose value changed (its name only)."""
     for field in dataclasses.fields(after):
         if getattr(before, field.name) != getattr(after, field.name):
-            await audit_service.record(
+            await record_change(
                 tx, "tenant.settings_changed", detail={"setting": prefix + field.name}
             )
 
@@ -363,7 +363,7 @@ async def do_update_member(
     )
     changed = await get_member(tx, account_id)
     if changed.role is not member.role:
-        await audit_service.record(
+        await record_change(
             tx,
             "member.role_changed",
             subject_account_id=account_id,
@@ -371,7 +371,7 @@ async def do_update_member(
         )
     if changed.disabled != member.disabled:
         action = "member.disabled" if changed.disabled else "member.enabled"
-        await audit_service.record(tx, action, subject_account_id=account_id)
+        await record_change(tx, action, subject_account_id=account_id)
     return changed
 
 
