@@ -51,9 +51,7 @@ async def do_remove_relationship(tx: Tx, *, client_id: uuid.UUID, staff_id: uuid
         tx, tx.actor.tenant, client_id=client_id, staff_id=staff_id
     ):
         raise NotFound("no such care relationship")
-    await record_change(
-        tx, "care.unassigned", subject_account_id=client_id, object_id=staff_id
-    )
+    await record_change(tx, "care.unassigned", subject_account_id=client_id, object_id=staff_id)
 
 
 async def list_relationships(
@@ -84,9 +82,7 @@ async def do_link_guardian(tx: Tx, *, guardian_id: uuid.UUID, client_id: uuid.UU
     await store.insert_guardian_link(
         tx, tx.actor.tenant, guardian_id=guardian_id, client_id=client_id
     )
-    await record_change(
-        tx, "guardian.linked", subject_account_id=client_id, object_id=guardian_id
-    )
+    await record_change(tx, "guardian.linked", subject_account_id=client_id, object_id=guardian_id)
     return GuardianLink(guardian_id, client_id)
 
 

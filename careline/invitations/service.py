@@ -87,9 +87,7 @@ async def do_invite(
         delivery=Delivery.QUEUED if by_mail else Delivery.LINK,
     )
     # No subject yet: who the invitation is for is known once they accept it.
-    await record_change(
-        tx, "member.invited", object_id=invitation.id, detail={"role": role.value}
-    )
+    await record_change(tx, "member.invited", object_id=invitation.id, detail={"role": role.value})
     return invitation, token
 
 
