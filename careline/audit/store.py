@@ -176,11 +176,18 @@ async def list_chain(
     return rows
 
 
-async def get_chain_start(tx: Tx, tenant_id: uuid.UUID) -> int | None:
-    start: int | None = await tx.conn.fetchval(
-        "SELECT min(position) FROM audit_chain WHERE tenant_id = $1", tenant_id
+async def get_chain_bounds(tx: Tx, tenant_id: uuid.UUID) -> tuple[int | None, int, int]:
+    """The chain's first and last positions and the last signed one, read in one
+    statement (one snapshot: the sealer writes an entry and its checkpoint together)."""
+    row = await tx.conn.fetchrow(
+        "SELECT (SELECT min(position) FROM audit_chain WHERE tenant_id = $1) AS start, "
+        "(SELECT coalesce(max(position), 0) FROM audit_chain WHERE tenant_id = $1) AS tip, "
+        "(SELECT coalesce(max(position), 0) FROM audit_checkpoints WHERE tenant_id = $1) "
+        "AS signed",
+        tenant_id,
     )
-    return start
+    assert row is not None
+    return row["start"], row["tip"], row["signed"]
 
 
 async def list_unchained_before(

@@ -25,7 +25,7 @@ _INSERTED_SHOWN = 20
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    kind: str  # changed | removed | reordered | rewritten | bad_signature | inserted
+    kind: str  # changed | removed | reordered | rewritten | unsigned | bad_signature | inserted
     position: int | None
     event_id: uuid.UUID | None
     text: str
@@ -62,11 +62,18 @@ async def verify_tenant(
     tenant_id: uuid.UUID, key: SigningKey, *, slug: str = "", progress: Progress | None = None
 ) -> TenantResult:
     async with transaction(Actor.system(tenant_id), readonly=True) as tx:
+        start, tip, signed = await store.get_chain_bounds(tx, tenant_id)
         checkpoints = await store.list_checkpoints(tx, tenant_id)
-        start = await store.get_chain_start(tx, tenant_id)
     findings = _check_signatures(checkpoints, key)
     if findings:
         return TenantResult(tenant_id, slug, 0, findings)
+    if tip > signed:
+        # The sealer signs what it chains in the same transaction: checkpoints went.
+        text = (
+            f"the chain's entries after position {signed} carry no signed checkpoint: "
+            "checkpoints were removed"
+        )
+        return TenantResult(tenant_id, slug, 0, [Finding("unsigned", signed + 1, None, text)])
     checked, walk = await _walk(tenant_id, checkpoints, start, progress)
     findings += walk
     if checkpoints:

@@ -13,7 +13,7 @@ from careline.audit import chain, sealing
 from careline.audit import service as audit_service
 from careline.audit.verify import verify_tenant
 from careline.db.tx import Actor, transaction
-from tests.audit.chain_support import owner, record_events, sealed, signing_key
+from tests.audit.chain_support import chained, owner, record_events, sealed, signing_key
 from tests.support.server import RunningServer
 from tests.support.world import World
 
@@ -105,6 +105,21 @@ async def test_two_events_reordered_are_named(server: RunningServer, world: Worl
     assert (finding.kind, finding.position, finding.event_id) == ("reordered", 2, events[1])
 
 
+async def test_removed_checkpoints_leave_the_chain_unsigned(
+    server: RunningServer, world: World
+) -> None:
+    events = await sealed(server, world, len(await record_events(world, 3)))
+    async with owner(server) as conn:
+        await conn.execute("UPDATE audit_events SET detail = '{}' WHERE id = $1", events[2])
+        await conn.execute(
+            "DELETE FROM audit_checkpoints WHERE tenant_id = $1 AND position >= 2",
+            world.tenant_id,
+        )
+    (finding,) = (await verify_tenant(world.tenant_id, signing_key(server))).findings
+    assert finding.kind == "unsigned"
+    assert finding.position in (1, 2)  # past the last checkpoint left (one at 1, or none)
+
+
 async def _rewrite_from(conn: object, world: World, position: int) -> bytes:
     """Recompute the chain's hashes from `position` on, as an attacker with the database
     (but not the signing key) would after changing an event; the new end's hash."""
@@ -155,7 +170,8 @@ async def test_a_rewritten_chain_with_its_checkpoint_fails_the_signature(
             "UPDATE audit_events SET detail = '{\"count\": 7}' WHERE id = $1", events[1]
         )
         end = await _rewrite_from(conn, world, 2)
-        # The checkpoints from the change on are made to agree: the one at 2 goes, the last is changed.
+        # The checkpoints from the change on are made to agree: one at 2 goes, the last
+        # (at 3) takes the new hash.
         await conn.execute(
             "DELETE FROM audit_checkpoints WHERE tenant_id = $1 AND position = 2",
             world.tenant_id,
@@ -211,6 +227,7 @@ async def test_an_event_of_a_transaction_still_running_is_sealed_after_it_ends(
     await slow_started.wait()
     quick = await record_events(world, 1)
     assert await sealing.seal_tenant(world.tenant_id, signing_key(server)) == 0
+    assert quick[-1] not in await chained(world)
     finish.set()
     await task
     everything = await record_events(world, 0)
