@@ -235,3 +235,26 @@ async def test_an_event_of_a_transaction_still_running_is_sealed_after_it_ends(
     assert len(quick) == len(before) + 1
     assert set(after) == set(everything)
     assert (await verify_tenant(world.tenant_id, signing_key(server))).findings == []
+
+
+async def test_sealers_racing_chain_each_event_once(server: RunningServer, world: World) -> None:
+    events = await record_events(world, 4)
+    key = signing_key(server)
+    counts = await asyncio.gather(*(sealing.seal_tenant(world.tenant_id, key) for _ in range(3)))
+    assert sum(counts) <= len(events)
+    assert await sealed(server, world, len(events)) == events
+    assert (await verify_tenant(world.tenant_id, key)).findings == []
+
+
+async def test_a_round_that_fills_its_batch_leaves_the_rest_for_the_next(
+    server: RunningServer, world: World
+) -> None:
+    events = await record_events(world, 5)
+    key = signing_key(server)
+    while len(await chained(world)) < len(events):
+        if not await sealing.seal_tenant(world.tenant_id, key, batch=2):
+            await asyncio.sleep(0.05)  # a poll: the background sealer holds the lock
+    assert await chained(world) == events
+    result = await verify_tenant(world.tenant_id, key)
+    assert result.findings == []
+    assert result.checked == len(events)
