@@ -258,3 +258,12 @@ async def test_a_round_that_fills_its_batch_leaves_the_rest_for_the_next(
     result = await verify_tenant(world.tenant_id, key)
     assert result.findings == []
     assert result.checked == len(events)
+
+
+async def test_the_server_seals_by_itself(server: RunningServer, world: World) -> None:
+    events = await record_events(world, 2)
+    deadline = asyncio.get_running_loop().time() + 4 * server.settings.audit_seal_seconds
+    while await chained(world) != events:
+        assert asyncio.get_running_loop().time() < deadline, "the sealer never ran"
+        await asyncio.sleep(0.1)  # a poll: the server's sealer runs every few seconds
+    assert (await verify_tenant(world.tenant_id, signing_key(server))).findings == []
