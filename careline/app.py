@@ -25,7 +25,9 @@ from careline import __version__, config
 from careline.attachments import api as attachments_api
 from careline.attachments import daemon as scanner_daemon
 from careline.attachments import storage as file_storage
+from careline.audit import sealing as audit_sealing
 from careline.audit import service as audit_service
+from careline.audit import signing as audit_signing
 from careline.auth import api as auth_api
 from careline.care import api as care_api
 from careline.conversations import api as conversations_api
@@ -85,6 +87,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await bus.start(hub.deliver)
     tx.configure(pool, bus.publish)
     tx.configure_audit(audit_service.flush)
+    sealer = audit_sealing.Sealer(audit_signing.load(settings.data_dir))
+    sealer.start()  # seals now, then every audit_seal_seconds (careline/audit/sealing.py)
     worker = await jobs.start(
         database.app_dsn,
         concurrency=settings.jobs_concurrency,
@@ -105,6 +109,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await metrics_port.stop()
         await trimmer.stop()
+        await sealer.stop()
         await notification_delivery.stop()
         await worker.stop()
         scanner_daemon.use(None)

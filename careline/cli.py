@@ -179,6 +179,56 @@ def keys_rotate() -> None:
         click.echo(f"  {tenant_id}: now version {version}")
 
 
+@main.group()
+def audit() -> None:
+    """The audit's chain: verify it, apply the retention (docs/audit.md)."""
+
+
+@audit.command("verify")
+@click.option("--tenant", "slug", default=None, help="Only this organisation (its slug).")
+def audit_verify(slug: str | None) -> None:
+    """Recompute every organisation's chain and check its signed checkpoints. Names the
+    first event changed, removed or reordered, and events slipped in behind the seal.
+    Exit status 0 only when every chain checked is untouched."""
+    from careline.audit import signing
+    from careline.audit import verify as audit_verify
+
+    settings = _settings()
+    try:
+        key = signing.load(settings.data_dir, create=False)
+    except FileNotFoundError:
+        click.echo(f"no signing key at {signing.path_in(settings.data_dir)}", err=True)
+        sys.exit(2)
+
+    async def work() -> list[audit_verify.TenantResult]:
+        return await audit_verify.verify(
+            key, slug=slug, progress=lambda line: click.echo(line, err=True)
+        )
+
+    results = asyncio.run(_with_database(settings, work))
+    if slug is not None and not results:
+        click.echo(f"no organisation {slug!r}", err=True)
+        sys.exit(2)
+    bad = [r for r in results if not r.ok]
+    for result in bad:
+        for finding in result.findings:
+            click.echo(f"{result.slug}: {finding.kind}: {finding.text}")
+    if bad:
+        sys.exit(1)
+    click.echo(f"audit intact: {len(results)} organisation(s)")
+
+
+@audit.command("prune")
+@click.option("--tenant", "slug", default=None, help="Only this organisation (its slug).")
+def audit_prune(slug: str | None) -> None:
+    """Remove audit events older than `audit_keep_days`, as the nightly job does."""
+    from careline.audit import jobs as audit_jobs
+
+    settings = _settings()
+    removed = asyncio.run(_with_database(settings, lambda: audit_jobs.prune_all(slug)))
+    click.echo(f"removed {removed} audit event(s) past {settings.audit_keep_days} days")
+
+
 @main.command("config-docs")
 def config_docs() -> None:
     """Print docs/config.md, generated from the settings."""

@@ -307,6 +307,22 @@ class Settings(BaseSettings):
         "audit (docs/audit.md). Off: nothing is recorded; for measuring what the audit "
         "costs (`careline bench`), not for production.",
     )
+    # --- The audit chain (issue 12, audit-core; docs/audit.md) ---
+    audit_seal_seconds: float = Field(
+        5.0,
+        ge=0.5,
+        le=3600,
+        description="How often new audit events are sealed into each organisation's hash "
+        "chain and a signed checkpoint is made (also once at start).",
+    )
+    audit_keep_days: int = Field(
+        2190,
+        ge=365,
+        le=36500,
+        description="Audit events are kept this many days (default six years), then "
+        "removed by the nightly retention job (`careline audit prune`), which keeps the "
+        "chain verifiable from its new start.",
+    )
     notifications_keep_days: int = Field(
         90,
         ge=1,

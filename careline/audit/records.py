@@ -28,3 +28,27 @@ class Entry:
     key_version: int | None
     source: str | None
     user_agent: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """One event's place in its organisation's chain."""
+
+    position: int
+    event_id: uuid.UUID
+    prev_hash: bytes
+    hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A signed statement: the chain at `position` ends in `hash`, and every event of a
+    transaction below `horizon` (a transaction id) is in it."""
+
+    tenant_id: uuid.UUID
+    position: int
+    hash: bytes
+    horizon: int
+    at: datetime
+    key_id: str
+    signature: bytes

@@ -124,3 +124,23 @@ async def flush(tx: Tx) -> None:
     """Write the transaction's entries (db/tx.py calls this just before COMMIT)."""
     entries, tx.audits = tx.audits, []
     await store.insert_events(tx, entries)
+
+
+async def internal_prune(tx: Tx, tenant_id: uuid.UUID, *, keep_days: int) -> int:
+    """Remove the organisation's sealed events older than its newest checkpoint from
+    before `keep_days` ago (docs/audit.md#retention), and record that it did; how many
+    went. `tx` acts as the system for `tenant_id`."""
+    removed, anchor = await store.prune(tx, tenant_id, keep_days)
+    if removed:
+        await record(
+            tx,
+            "audit.retention_removed",
+            tenant_id=tenant_id,
+            detail={"count": removed, "before_position": anchor + 1},
+        )
+    return removed
+
+
+async def list_tenants(tx: Tx, slug: str | None) -> list[tuple[uuid.UUID, str]]:
+    """Every organisation (or the one called `slug`): id and slug."""
+    return [(r["id"], r["slug"]) for r in await store.list_tenants(tx, slug)]
