@@ -52,6 +52,7 @@ from careline.realtime.bus import InProcessBus
 from careline.realtime.fanout import Hub
 from careline.realtime.gateway import websocket_endpoint
 from careline.receipts import api as receipts_api
+from careline.reports import api as reports_api
 from careline.tenants import api as tenants_api
 from careline.web import compress, http
 from careline.web import docs as api_docs
@@ -228,6 +229,7 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
         notification_preferences_api.router,
         notification_preferences_api.admin,
         push_api.router,
+        reports_api.admin,
     ):
         app.include_router(router)
     app.add_api_websocket_route("/api/v1/ws", websocket_endpoint)
