@@ -19,7 +19,7 @@ admin = APIRouter(prefix="/api/v1/admin/reports", tags=["admin"], responses=ERRO
 Format = Literal["json", "csv"]
 _MONTH = Query(
     None,
-    max_length=7,
+    max_length=32,
     description="YYYY-MM in the organisation's time zone; the current month when left out.",
 )
 _FORMAT = Query(

@@ -210,7 +210,8 @@ async def engagement_report(tx: Tx, month: str | None, *, fmt: str = "json") -> 
             by_staff[w["staff_id"] if w["kind"] == "care" else None].append(w)
             by_team[w["client_id"]].append(w)
         known = [a for a in (*by_staff, *by_team) if a is not None]
-        names = {r["id"]: r["display_name"] for r in await store.list_names(tx, tenant, known)}
+        members = await tenant_service.members_by_ids(tx, known)
+    names = {k: m.display_name for k, m in members.items()}
     now = clock.now()
 
     def rows(groups: dict[Any, list[Any]]) -> list[EngagementRow]:

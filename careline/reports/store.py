@@ -157,15 +157,3 @@ async def list_waiting(
     (times and ids only)."""
     rows: list[Any] = await tx.conn.fetch(_WAITING, tenant_id, start, end)
     return rows
-
-
-async def list_names(tx: Tx, tenant_id: uuid.UUID, account_ids: list[uuid.UUID]) -> list[Any]:
-    """(account_id, display_name) of these members, for the report's rows."""
-    rows: list[Any] = await tx.conn.fetch(
-        "SELECT a.id, a.display_name FROM accounts a"
-        " JOIN memberships mb ON mb.account_id = a.id AND mb.tenant_id = $1"
-        " WHERE a.id = ANY($2::uuid[])",
-        tenant_id,
-        account_ids,
-    )
-    return rows
