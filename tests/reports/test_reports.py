@@ -15,6 +15,7 @@ import pytest
 
 from careline.db.tx import Actor, transaction
 from careline.kit import clock
+from careline.reports import service as report_service
 from careline.reports.service import REPORT_FIRST_YEAR
 from tests.support.world import Persona, World
 
@@ -409,3 +410,39 @@ async def test_an_admin_sees_only_their_own_organisation(
     engagement = await get(http, ENGAGEMENT, other_world["admin"], month="2026-03")
     assert engagement["total"]["waiting"] == 0
     assert engagement["by_staff"] == engagement["by_team"] == []
+
+
+class RolledBack(Exception):
+    pass
+
+
+async def _active_days(world: World, who: str) -> int:
+    async with transaction(Actor.system(world.tenant_id)) as tx:
+        count: int = await tx.conn.fetchval(
+            "SELECT count(*) FROM activity_days WHERE tenant_id = $1 AND account_id = $2",
+            world.tenant_id,
+            world[who].account_id,
+        )
+    return count
+
+
+async def test_a_day_noted_in_a_rolled_back_send_is_noted_again(
+    http: httpx.AsyncClient, world: World
+) -> None:
+    # The memo is filled only after COMMIT: a send that rolled back (its note with it)
+    # leaves the next one to write the day.
+    with pytest.raises(RolledBack):
+        async with transaction(world["sam"].actor) as tx:
+            await report_service.note_active(tx)
+            raise RolledBack
+    assert await _active_days(world, "sam") == 0
+    conversation = await open_care(http, world["sam"], world["lily"])
+    for n in range(3):
+        sent = await http.post(
+            f"/api/v1/conversations/{conversation}/messages",
+            json={"client_msg_id": f"m{n}", "text": "hello"},
+            headers=world["sam"].auth,
+        )
+        assert sent.status_code == 201, sent.text
+    assert await _active_days(world, "sam") == 1
+    assert await _active_days(world, "lily") == 0  # she has read nothing yet
