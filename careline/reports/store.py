@@ -130,6 +130,11 @@ WITH sent AS (
   JOIN memberships mb ON mb.tenant_id = m.tenant_id AND mb.account_id = m.sender_id
   JOIN conversations c ON c.id = m.conversation_id
   WHERE m.tenant_id = $1 AND c.client_id IS NOT NULL AND m.created_at < $3
+    -- Only conversations with a message in the month (messages_tenant_created).
+    AND m.conversation_id IN (
+      SELECT conversation_id FROM messages
+      WHERE tenant_id = $1 AND created_at >= $2 AND created_at < $3
+    )
 ), runs AS (
   SELECT *, lag(from_client) OVER (PARTITION BY conversation_id ORDER BY seq) AS after_client
   FROM sent
