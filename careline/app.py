@@ -55,6 +55,7 @@ from careline.realtime.bus import InProcessBus
 from careline.realtime.fanout import Hub
 from careline.realtime.gateway import websocket_endpoint
 from careline.receipts import api as receipts_api
+from careline.reports import api as reports_api
 from careline.tenants import api as tenants_api
 from careline.web import compress, http
 from careline.web import docs as api_docs
@@ -238,6 +239,7 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
         notification_preferences_api.admin,
         push_api.router,
         monitoring_api.router,
+        reports_api.admin,
     ):
         app.include_router(router)
     app.add_api_websocket_route("/api/v1/ws", websocket_endpoint)

@@ -303,6 +303,8 @@ async def test_only_admins_manage_people(http: httpx.AsyncClient, world: World, 
         ("PATCH", "/api/v1/admin/organisation/settings", {"conversation_start": "care_team"}),
         ("PATCH", "/api/v1/admin/organisation/settings", {"escalation_hours": 4}),
         ("GET", "/api/v1/admin/notifications/attempts", None),
+        ("GET", "/api/v1/admin/reports/usage?month=2026-03", None),
+        ("GET", "/api/v1/admin/reports/engagement?format=csv", None),
     ]
     for method, path, body in calls:
         response = await http.request(

@@ -41,7 +41,7 @@ ACTIONS: dict[str, Action] = {
         _a("export.created", "access", "count", "format"),
         _a("export.downloaded", "access", "format"),
         _a("audit.read", "access", "count"),
-        _a("report.read", "access", "month"),
+        _a("report.read", "access", "month", "report", "format"),
         # Changes an admin makes.
         _a("member.invited", "admin", "role"),
         _a("invitation.revoked", "admin"),

@@ -42,6 +42,7 @@ from careline.messages.events import (
 from careline.messages.records import Message, Revision
 from careline.notifications import service as notification_service
 from careline.receipts import service as receipt_service
+from careline.reports import service as report_service
 
 _CLIENT_MSG_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
@@ -247,6 +248,7 @@ async def do_send_message(
     )
     if created_at is None:
         raise SentBefore(client_msg_id)
+    await report_service.note_active(tx)
     files = await attachment_service.internal_attach(
         tx,
         conversation_id=conversation_id,

@@ -24,6 +24,7 @@ from careline.kit.errors import InvalidInput, NotFound
 from careline.kit.events import Event
 from careline.notifications import service as notification_service
 from careline.receipts import store
+from careline.reports import service as report_service
 
 RECEIPT_UPDATED = "receipt.updated"
 
@@ -65,6 +66,7 @@ async def do_update_receipt(
     receipt = Receipt(conversation_id, tx.actor.account, delivered, read, unread)
     if read > raised.was_read:
         await notification_service.internal_conversation_read(tx, conversation_id, read_seq=read)
+        await report_service.note_active(tx)
     if (delivered, read) != was:
         payload = {
             "conversation_id": str(conversation_id),

@@ -2,7 +2,7 @@
 // client opens without a network, and stays out of the way of everything else.
 // Never caches the API: health data is not written to the cache.
 
-const CACHE = 'careline-shell-v5';
+const CACHE = 'careline-shell-v6';
 const SHELL = [
   '/',
   '/index.html',
@@ -26,6 +26,14 @@ const SHELL = [
   '/js/views/notification-settings.js',
   '/js/views/admin-notifications.js',
   '/js/views/notify-menu.js',
+  '/css/reports.css',
+  '/js/reports-data.js',
+  '/js/views/admin-reports.js',
+  '/js/views/admin-monitoring.js',
+  '/js/views/admin-conversations.js',
+  '/js/views/admin-audit.js',
+  '/js/views/admin-alerts.js',
+  '/js/views/report-charts.js',
   '/js/attachments.js',
   '/js/imageprep.js',
   '/js/main.js',

@@ -1,0 +1,1 @@
+"""Reports: usage and engagement per month, counts only (docs/operations.md "Reports")."""
