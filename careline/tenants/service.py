@@ -406,12 +406,13 @@ async def do_update_profile(
             tx, actor.account, was=verified, new=new_hash
         ):
             raise Forbidden("current password is wrong", code="wrong_password")
-        if display_name is not None:
-            await store.update_member_name(tx, actor.tenant, actor.account, display_name)
-        if keep_archived is not None:
-            # Memberships are written by admins (their role is in the row); this changes
-            # one column of the actor's own row, named by the actor's own ids.
-            async with tx.as_system():
+        # Memberships are written by admins (their role is in the row); these change one
+        # column of the actor's own row, named by the actor's own ids. (As the actor, RLS
+        # let a staff member's or client's rename match no row: 204, and nothing changed.)
+        async with tx.as_system():
+            if display_name is not None:
+                await store.update_member_name(tx, actor.tenant, actor.account, display_name)
+            if keep_archived is not None:
                 await store.update_keep_archived(tx, actor.tenant, actor.account, keep_archived)
 
 
