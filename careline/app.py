@@ -38,6 +38,7 @@ from careline.kit import limits, memory
 from careline.kit.crypto import MasterKeyFile
 from careline.kit.errors import AppError, DatabaseUnavailable
 from careline.messages import api as messages_api
+from careline.monitoring import alerts_api
 from careline.notifications import admin_api as notifications_admin_api
 from careline.notifications import api as notifications_api
 from careline.notifications import delivery as notification_delivery
@@ -221,6 +222,7 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
         attachments_api.router,
         attachments_api.admin,
         notifications_admin_api.admin,
+        alerts_api.admin,
         receipts_api.router,
         notifications_api.router,
         realtime_api.router,
