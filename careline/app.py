@@ -38,7 +38,7 @@ from careline.kit import limits, memory
 from careline.kit.crypto import MasterKeyFile
 from careline.kit.errors import AppError, DatabaseUnavailable
 from careline.messages import api as messages_api
-from careline.monitoring import alerts_api
+from careline.monitoring import alerts_api, alerts_runner
 from careline.notifications import admin_api as notifications_admin_api
 from careline.notifications import api as notifications_api
 from careline.notifications import delivery as notification_delivery
@@ -98,9 +98,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.database = database
     trimmer = memory.Trimmer()  # hands a burst's freed memory back (kit/memory.py)
     trimmer.start()
+    alerting = alerts_runner.Runner()  # the alert rules' evaluator (monitoring/alerts.py)
+    alerting.start()
     try:
         yield
     finally:
+        await alerting.stop()
         await trimmer.stop()
         await notification_delivery.stop()
         await worker.stop()

@@ -33,6 +33,7 @@ from careline.kit import clock
 from careline.kit.events import Event
 from careline.kit.ids import new_id
 from careline.monitoring import alerts_store as store
+from careline.monitoring import collector, health, queues
 from careline.monitoring.records import PartHealth, QueueState
 from careline.notifications import service as notification_service
 from careline.notifications.kinds import ALERT
@@ -52,6 +53,8 @@ SIGN_IN_FAILURES = "sign_in_failures"
 
 # A disk alert clears only once this many points more are free than its threshold.
 DISK_CLEAR_MARGIN_PERCENT = 5.0
+# The rates (5xx, sign-in failures) are over the collector's last minutes: this many.
+WINDOW_MINUTES = 5
 
 Direction = Literal["above", "below"]
 
@@ -156,10 +159,12 @@ def readings_from(
     http_requests: int = 0,
     http_5xx: int = 0,
     sign_in_failures: Mapping[uuid.UUID, int] | None = None,
+    disk_low_mark: float | None = None,
 ) -> list[Reading]:
     """The readings of what the monitoring measured: the health of the parts (a part
     `off`, not configured, gives none), the queues, the collector's figures of the last
-    5 minutes."""
+    5 minutes. A disk below the health check's low mark (`disk_low_mark`) reports no
+    figure; it reads as that mark, which it is under."""
     found = [Reading(HTTP_5XX, 100.0 * http_5xx / http_requests if http_requests else 0.0)]
     if delivery_p99_ms is not None:
         found.append(Reading(DELIVERY_P99, delivery_p99_ms))
@@ -170,11 +175,40 @@ def readings_from(
             continue
         found.append(Reading(PART_DOWN, 1.0 if part.state == "down" else 0.0, subject=part.name))
         free = part.figures.get("free_percent")
+        if part.name == "disk" and free is None and part.reason == "disk_low":
+            free = disk_low_mark
         if part.name == "disk" and free is not None:
             found.append(Reading(DISK_LOW, free))
     for tenant_id, count in (sign_in_failures or {}).items():
         found.append(Reading(SIGN_IN_FAILURES, float(count), tenant_id=tenant_id))
     return found
+
+
+async def measure(settings: config.Settings) -> list[Reading]:
+    """What the rules look at now: every part's health (each within its timeout), the
+    job queue, and this node's collector over the last WINDOW_MINUTES (sign-in failures
+    per organisation)."""
+    parts = await health.check_parts(settings)
+    async with transaction(Actor.system(), readonly=True) as tx:
+        waiting = await queues.states(tx)
+        tenants = await tenant_service.internal_list_tenant_ids(tx)
+    node = collector.series(None)
+    failures: dict[uuid.UUID, int] = {}
+    for tenant_id in tenants:
+        failed = sum(
+            collector.series(tenant_id).minutes[collector.SIGN_IN_FAILURES][-WINDOW_MINUTES:]
+        )
+        if failed:
+            failures[tenant_id] = failed
+    return readings_from(
+        parts=parts,
+        queues=waiting,
+        delivery_p99_ms=node.delivery_p99_ms,
+        http_requests=sum(node.minutes[collector.HTTP_REQUESTS][-WINDOW_MINUTES:]),
+        http_5xx=sum(node.minutes[collector.HTTP_5XX][-WINDOW_MINUTES:]),
+        sign_in_failures=failures,
+        disk_low_mark=settings.health_disk_low_percent,
+    )
 
 
 async def evaluate(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ from careline.kit import clock
 from careline.monitoring import alerts
 from careline.monitoring.alerts import Reading
 from careline.notifications import channels, words
+from tests.support.clamd import Clamd
 from tests.support.server import RunningServer
 from tests.support.world import World
 from tests.support.ws import connect
@@ -266,3 +268,46 @@ def test_rules_take_their_thresholds_from_the_settings() -> None:
         True,
         False,
     )
+
+
+async def test_a_stopped_part_raises_part_down_and_starting_it_clears_it(
+    world: World, other_world: World, counts: config.Settings, tmp_path: Path
+) -> None:
+    """A clamd of this test's own (the session's stays up): measured for real."""
+    daemon = Clamd(tmp_path / "clamd")
+    daemon.directory.mkdir()
+    daemon.start()
+    settings = counts.model_copy(update={"clamd_address": f"unix:{daemon.socket}"})
+    config.use(settings)
+    t = clock.now()
+
+    async def clamd_changes(i: int) -> list[alerts.Alert]:
+        readings = await alerts.measure(settings)
+        measured = [r for r in readings if (r.rule, r.subject) == (alerts.PART_DOWN, "clamd")]
+        assert [r.value for r in measured] == [0.0 if daemon.ping() else 1.0]
+        changed = await alerts.evaluate(readings, now=t + i * SECOND, settings=settings)
+        assert changed is not None
+        return [a for a in changed if (a.rule, a.subject) == (alerts.PART_DOWN, "clamd")]
+
+    try:
+        for i in range(3):
+            assert await clamd_changes(i) == []
+        daemon.stop()
+        assert await clamd_changes(3) == []
+        assert await clamd_changes(4) == []
+        [raised] = await clamd_changes(5)
+        assert (raised.state, raised.tenant_id, raised.value, raised.threshold) == (
+            "raised",
+            None,
+            1.0,
+            1.0,
+        )
+        for w in (world, other_world):
+            assert [r["object_id"] for r in await alert_records(w, "admin")] == [raised.id]
+        daemon.start()
+        assert await clamd_changes(6) == []
+        [cleared] = await clamd_changes(7)
+        assert (cleared.id, cleared.state) == (raised.id, "cleared")
+    finally:
+        if daemon.process is not None:
+            daemon.stop()
