@@ -1,0 +1,71 @@
+"""The alerts panel on the monitoring page: an alert raised while the admin looks
+appears at the top, live, and leaves when it clears, staying in the history. At 360 px
+too. The evaluator is driven with the values and moments the test chooses."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from playwright.async_api import expect
+
+from careline import config
+from careline.kit import clock
+from careline.monitoring import alerts
+from careline.monitoring.alerts import Reading
+from tests.e2e.conftest import DESKTOP, PHONE, NewContext, watch
+from tests.e2e.support import sign_in
+from tests.support.server import RunningServer
+from tests.support.world import World
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+async def test_the_admin_sees_an_alert_raised_and_cleared_live(
+    server: RunningServer,
+    world: World,
+    new_context: NewContext,
+    page_errors: list[str],
+    viewport: dict[str, int],
+) -> None:
+    settings = server.settings.model_copy(
+        update={"alerts_raise_after": 2, "alerts_clear_after": 2, "alert_sign_in_failures": 20}
+    )
+    config.use(settings)
+    try:
+        page = watch(
+            await sign_in(await new_context(viewport), world["admin"], "/admin/monitoring"),
+            page_errors,
+        )
+        panel = page.get_by_role("region", name="Alerts")
+        await expect(panel).to_contain_text("No alerts.")
+        await expect(panel).to_contain_text("No alert has been raised yet.")
+
+        t = clock.now()
+        burst = [Reading(alerts.SIGN_IN_FAILURES, 40.0, tenant_id=world.tenant_id)]
+        for i in range(2):
+            await alerts.evaluate(burst, now=t + dt.timedelta(seconds=i), settings=settings)
+        opened = panel.get_by_role("list", name="Open now").get_by_role("listitem")
+        await expect(opened).to_have_count(1)
+        await expect(opened.first).to_contain_text("Many failed sign-ins")
+        await expect(opened.first).to_contain_text("40 in 5 minutes (limit 20)")
+        await expect(opened.first).to_contain_text("This organisation")
+        rows = panel.locator("tbody tr")
+        await expect(rows).to_have_count(1)
+        await expect(rows.first).to_contain_text("Still open")
+
+        for i in range(2, 4):
+            await alerts.evaluate([], now=t + dt.timedelta(seconds=i), settings=settings)
+        await expect(opened).to_have_count(0)
+        await expect(panel).to_contain_text("No alerts.")
+        await expect(rows).to_have_count(1)
+        await expect(rows.first).not_to_contain_text("Still open")
+
+        # A fresh look shows the same: nothing open, the cleared one in the history.
+        await page.reload()
+        panel = page.get_by_role("region", name="Alerts")
+        await expect(panel).to_contain_text("No alerts.")
+        await expect(panel.locator("tbody tr")).to_have_count(1)
+        await expect(panel.locator("tbody tr").first).to_contain_text("Many failed sign-ins")
+        assert page_errors == []
+    finally:
+        config.use(server.settings)
