@@ -39,6 +39,7 @@ from careline.kit.crypto import MasterKeyFile
 from careline.kit.errors import AppError, DatabaseUnavailable
 from careline.messages import api as messages_api
 from careline.monitoring import alerts_api, alerts_runner
+from careline.monitoring import api as monitoring_api
 from careline.notifications import admin_api as notifications_admin_api
 from careline.notifications import api as notifications_api
 from careline.notifications import delivery as notification_delivery
@@ -96,6 +97,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     scanner_daemon.use(scanner)
     app.state.hub = hub
     app.state.database = database
+    metrics_port = monitoring_api.LoopbackServer(settings, hub)
+    await metrics_port.start()
     trimmer = memory.Trimmer()  # hands a burst's freed memory back (kit/memory.py)
     trimmer.start()
     alerting = alerts_runner.Runner()  # the alert rules' evaluator (monitoring/alerts.py)
@@ -104,6 +107,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await alerting.stop()
+        await metrics_port.stop()
         await trimmer.stop()
         await notification_delivery.stop()
         await worker.stop()
@@ -233,6 +237,7 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
         notification_preferences_api.router,
         notification_preferences_api.admin,
         push_api.router,
+        monitoring_api.router,
     ):
         app.include_router(router)
     app.add_api_websocket_route("/api/v1/ws", websocket_endpoint)
