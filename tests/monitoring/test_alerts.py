@@ -7,6 +7,7 @@ server's own loop is off in the tests: tests/support/server.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 from careline import config
 from careline.db.tx import Actor, transaction
 from careline.kit import clock
-from careline.monitoring import alerts
+from careline.monitoring import alerts, alerts_runner
 from careline.monitoring.alerts import Reading
 from careline.notifications import channels, words
 from tests.support.clamd import Clamd
@@ -311,3 +312,48 @@ async def test_a_stopped_part_raises_part_down_and_starting_it_clears_it(
     finally:
         if daemon.process is not None:
             daemon.stop()
+
+
+async def test_the_evaluator_runs_by_itself_every_alerts_interval_seconds(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    """The loop each process runs: a stopped clamd of this test's own is raised without
+    anyone calling the evaluator, and cleared once it answers again."""
+    daemon = Clamd(tmp_path / "clamd")
+    daemon.directory.mkdir()
+    settings = server.settings.model_copy(
+        update={
+            "clamd_address": f"unix:{daemon.socket}",
+            "alerts_interval_seconds": 0.05,
+            "alerts_raise_after": 1,
+            "alerts_clear_after": 1,
+        }
+    )
+    config.use(settings)
+    runner = alerts_runner.Runner()
+    runner.start()
+    try:
+        assert not daemon.ping()
+        await until_clamd_is(state="raised")
+        daemon.start()
+        await until_clamd_is(state=None)
+    finally:
+        await runner.stop()
+        config.use(server.settings)
+        if daemon.process is not None:
+            daemon.stop()
+
+
+async def until_clamd_is(*, state: str | None) -> None:
+    """Poll until the open part_down alert of clamd is (or, None: is not) there."""
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        async with transaction(Actor.system(), readonly=True) as tx:
+            found = await tx.conn.fetchval(
+                "SELECT state FROM alerts WHERE rule = 'part_down' AND subject = 'clamd' "
+                "AND state = 'raised'"
+            )
+        if found == state:
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"clamd alert never {state}"
+        await asyncio.sleep(0.05)  # a poll: it ends as soon as the loop has evaluated
