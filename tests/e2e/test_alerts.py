@@ -69,3 +69,36 @@ async def test_the_admin_sees_an_alert_raised_and_cleared_live(
         assert page_errors == []
     finally:
         config.use(server.settings)
+
+
+async def test_the_bell_tells_the_admin_and_opens_the_monitoring_page(
+    server: RunningServer, world: World, new_context: NewContext, page_errors: list[str]
+) -> None:
+    settings = server.settings.model_copy(
+        update={"alerts_raise_after": 1, "alerts_clear_after": 1, "alert_sign_in_failures": 20}
+    )
+    config.use(settings)
+    try:
+        page = watch(
+            await sign_in(await new_context(DESKTOP), world["admin"], "/admin"), page_errors
+        )
+        t = clock.now()
+        burst = [Reading(alerts.SIGN_IN_FAILURES, 40.0, tenant_id=world.tenant_id)]
+        await alerts.evaluate(burst, now=t, settings=settings)
+        bell = page.locator(".bell-btn")
+        await expect(bell).to_have_accessible_name("Notifications, 1 unread")
+        await bell.click()
+        item = page.locator(".bell-item")
+        await expect(item).to_have_count(1)
+        await expect(item.locator(".bell-name")).to_have_text("Monitoring")
+        await expect(item.locator(".bell-what")).to_have_text("An alert was raised")
+        await item.locator("a.bell-open").click()
+        await page.wait_for_url("**/admin/monitoring")
+        opened = page.get_by_role("list", name="Open now").get_by_role("listitem")
+        await expect(opened).to_have_count(1)
+        await expect(bell).to_have_accessible_name("Notifications")
+        await alerts.evaluate([], now=t + dt.timedelta(seconds=1), settings=settings)
+        await expect(opened).to_have_count(0)
+        assert page_errors == []
+    finally:
+        config.use(server.settings)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -357,3 +358,12 @@ async def until_clamd_is(*, state: str | None) -> None:
             return
         assert asyncio.get_running_loop().time() < deadline, f"clamd alert never {state}"
         await asyncio.sleep(0.05)  # a poll: it ends as soon as the loop has evaluated
+
+
+def test_an_alert_link_is_careline_s_own_page_with_ids_only(server: RunningServer) -> None:
+    org = uuid.uuid4()
+    base = server.settings.base_url
+    assert words.link_to("/admin/monitoring", org=org) == f"{base}/admin/monitoring?org={org}"
+    for bad in ("/admin/Jane Doe", "/admin/monitoring/more/words", "/admin/monitoring?who=Jane"):
+        with pytest.raises(ValueError, match="careline"):
+            words.check_link(base + bad)
