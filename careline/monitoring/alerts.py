@@ -161,9 +161,8 @@ def readings_from(
     sign_in_failures: Mapping[uuid.UUID, int] | None = None,
     disk_low_mark: float | None = None,
 ) -> list[Reading]:
-    """The readings of what the monitoring measured: the health of the parts (a part
-    `off`, not configured, gives none), the queues, the collector's figures of the last
-    5 minutes. A disk below the health check's low mark (`disk_low_mark`) reports no
+    """The readings of what the monitoring measured: the health of the parts, the
+    queues, the collector's figures of the last 5 minutes. A disk below the health check's low mark (`disk_low_mark`) reports no
     figure; it reads as that mark, which it is under."""
     found = [Reading(HTTP_5XX, 100.0 * http_5xx / http_requests if http_requests else 0.0)]
     if delivery_p99_ms is not None:
@@ -171,8 +170,7 @@ def readings_from(
     ages = [q.oldest_age_seconds for q in queues if q.oldest_age_seconds is not None]
     found.append(Reading(QUEUE_AGE, max(ages, default=0.0)))
     for part in parts:
-        if part.state == "off":
-            continue
+        # A part `off` (not configured) is not down: an alert of it clears.
         found.append(Reading(PART_DOWN, 1.0 if part.state == "down" else 0.0, subject=part.name))
         free = part.figures.get("free_percent")
         if part.name == "disk" and free is None and part.reason == "disk_low":

@@ -22,6 +22,7 @@ from careline.db.tx import Actor, transaction
 from careline.kit import clock
 from careline.monitoring import alerts, alerts_runner
 from careline.monitoring.alerts import Reading
+from careline.monitoring.records import PartHealth, QueueState
 from careline.notifications import channels, words
 from tests.support.clamd import Clamd
 from tests.support.server import RunningServer
@@ -367,3 +368,33 @@ def test_an_alert_link_is_careline_s_own_page_with_ids_only(server: RunningServe
     for bad in ("/admin/Jane Doe", "/admin/monitoring/more/words", "/admin/monitoring?who=Jane"):
         with pytest.raises(ValueError, match="opaque ids"):
             words.check_link(base + bad)
+
+
+def test_readings_from_what_the_monitoring_measured() -> None:
+    org = uuid.uuid4()
+    readings = alerts.readings_from(
+        parts=[
+            PartHealth("clamd", "down", "no_answer"),
+            PartHealth("smtp", "off", "not_configured"),
+            PartHealth("pool", "degraded", "exhausted"),
+            PartHealth("disk", "degraded", "disk_low"),
+        ],
+        queues=[QueueState("a", 3, 12.0), QueueState("b", 1, 40.0), QueueState("c", 0, None)],
+        delivery_p99_ms=None,
+        http_requests=200,
+        http_5xx=5,
+        sign_in_failures={org: 7},
+        disk_low_mark=10.0,
+    )
+    assert readings == [
+        Reading(alerts.HTTP_5XX, 2.5),
+        Reading(alerts.QUEUE_AGE, 40.0),
+        Reading(alerts.PART_DOWN, 1.0, subject="clamd"),
+        Reading(alerts.PART_DOWN, 0.0, subject="smtp"),
+        Reading(alerts.PART_DOWN, 0.0, subject="pool"),
+        Reading(alerts.PART_DOWN, 0.0, subject="disk"),
+        Reading(alerts.DISK_LOW, 10.0),
+        Reading(alerts.SIGN_IN_FAILURES, 7.0, tenant_id=org),
+    ]
+    # No requests: no 5xx; no deliveries: no p99 reading (counted as fine).
+    assert alerts.readings_from() == [Reading(alerts.HTTP_5XX, 0.0), Reading(alerts.QUEUE_AGE, 0.0)]
