@@ -162,8 +162,9 @@ def readings_from(
     disk_low_mark: float | None = None,
 ) -> list[Reading]:
     """The readings of what the monitoring measured: the health of the parts, the
-    queues, the collector's figures of the last 5 minutes. A disk below the health check's low mark (`disk_low_mark`) reports no
-    figure; it reads as that mark, which it is under."""
+    queues, the collector's figures of the last 5 minutes. A disk below the health
+    check's low mark (`disk_low_mark`) reports no figure; it reads as that mark, which
+    it is under."""
     found = [Reading(HTTP_5XX, 100.0 * http_5xx / http_requests if http_requests else 0.0)]
     if delivery_p99_ms is not None:
         found.append(Reading(DELIVERY_P99, delivery_p99_ms))
