@@ -13,7 +13,7 @@ from careline import config
 from careline.kit import clock
 from careline.monitoring import alerts
 from careline.monitoring.alerts import Reading
-from tests.e2e.conftest import DESKTOP, PHONE, NewContext, watch
+from tests.e2e.conftest import DESKTOP, PHONE, SCREENSHOTS, NewContext, watch
 from tests.e2e.support import sign_in
 from tests.support.server import RunningServer
 from tests.support.world import World
@@ -52,6 +52,8 @@ async def test_the_admin_sees_an_alert_raised_and_cleared_live(
         rows = panel.locator("tbody tr")
         await expect(rows).to_have_count(1)
         await expect(rows.first).to_contain_text("Still open")
+        name = "desktop" if viewport == DESKTOP else "phone"
+        await page.screenshot(path=SCREENSHOTS / f"alerts-{name}.png", full_page=True)
 
         for i in range(2, 4):
             await alerts.evaluate([], now=t + dt.timedelta(seconds=i), settings=settings)
