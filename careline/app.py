@@ -40,6 +40,7 @@ from careline.kit import limits, memory
 from careline.kit.crypto import MasterKeyFile
 from careline.kit.errors import AppError, DatabaseUnavailable
 from careline.messages import api as messages_api
+from careline.monitoring import alerts_api, alerts_runner
 from careline.monitoring import api as monitoring_api
 from careline.notifications import admin_api as notifications_admin_api
 from careline.notifications import api as notifications_api
@@ -105,9 +106,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await metrics_port.start()
     trimmer = memory.Trimmer()  # hands a burst's freed memory back (kit/memory.py)
     trimmer.start()
+    alerting = alerts_runner.Runner()  # the alert rules' evaluator (monitoring/alerts.py)
+    alerting.start()
     try:
         yield
     finally:
+        await alerting.stop()
         await metrics_port.stop()
         await trimmer.stop()
         await sealer.stop()
@@ -231,6 +235,7 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
         attachments_api.router,
         attachments_api.admin,
         notifications_admin_api.admin,
+        alerts_api.admin,
         receipts_api.router,
         notifications_api.router,
         realtime_api.router,

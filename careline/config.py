@@ -524,6 +524,65 @@ class Settings(BaseSettings):
         "https://fcm.googleapis.com). Unset: push is reported `off`.",
     )
 
+    # --- Alerts (issue 12 item 5; careline/monitoring/alerts.py, docs/operations.md#alerts) ---
+    alerts_interval_seconds: float = Field(
+        30,
+        ge=0,
+        le=3600,
+        description="How often the alert rules are evaluated (one node at a time). 0: never "
+        "(nothing is raised or cleared).",
+    )
+    alerts_raise_after: int = Field(
+        3,
+        ge=1,
+        le=100,
+        description="An alert is raised once its condition has held for this many evaluations "
+        "in a row.",
+    )
+    alerts_clear_after: int = Field(
+        3,
+        ge=1,
+        le=100,
+        description="A raised alert clears once its value has been past the clear threshold "
+        "(half the raise threshold; for disk, 5 points above it) for this many evaluations "
+        "in a row.",
+    )
+    alerts_keep_days: int = Field(
+        90, ge=1, le=3650, description="Cleared alerts are kept as history this many days."
+    )
+    alert_delivery_p99_ms: float = Field(
+        2000,
+        gt=0,
+        description="Raise `delivery_p99` when the delivery latency p99 (commit to socket "
+        "write, the last 5 minutes) reaches this many milliseconds.",
+    )
+    alert_http_5xx_percent: float = Field(
+        5,
+        gt=0,
+        le=100,
+        description="Raise `http_5xx` when this percentage of HTTP requests in the last 5 "
+        "minutes answered 5xx.",
+    )
+    alert_queue_age_seconds: float = Field(
+        300,
+        gt=0,
+        description="Raise `queue_age` when the oldest waiting job of any kind has waited "
+        "this many seconds.",
+    )
+    alert_disk_free_percent: float = Field(
+        10,
+        gt=0,
+        lt=95,
+        description="Raise `disk_low` when the disk holding the files has less than this "
+        "percentage free.",
+    )
+    alert_sign_in_failures: int = Field(
+        50,
+        ge=1,
+        description="Raise `sign_in_failures` for an organisation when this many sign-ins to "
+        "it failed in the last 5 minutes.",
+    )
+
     @field_validator(
         "budget_sends_per_conversation",
         "budget_sends",

@@ -16,7 +16,7 @@ from typing import Any, Literal, Protocol
 
 from careline.notifications import kinds
 from careline.notifications.kinds import Kind, Priority
-from careline.notifications.words import Facts, conversation_link
+from careline.notifications.words import Facts, conversation_link, link_to
 
 ChannelName = Literal["push", "email"]
 
@@ -49,7 +49,9 @@ class Delivery:
                 organisation=row["organisation"],
                 kind=kind.name,
                 count=row["count"],
-                link=conversation_link(row["tenant_id"], row["conversation_id"]),
+                link=conversation_link(row["tenant_id"], row["conversation_id"])
+                if kind.link_path is None
+                else link_to(kind.link_path, org=row["tenant_id"]),
             ),
             tag=tag if tag is not None else row["id"].hex,
         )

@@ -24,6 +24,9 @@ class Kind:
     # Whether the e-mail channel applies (after its longer delay, if still unread).
     email: bool
     # The words: see words.py (KIND_WORDS); the kind's name is their key.
+    # Where a click leads for a kind that is about no conversation (e.g. an alert:
+    # "/admin/monitoring"); None: the record's conversation (or the inbox).
+    link_path: str | None = None
 
 
 MESSAGE = Kind(
@@ -47,6 +50,16 @@ ESCALATION_ADMIN = Kind(
     email=True,
 )
 
+# An alert raised by the monitoring (careline/monitoring/alerts.py), told to the
+# organisation's admins (every organisation's, for an instance-wide one).
+ALERT = Kind(
+    name="alert",
+    push_ttl_seconds=3600,
+    urgency={"high": "high", "normal": "high"},
+    email=True,
+    link_path="/admin/monitoring",
+)
+
 KINDS: dict[str, Kind] = {}
 
 
@@ -58,7 +71,7 @@ def register(kind: Kind) -> Kind:
     return kind
 
 
-for _kind in (MESSAGE, ESCALATION, ESCALATION_ADMIN):
+for _kind in (MESSAGE, ESCALATION, ESCALATION_ADMIN, ALERT):
     register(_kind)
 
 

@@ -34,10 +34,12 @@ KIND_WORDS: dict[str, tuple[str, str]] = {
         "1 message from a client is still waiting for a reply",
         "{n} messages from a client are still waiting for a reply",
     ),
+    "alert": ("An alert was raised", "{n} alerts were raised"),
 }
 PUSH_TITLE_FALLBACK = "careline"
 
-_LINK_PATH = re.compile(r"^/[a-z]*(/[0-9a-f-]{36})?$")
+# A path of lower-case words (at most two: "/admin/monitoring") and an opaque id.
+_LINK_PATH = re.compile(r"^/[a-z]*(/[a-z]+)?(/[0-9a-f-]{36})?$")
 _LINK_QUERY = re.compile(r"^([a-z_]+=[0-9a-f-]{1,36})(&[a-z_]+=[0-9a-f-]{1,36})*$")
 
 

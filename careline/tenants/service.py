@@ -437,3 +437,9 @@ async def internal_set_password_hash(tx: Tx, account_id: uuid.UUID, password_has
 async def internal_touch_last_seen(tx: Tx, account_id: uuid.UUID) -> None:
     """System, scoped to one organisation: the member was last seen there now."""
     await store.touch_last_seen(tx, tx.actor.tenant, account_id, clock.now())
+
+
+async def internal_list_tenant_ids(tx: Tx) -> list[uuid.UUID]:
+    """System, no organisation: every organisation of the instance (an instance-wide
+    alert is told to the admins of each)."""
+    return await store.list_tenant_ids(tx)

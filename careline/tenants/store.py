@@ -363,3 +363,8 @@ async def count_active_admins(tx: Tx, tenant_id: uuid.UUID) -> int:
         tenant_id,
     )
     return value
+
+
+async def list_tenant_ids(tx: Tx) -> list[uuid.UUID]:
+    rows = await tx.conn.fetch("SELECT id FROM tenants ORDER BY id")
+    return [row["id"] for row in rows]

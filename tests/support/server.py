@@ -51,6 +51,9 @@ def test_settings(data_dir: Path, port: int, **overrides: object) -> config.Sett
         "ws_send_queue_max": 200,
         "key_cache_seconds": 0.2,
         "log_level": "debug",
+        # The alert rules are evaluated by the tests that need them, with the values and
+        # the time they choose (tests/monitoring/test_alerts.py), never in the background.
+        "alerts_interval_seconds": 0,
         # Send budgets far above the defaults: these tests send hundreds or thousands of
         # messages from one person as fast as a socket goes, and fail at the defaults:
         # tests/realtime/test_protocol.py (the 4008 slow reader), test_protocol_decisions

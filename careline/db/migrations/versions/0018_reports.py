@@ -2,13 +2,13 @@
 (docs/operations.md "Reports").
 
 Revision ID: 0018
-Revises: 0014
+Revises: 0017
 """
 
 from careline.db.migrations.sqlscript import run_sql_file
 
 revision = "0018"
-down_revision = "0014"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

@@ -28,9 +28,17 @@ const WORDS = {
     message: ['1 new message', (n) => `${n} new messages`],
     escalation: ['1 message from a client is waiting for a reply', (n) => `${n} messages from a client are waiting for a reply`],
     'escalation.admin': ['1 message from a client is still waiting for a reply', (n) => `${n} messages from a client are still waiting for a reply`],
+    alert: ['An alert was raised', (n) => `${n} alerts were raised`],
   },
+  // Kinds about no conversation: their name in the list, and where a click leads.
+  pages: { alert: ['Monitoring', '/admin/monitoring'] },
   other: ['1 new notification', (n) => `${n} new notifications`],
 };
+
+function target(group) {
+  if (WORDS.pages[group.kind]) return WORDS.pages[group.kind][1];
+  return group.conversation_id ? `/c/${group.conversation_id}` : '/';
+}
 
 function countText(kind, n) {
   const [one, many] = WORDS.kinds[kind] || WORDS.other;
@@ -38,6 +46,7 @@ function countText(kind, n) {
 }
 
 function nameOf(group) {
+  if (WORDS.pages[group.kind]) return WORDS.pages[group.kind][0];
   const conv = group.conversation_id && state.conversations.get(group.conversation_id);
   return conv ? title(conv) : WORDS.conversation;
 }
@@ -86,13 +95,13 @@ export function bell({ navigate }) {
     const name = nameOf(group);
     const open = group.records.filter((r) => !r.read_at);
     const openIt = h('a', {
-      href: group.conversation_id ? `/c/${group.conversation_id}` : '/', class: 'bell-open',
+      href: target(group), class: 'bell-open',
       onclick: (ev) => {
         if (ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
         ev.preventDefault();
         if (open.length) act(markRead(open.map((r) => r.id)));
         close(false);
-        if (group.conversation_id) navigate(`/c/${group.conversation_id}`);
+        if (group.conversation_id || WORDS.pages[group.kind]) navigate(target(group));
       },
     },
     h('span', { class: 'bell-name' }, name),
