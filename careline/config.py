@@ -476,6 +476,16 @@ class Settings(BaseSettings):
         description="Invitations one admin may make or renew (each may send an e-mail).",
     )
 
+    # --- Monitoring dashboard (issue 12 item 3; careline/monitoring, docs/operations.md) ---
+    monitor_interval_seconds: float = Field(
+        2.0,
+        ge=0.1,
+        le=60.0,
+        description="How often a socket watching the dashboard (`monitor.subscribe`) gets "
+        "a new snapshot; each watched scope's is built once per interval however many "
+        "watch it.",
+    )
+
     @field_validator(
         "budget_sends_per_conversation",
         "budget_sends",

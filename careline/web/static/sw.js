@@ -2,7 +2,7 @@
 // client opens without a network, and stays out of the way of everything else.
 // Never caches the API: health data is not written to the cache.
 
-const CACHE = 'careline-shell-v5';
+const CACHE = 'careline-shell-v6';
 const SHELL = [
   '/',
   '/index.html',
@@ -70,6 +70,10 @@ const SHELL = [
   '/js/views/thread.js',
   '/js/views/viewer.js',
   '/js/views/welcome.js',
+  '/js/views/admin-monitoring.js',
+  '/js/monitoring.js',
+  '/js/charts.js',
+  '/css/monitoring.css',
   '/icons/icon.svg',
   '/icons/icon-192.png',
   '/icons/icon-512.png',
