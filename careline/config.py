@@ -475,6 +475,38 @@ class Settings(BaseSettings):
         "20/minute;300/hour",
         description="Invitations one admin may make or renew (each may send an e-mail).",
     )
+    # --- Metrics and health (issue 12 item 4; docs/operations.md#metrics) ---
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="The bearer token /metrics and /health/detailed answer to on the main "
+        "port (`Authorization: Bearer <token>`). Unset: both answer 404 there.",
+    )
+    metrics_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description="A second port, on 127.0.0.1 only, serving /metrics and "
+        "/health/detailed without a token (for a scraper on the same machine). 0: off.",
+    )
+    health_check_timeout_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=30,
+        description="Each part /health/detailed and the dashboard check (PostgreSQL, clamd, "
+        "SMTP, push...) counts as down when it has not answered within this.",
+    )
+    health_disk_low_percent: float = Field(
+        10.0,
+        ge=0,
+        le=100,
+        description="The disk that holds the files counts as degraded (`disk_low`) with "
+        "less than this percent free.",
+    )
+    health_push_url: str | None = Field(
+        None,
+        description="A push service URL whose reachability the health checks test (e.g. "
+        "https://fcm.googleapis.com). Unset: push is reported `off`.",
+    )
 
     # --- Monitoring dashboard (issue 12 item 3; careline/monitoring, docs/operations.md) ---
     monitor_interval_seconds: float = Field(

@@ -11,21 +11,24 @@ Attacks with Device Cookies").
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import secrets
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from careline import config
 from careline.auth import store, throttle
 from careline.auth.records import Session, SignedIn
 from careline.db.tx import Actor, Role, Tx, transaction
 from careline.keys import service as key_service
-from careline.kit import clock, tokens
+from careline.kit import clock, tasks, tokens
 from careline.kit.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from careline.kit.events import Event
 from careline.kit.ids import new_id
+from careline.monitoring import collector
 from careline.tenants import service as tenant_service
 from careline.tenants.records import LoginIdentity, Tenant
 
@@ -84,6 +87,13 @@ async def check_credentials(creds: Credentials) -> LoginIdentity:
     if not ok or identity is None or identity.disabled:
         await throttle.note_failure(keys)
         log.info("sign-in failed", extra={"address": creds.address})
+        collector.current.sign_in_failed()
+        if identity is not None:
+            # Which organisations it was, for their dashboards and alerts, looked up off
+            # the answer's path: a known e-mail must not answer slower than an unknown one.
+            tasks.spawn(
+                _count_failure(identity.account_id), into=_background, name="auth.count_failure"
+            )
         raise Unauthenticated("wrong e-mail or password", code="invalid_credentials")
     await throttle.note_success(keys)
     if hasher.needs_rehash(identity.password_hash):
@@ -91,6 +101,15 @@ async def check_credentials(creds: Credentials) -> LoginIdentity:
         async with transaction(system) as tx:
             await tenant_service.internal_set_password_hash(tx, identity.account_id, new_hash)
     return identity
+
+
+_background: set[asyncio.Task[Any]] = set()
+
+
+async def _count_failure(account_id: uuid.UUID) -> None:
+    async with transaction(Actor.system(), readonly=True) as tx:
+        memberships = await tenant_service.list_active_memberships(tx, account_id)
+    collector.current.sign_in_failed_in([tenant.id for tenant, _ in memberships])
 
 
 async def spend_sign_in_budget(email: str, address: str) -> None:

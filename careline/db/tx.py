@@ -8,8 +8,10 @@ is durable, so no client ever sees something that then rolls back.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -203,7 +205,8 @@ async def transaction(actor: Actor, *, readonly: bool = False) -> AsyncIterator[
             if tx.audits and _state.flush_audit is not None:
                 await _state.flush_audit(tx)
     if tx.events and _state.publish is not None:
-        await _state.publish(tx.events)
+        committed_at = time.monotonic()  # delivery latency counts from here (monitoring)
+        await _state.publish([dataclasses.replace(e, committed_at=committed_at) for e in tx.events])
     for step in tx.after:
         try:
             await step()

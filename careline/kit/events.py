@@ -25,6 +25,10 @@ class Event:
     data: Mapping[str, Any] = field(default_factory=dict)
     account_ids: tuple[uuid.UUID, ...] = ()
     frame: str | None = field(default=None, compare=False, repr=False)
+    # When its transaction committed (time.monotonic() of this process), stamped as it is
+    # published; the socket that writes it measures delivery latency from it. It never
+    # crosses the bus: another process's clock means nothing here.
+    committed_at: float | None = field(default=None, compare=False, repr=False)
 
     def to_bus(self) -> dict[str, Any]:
         return {

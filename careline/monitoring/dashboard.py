@@ -5,6 +5,7 @@ only (records.py): no name, text or id of anyone leaves this module."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import logging
@@ -16,15 +17,15 @@ from careline import config
 from careline.db.tx import transaction
 from careline.kit import clock
 from careline.kit.errors import DatabaseUnavailable
+from careline.monitoring import collector, health, queues, store
 from careline.monitoring import service as monitor_service
-from careline.monitoring import store
 from careline.monitoring.records import PartHealth, QueueState, Snapshot
 
 log = logging.getLogger(__name__)
 
-MINUTES = 60  # the per-minute series cover the last hour
+MINUTES = collector.MINUTES  # the per-minute series cover the last hour
 ACTIVE_MINUTES = 5  # a conversation with a message this recently is active
-ERROR_SERIES = ("http_5xx", "socket_error", "frame_refused")
+ERROR_SERIES = (collector.HTTP_5XX, collector.SOCKET_ERROR, collector.FRAME_REFUSED)
 
 
 class ConnectedSocket(Protocol):
@@ -52,10 +53,34 @@ def connected(hub: Connections, tenant_id: uuid.UUID | None) -> tuple[int, int]:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Shared:
+    """What every scope's snapshot shows alike, read once per interval for all of them:
+    the job queues (the instance's) and the health of each part."""
+
+    queues: list[QueueState]
+    parts: list[PartHealth]
+
+
+async def shared(settings: config.Settings, previous: Shared | None = None) -> Shared:
+    """The parts (each check with its own timeout, health.py) and the queues, at once.
+    While PostgreSQL does not answer, the queues are the previous read's: the parts say
+    why."""
+    waiting, parts = await asyncio.gather(_queues(previous), health.check_parts(settings))
+    return Shared(queues=waiting, parts=parts)
+
+
+async def _queues(previous: Shared | None) -> list[QueueState]:
+    try:
+        async with transaction(monitor_service.system_actor(None), readonly=True) as tx:
+            return await queues.states(tx)
+    except DatabaseUnavailable:
+        return list(previous.queues) if previous else []
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Activity:
     active_conversations: int
     messages_per_minute: list[int]
-    queues: list[QueueState]
 
 
 async def _activity(tenant_id: uuid.UUID | None, at: dt.datetime) -> Activity:
@@ -66,12 +91,15 @@ async def _activity(tenant_id: uuid.UUID | None, at: dt.datetime) -> Activity:
         active = await store.active_conversations(
             tx, since=at - dt.timedelta(minutes=ACTIVE_MINUTES), at=at, tenant_id=tenant_id
         )
-        queues = await _queues(tx, tenant_id)
-    return Activity(active, per_minute, queues)
+    return Activity(active, per_minute)
 
 
 async def build(
-    hub: Connections, tenant_id: uuid.UUID | None, *, previous: Snapshot | None = None
+    hub: Connections,
+    tenant_id: uuid.UUID | None,
+    *,
+    common: Shared,
+    previous: Snapshot | None = None,
 ) -> Snapshot:
     """One snapshot. While PostgreSQL does not answer, the database's figures are the
     previous snapshot's (or none), and the parts say that postgres is down: the
@@ -83,10 +111,9 @@ async def build(
         activity = Activity(
             previous.active_conversations if previous else 0,
             list(previous.messages_per_minute) if previous else [0] * MINUTES,
-            list(previous.queues) if previous else [],
         )
     people, devices = connected(hub, tenant_id)
-    series = _series(tenant_id)
+    series = collector.series(tenant_id)
     return Snapshot(
         at=at,
         tenant_id=tenant_id,
@@ -96,10 +123,10 @@ async def build(
         messages_per_minute=activity.messages_per_minute,
         delivery_p50_ms=series.delivery_p50_ms,
         delivery_p99_ms=series.delivery_p99_ms,
-        errors_per_minute=series.errors_per_minute,
-        sign_in_failures_per_minute=series.sign_in_failures_per_minute,
-        queues=activity.queues,
-        parts=await _parts(),
+        errors_per_minute={name: _padded(series.minutes[name]) for name in ERROR_SERIES},
+        sign_in_failures_per_minute=_padded(series.minutes[collector.SIGN_IN_FAILURES]),
+        queues=common.queues,
+        parts=common.parts,
     )
 
 
@@ -146,30 +173,3 @@ def _part_read(part: PartHealth) -> dict[str, Any]:
 def _padded(values: Iterable[int]) -> list[int]:
     got = list(values)[-MINUTES:]
     return [0] * (MINUTES - len(got)) + got
-
-
-def _settings() -> config.Settings:
-    return config.current()
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Series:
-    delivery_p50_ms: float | None
-    delivery_p99_ms: float | None
-    errors_per_minute: dict[str, list[int]]
-    sign_in_failures_per_minute: list[int]
-
-
-def _series(tenant_id: uuid.UUID | None) -> Series:
-    # PENDING-MERGE(h/metrics): careline.monitoring.collector.series
-    return Series(None, None, {n: [0] * MINUTES for n in ERROR_SERIES}, [0] * MINUTES)
-
-
-async def _queues(tx: Any, tenant_id: uuid.UUID | None) -> list[QueueState]:
-    # PENDING-MERGE(h/metrics): careline.monitoring.queues.states
-    return []
-
-
-async def _parts() -> list[PartHealth]:
-    # PENDING-MERGE(h/metrics): careline.monitoring.health.check_parts
-    return []

@@ -39,6 +39,7 @@ class Monitor:
         self._watching: dict[ScopeKey, set[Watcher]] = {}
         self._scope_of: dict[Watcher, ScopeKey] = {}
         self._latest: dict[ScopeKey, tuple[float, Snapshot]] = {}
+        self._shared: tuple[float, dashboard.Shared] | None = None
         self._task: asyncio.Task[None] | None = None
         self.builds = 0  # snapshots built since start (tests count them)
 
@@ -79,12 +80,23 @@ class Monitor:
             return latest[1]
         return await self._build(key)
 
+    async def _common(self) -> dashboard.Shared:
+        """The parts and queues, read at most once per interval for every scope."""
+        if self._shared is not None and clock.monotonic() - self._shared[0] < _interval():
+            return self._shared[1]
+        common = await dashboard.shared(config.current(), self._shared[1] if self._shared else None)
+        self._shared = (clock.monotonic(), common)
+        return common
+
     async def _build(self, key: ScopeKey) -> Snapshot:
         if self.hub is None:
             raise RuntimeError("the monitor has no hub: careline is not serving")
         previous = self._latest.get(key)
         snapshot = await dashboard.build(
-            self.hub, key[1], previous=previous[1] if previous else None
+            self.hub,
+            key[1],
+            common=await self._common(),
+            previous=previous[1] if previous else None,
         )
         self.builds += 1
         if key in self._watching:
@@ -95,6 +107,7 @@ class Monitor:
         """Until nobody watches: every interval, each watched scope once."""
         while self._watching:
             await asyncio.sleep(_interval())
+            self._shared = None  # a new tick reads the parts and queues afresh, once
             for key in list(self._watching):
                 try:
                     snapshot = await self._build(key)
@@ -112,6 +125,7 @@ class Monitor:
         self._watching.clear()
         self._scope_of.clear()
         self._latest.clear()
+        self._shared = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -28,6 +28,7 @@ from careline.db.tx import Actor, transaction
 from careline.kit import tasks
 from careline.kit.events import Event
 from careline.messages.events import MESSAGE_SENT
+from careline.monitoring import collector
 from careline.realtime.person_sockets import LocalPersonSockets, PersonSockets
 from careline.realtime.presence import OFFLINE, MemberKey, Presence, PresenceBook, TypingBook
 from careline.realtime.protocol import CloseCode
@@ -242,6 +243,7 @@ class Hub:
             self._subscribe(event.tenant_id, uuid.UUID(event.data["account_id"]), conversation_id)
         frame = event.frame or await self._render(event, conversation_id, seq)
         if frame is not None:
+            frame = collector.stamp(frame, event.tenant_id, event.committed_at)
             for socket in list(self.by_conversation.get(conversation_id, ())):
                 socket.push_timeline(conversation_id, seq, frame)
         if event.type == PARTICIPANT_REMOVED:

@@ -20,6 +20,7 @@ from careline.conversations import service as conversation_service
 from careline.db.tx import Actor, transaction
 from careline.kit import limits, tasks
 from careline.kit.errors import AppError, DatabaseUnavailable
+from careline.monitoring import collector
 from careline.realtime import protocol
 from careline.realtime.fanout import Hub
 from careline.realtime.presence import ONLINE
@@ -248,6 +249,7 @@ class Connection:
                 # Gone, or aborted because it stopped reading (transport.py logs that):
                 # the read loop sees the disconnect and frees the rest.
                 return
+            collector.written(frame)  # a live event's delivery latency (monitoring)
 
     # catch-up -------------------------------------------------------------------------
 
@@ -584,6 +586,7 @@ class Connection:
                     reply = await self._dispatch(frame)
                 except ProtocolError as exc:
                     bad_frames += 1
+                    collector.current.frame_refused(exc.code, self.tenant_id)
                     reply = protocol.error(exc.ref, exc.code, exc.message, **exc.extra)
                     if bad_frames > protocol.MAX_BAD_FRAMES:
                         self.abort(CloseCode.PROTOCOL_ERROR, "too many malformed frames")
@@ -602,12 +605,15 @@ class Connection:
         if spec is None:
             raise ProtocolError("unknown_op", f"unknown op {frame.op!r}", ref=frame.ref)
         args = protocol.validate_args(spec, frame)
+        collector.current.socket_frame(frame.op, self.tenant_id)
         try:
             result = await spec.handler(self, args)
         except AppError as exc:
+            collector.current.socket_error(frame.op, exc.code, self.tenant_id)
             return protocol.error(frame.ref, exc.code, exc.detail, **exc.extra)
         except Exception:
             log.exception("socket op failed", extra={"op": frame.op})
+            collector.current.socket_error(frame.op, "internal_error", self.tenant_id)
             return protocol.error(frame.ref, "internal_error", "something went wrong")
         return protocol.ack(frame.ref, result)
 

@@ -22,6 +22,7 @@ from careline.config import Settings
 from careline.kit import client, fields, limits, text
 from careline.kit.crypto import DecryptionError
 from careline.kit.errors import AppError, BadRequest, InvalidInput, TooLarge
+from careline.monitoring import collector
 
 log = logging.getLogger("careline.http")
 
@@ -155,6 +156,10 @@ _ANY_HOST = frozenset({"/health", "/health/ready"})
 # A refused body is read on (up to this much) before the connection closes, so a client
 # that sends it all before reading gets the answer rather than a reset connection.
 _DRAIN_BYTES = 1024 * 1024
+
+
+# Methods counted by name; any other (a client may send any token) counts as OTHER.
+_METHODS = {m: m for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")}
 
 
 def _unstorable(field: str) -> InvalidInput:
@@ -310,12 +315,12 @@ class GuardMiddleware:
             if refusal.status == 413:
                 await _drain(receive)
         finally:
-            log.info(
-                "%s %s %s %.1fms",
-                scope["method"],
-                getattr(scope.get("route"), "path", "-"),
-                status[0],
-                (time.perf_counter() - started) * 1000,
+            seconds = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", "-")
+            log.info("%s %s %s %.1fms", scope["method"], route, status[0], seconds * 1000)
+            # Counted by route template and status class only (never the path itself).
+            collector.current.http_request(
+                _METHODS.get(scope["method"], "OTHER"), route, status[0], seconds
             )
 
     def _guarded_send(self, scope: Scope, send: Send, status: list[int]) -> Send:
