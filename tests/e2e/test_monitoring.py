@@ -5,6 +5,7 @@ whole instance, admins who are not operators are not offered it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,6 +15,7 @@ from careline import config
 from tests.e2e.conftest import DESKTOP, PHONE, SCREENSHOTS, NewContext, watch
 from tests.e2e.support import open_care, sign_in
 from tests.monitoring.support import make_operator
+from tests.support.clamd import Clamd
 from tests.support.server import RunningServer
 from tests.support.world import World
 from tests.support.ws import connect
@@ -117,3 +119,38 @@ async def test_an_operator_switches_to_the_whole_instance(
     await expect(body).to_have_attribute("data-scope", "tenant")
     await expect(page.locator('[data-tile="messages"]')).to_contain_text("0 in the last hour")
     assert page_errors == []
+
+
+async def test_a_part_stopped_shows_down_and_up_again_when_it_returns(
+    server: RunningServer,
+    world: World,
+    new_context: NewContext,
+    page_errors: list[str],
+    tmp_path: Path,
+) -> None:
+    # The dashboard checks a clamd of this test's own: stopping it disturbs nobody else.
+    own = Clamd(tmp_path / "clamd")
+    own.start()
+    config.use(
+        server.settings.model_copy(
+            update={"monitor_interval_seconds": 0.3, "clamd_address": f"unix:{own.socket}"}
+        )
+    )
+    try:
+        page = watch(
+            await sign_in(await new_context(), world["admin"], "/admin/monitoring"), page_errors
+        )
+        clamd = page.locator('[data-part="clamd"]')
+        await expect(clamd).to_have_attribute("data-state", "up")
+        await expect(page.locator('[data-part="postgres"]')).to_have_attribute("data-state", "up")
+        await expect(page.locator('[data-part="smtp"]')).to_contain_text("Not configured")
+        own.stop()
+        await expect(clamd).to_have_attribute("data-state", "down")
+        await expect(clamd).to_contain_text("Down")
+        await expect(clamd).to_contain_text("no_answer")
+        own.start()
+        await expect(clamd).to_have_attribute("data-state", "up")
+        assert page_errors == []
+    finally:
+        config.use(server.settings)
+        own.stop()

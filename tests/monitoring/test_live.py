@@ -6,6 +6,7 @@ for every watcher of a scope, and nothing more once unsubscribed or closed."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +14,7 @@ import httpx
 import pytest
 
 from careline import config
-from careline.monitoring import live
+from careline.monitoring import health, live
 from tests.monitoring.support import make_operator
 from tests.realtime.test_live import open_care
 from tests.support.server import RunningServer
@@ -159,3 +160,42 @@ async def test_subscribing_again_changes_the_scope(
         with pytest.raises(Exception, match="operator_only"):
             await ws.request("monitor.subscribe", scope="instance")
         assert (await updated(ws))["scope"] == "instance"
+
+
+async def test_the_snapshot_has_delivery_times_sign_in_failures_and_parts_and_nothing_personal(
+    server: RunningServer, http: httpx.AsyncClient, world: World, quick: None
+) -> None:
+    marker = "zebra-marker-7731"
+    conversation = await open_care(http, world)
+    async with (
+        connect(server.ws_url, world["admin"].token) as admin,
+        connect(server.ws_url, world["lily"].token) as lily,
+    ):
+        first = (await admin.request("monitor.subscribe", scope="tenant"))["snapshot"]
+        assert [p["name"] for p in first["parts"]] == list(health.PARTS)
+        assert {p["name"]: p["state"] for p in first["parts"]}["postgres"] == "up"
+        assert sum(first["sign_in_failures_per_minute"]) == 0
+        for i in range(3):
+            sent = await http.post(
+                f"/api/v1/conversations/{conversation}/messages",
+                json={"client_msg_id": f"p-{i}", "text": f"{marker} {i}"},
+                headers=world["sam"].auth,
+            )
+            assert sent.status_code == 201, sent.text
+            await lily.next_event("message.sent")
+        wrong = await http.post(
+            "/api/v1/auth/token", json={"email": world["tom"].email, "password": "not it at all"}
+        )
+        assert wrong.status_code == 401
+        later = await updated(
+            admin,
+            lambda s: s["delivery_p50_ms"] is not None and sum(s["sign_in_failures_per_minute"]),
+        )
+        assert later["delivery_p99_ms"] >= later["delivery_p50_ms"] > 0
+        assert sum(later["sign_in_failures_per_minute"]) == 1
+        said = json.dumps(later) + json.dumps(first)
+        for secret in (marker, conversation, *(p.name for p in world.people.values())):
+            assert secret not in said
+        for person in world.people.values():
+            assert str(person.account_id) not in said
+            assert person.email not in said
