@@ -40,6 +40,7 @@ from careline.kit.crypto import MasterKeyFile
 from careline.kit.errors import AppError, DatabaseUnavailable
 from careline.messages import api as messages_api
 from careline.monitoring import api as monitoring_api
+from careline.monitoring import dashboard_api
 from careline.monitoring import live as monitor_live
 from careline.notifications import admin_api as notifications_admin_api
 from careline.notifications import api as notifications_api
@@ -99,11 +100,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.hub = hub
     monitor_live.start(hub)  # the dashboard counts this node's sockets
     app.state.database = database
+    metrics_port = monitoring_api.LoopbackServer(settings, hub)
+    await metrics_port.start()
     trimmer = memory.Trimmer()  # hands a burst's freed memory back (kit/memory.py)
     trimmer.start()
     try:
         yield
     finally:
+        await metrics_port.stop()
         await trimmer.stop()
         await monitor_live.stop()
         await notification_delivery.stop()
@@ -233,7 +237,8 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
         notification_preferences_api.router,
         notification_preferences_api.admin,
         push_api.router,
-        monitoring_api.admin,
+        monitoring_api.router,
+        dashboard_api.admin,
     ):
         app.include_router(router)
     app.add_api_websocket_route("/api/v1/ws", websocket_endpoint)

@@ -10,7 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
+from careline import config
 from careline.db.tx import Actor, Role, transaction
 from careline.notifications import unsubscribe
 from tests.support.server import RunningServer
@@ -743,3 +745,29 @@ async def test_each_person_sees_and_marks_only_their_own_notifications(
             assert found["read_at"] is not None
         else:
             assert found["read_at"] == was[(person, key)], (person, key)
+
+
+@pytest.mark.parametrize("who", ["admin", "sam", "lily", "grace"])
+@pytest.mark.parametrize("path", ["/metrics", "/health/detailed"])
+async def test_metrics_and_detailed_health_answer_only_the_metrics_token(
+    server: RunningServer,
+    http: httpx.AsyncClient,
+    world: World,
+    other_world: World,
+    who: str,
+    path: str,
+) -> None:
+    """No session opens them, an admin's of either organisation included: without a
+    metrics token configured they are not there (404); with one, a session is not it
+    (401). They are the operator's (careline/monitoring/api.py)."""
+    for w in (world, other_world):
+        response = await http.get(path, headers=w[who].auth)
+        assert response.status_code == 404, f"{who} {path}: {response.text}"
+    config.use(server.settings.model_copy(update={"metrics_token": SecretStr(uuid.uuid4().hex)}))
+    try:
+        for w in (world, other_world):
+            response = await http.get(path, headers=w[who].auth)
+            assert response.status_code == 401, f"{who} {path}: {response.text}"
+            assert response.json()["code"] == "metrics_token_required"
+    finally:
+        config.use(server.settings)

@@ -25,7 +25,7 @@ from careline.auth.records import Session, SignedIn
 from careline.db.tx import Actor, Role, Tx, transaction
 from careline.keys import service as key_service
 from careline.kit import clock, tasks, tokens
-from careline.kit.errors import Conflict, Forbidden, NotFound, Unauthenticated
+from careline.kit.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthenticated
 from careline.kit.events import Event
 from careline.kit.ids import new_id
 from careline.monitoring import collector
@@ -79,7 +79,12 @@ async def check_credentials(creds: Credentials) -> LoginIdentity:
     password, same answer for both, and for a disabled account)."""
     system = Actor.system()
     keys = _throttle_keys(creds)
-    await throttle.admit(keys)
+    try:
+        await throttle.admit(keys)
+    except RateLimited as exc:
+        if exc.code == "rate_limited":  # held off after failures: a burst goes on counting
+            collector.current.sign_in_failed()
+        raise
     async with transaction(system, readonly=True) as tx:
         identity = await tenant_service.get_login_identity(tx, creds.email)
     hasher = tenant_service.passwords()

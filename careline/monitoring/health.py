@@ -181,3 +181,34 @@ def overall(parts: list[PartHealth]) -> str:
     """`down` if any part is down, `degraded` if any is degraded, else `up`."""
     states = {p.state for p in parts}
     return "down" if "down" in states else "degraded" if "degraded" in states else "up"
+
+
+class _Cache:
+    settings: Settings | None = None
+    at = 0.0
+    parts: list[PartHealth] = []
+    running: asyncio.Task[list[PartHealth]] | None = None
+
+
+_cache = _Cache()
+CACHE_SECONDS = 2.0  # scrapes, /health/detailed and the dashboard share one check this long
+
+
+async def cached_parts(settings: Settings) -> list[PartHealth]:
+    """check_parts, shared: callers within CACHE_SECONDS of a check get its result, and
+    callers during a check wait for that one rather than start another (a scraper and
+    every dashboard at once still open one connection per part)."""
+    if _cache.settings is settings and time.monotonic() - _cache.at < CACHE_SECONDS:
+        return _cache.parts
+    if _cache.running is None or _cache.settings is not settings:
+        _cache.settings = settings
+        _cache.running = asyncio.get_running_loop().create_task(check_parts(settings))
+    running = _cache.running
+    try:
+        parts = await asyncio.shield(running)
+    finally:
+        if running.done() and _cache.running is running:
+            _cache.running = None
+    if _cache.settings is settings:
+        _cache.at, _cache.parts = time.monotonic(), parts
+    return parts

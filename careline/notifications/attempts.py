@@ -67,3 +67,14 @@ async def list_attempts(
             limit,
         )
     )
+
+
+async def count_outcomes(tx: Tx, *, since: dt.datetime) -> dict[tuple[str, str], int]:
+    """(channel, outcome) -> attempts since `since`, of every organisation the actor may
+    see (the system with no tenant: the instance's), for /metrics."""
+    rows = await tx.conn.fetch(
+        "SELECT channel, outcome, count(*) AS n FROM notification_attempts WHERE at >= $1"
+        " GROUP BY channel, outcome",
+        since,
+    )
+    return {(r["channel"], r["outcome"]): r["n"] for r in rows}

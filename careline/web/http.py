@@ -152,7 +152,9 @@ _HSTS = (b"strict-transport-security", b"max-age=31536000")
 _STREAMED_BODY = re.compile(r"^/api/v1/conversations/[^/]+/attachments$")
 # Health checks come from load balancers and container probes, which name the node by
 # its address, not the public name. They show nothing and set no cookie.
-_ANY_HOST = frozenset({"/health", "/health/ready"})
+# /metrics and /health/detailed too: scrapers name the node by its address, and both
+# answer only the metrics token (careline/monitoring/api.py).
+_ANY_HOST = frozenset({"/health", "/health/ready", "/health/detailed", "/metrics"})
 # A refused body is read on (up to this much) before the connection closes, so a client
 # that sends it all before reading gets the answer rather than a reset connection.
 _DRAIN_BYTES = 1024 * 1024
