@@ -62,10 +62,11 @@ class Shared:
 
 
 async def shared(settings: config.Settings, previous: Shared | None = None) -> Shared:
-    """The parts (each check with its own timeout, health.py) and the queues, at once.
+    """The parts (each check with its own timeout, shared with /metrics and
+    /health/detailed for health.CACHE_SECONDS: health.py) and the queues, at once.
     While PostgreSQL does not answer, the queues are the previous read's: the parts say
     why."""
-    waiting, parts = await asyncio.gather(_queues(previous), health.check_parts(settings))
+    waiting, parts = await asyncio.gather(_queues(previous), health.cached_parts(settings))
     return Shared(queues=waiting, parts=parts)
 
 
