@@ -86,15 +86,28 @@ async def test_careline_operator_add_list_remove(server: RunningServer, world: W
 
     email = world["sam"].email
     assert await run("add", email) == (0, f"{email} is an operator\n")
-    assert await run("add", email) == (0, f"{email} is an operator (already)\n")
     code, out = await run("list")
     assert code == 0
     assert email in out.splitlines()
     async with transaction(world["sam"].actor, readonly=True) as tx:
         assert await monitor_service.is_operator(tx)
+    async with transaction(Actor.system()) as tx:  # as the command does it
+        assert not await monitor_service.do_set_operator(tx, email, operator=True)  # already
     assert await run("remove", email) == (0, f"{email} is not an operator\n")
-    code, out = await run("list")
-    assert email not in out.splitlines()
+    async with transaction(Actor.system()) as tx:
+        assert email not in await monitor_service.list_operators(tx)
     code, err = await run("add", "nobody@nowhere.test")
     assert code == 1
     assert "no account has that e-mail address" in err
+
+
+async def test_the_demos_admin_is_an_operator(server: RunningServer) -> None:
+    from careline.demo import PEOPLE, ensure_demo
+
+    await ensure_demo()
+    await ensure_demo()  # again: nothing changes, the admin stays one
+    async with transaction(Actor.system()) as tx:
+        operators = await monitor_service.list_operators(tx)
+    admin = next(p for p in PEOPLE if p.key == "admin")
+    assert admin.email in operators
+    assert all(p.email not in operators for p in PEOPLE if p.key != "admin")
