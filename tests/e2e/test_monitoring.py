@@ -4,6 +4,8 @@ whole instance, admins who are not operators are not offered it."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import pytest
 from playwright.async_api import Locator, Page, expect
 
 from careline import config
+from careline.monitoring import live
 from tests.e2e.conftest import DESKTOP, PHONE, SCREENSHOTS, NewContext, watch
 from tests.e2e.support import open_care, sign_in
 from tests.monitoring.support import make_operator
@@ -118,6 +121,15 @@ async def test_an_operator_switches_to_the_whole_instance(
     await page.get_by_role("radio", name="This organisation").check()
     await expect(body).to_have_attribute("data-scope", "tenant")
     await expect(page.locator('[data-tile="messages"]')).to_contain_text("0 in the last hour")
+    key = ("tenant", world.tenant_id)
+    assert live.current().watchers(key) == 1
+    # Leaving the page stops watching: no more snapshots are built for it.
+    await page.get_by_role("link", name="People").click()
+    await expect(page.get_by_role("heading", name="People")).to_be_visible()
+    deadline = time.monotonic() + 10
+    while live.current().watchers(key):
+        assert time.monotonic() < deadline, "the page left, its socket still watches"
+        await asyncio.sleep(0.05)  # a poll: it ends as soon as the unsubscribe lands
     assert page_errors == []
 
 
