@@ -187,7 +187,6 @@ class Collector:
         self.refused: dict[str, int] = {}  # by code
         self.sign_in_failures = 0
         self.delivery_seconds = Histogram()
-        self.sockets_opened = 0
 
     def _minute(self) -> int:
         return int(self._now() // 60)
@@ -240,10 +239,12 @@ class Collector:
     def sign_in_failed_in(self, tenant_ids: Iterable[uuid.UUID]) -> None:
         """The same refusal, for each organisation the account named belongs to (none
         for an e-mail careline does not know)."""
+        minute = self._minute()
         for tenant_id in tenant_ids:
-            self._minutes.setdefault((SIGN_IN_FAILURES, tenant_id), _Minutes()).add(
-                self._minute(), 1
-            )
+            series = self._minutes.get((SIGN_IN_FAILURES, tenant_id))
+            if series is None:
+                series = self._minutes[(SIGN_IN_FAILURES, tenant_id)] = _Minutes()
+            series.add(minute, 1)
 
     def delivered(self, tenant_id: uuid.UUID, seconds: float) -> None:
         """A live event written to a socket, `seconds` after its transaction committed."""

@@ -41,10 +41,13 @@ _DEFAULT_PORTS = {"https": 443, "http": 80, "turn": 3478, "turns": 5349, "wss": 
 class _Down(Exception):
     """A check's verdict that the part does not work, with a reason code."""
 
-    def __init__(self, reason: str, state: str = "down") -> None:
+    def __init__(
+        self, reason: str, state: str = "down", figures: dict[str, float] | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.state = state
+        self.figures = figures or {}
 
 
 Check = Callable[[Settings], Awaitable[dict[str, float]]]
@@ -67,7 +70,7 @@ async def _pool(settings: Settings) -> dict[str, float]:
     figures = {"in_use": float(size - idle), "size": float(size), "max": float(most)}
     if size - idle >= most:
         # Every connection is taken: requests queue for one. Working, but at its limit.
-        raise _Down("exhausted", state="degraded")
+        raise _Down("exhausted", state="degraded", figures=figures)
     return figures
 
 
@@ -135,7 +138,7 @@ async def _disk(settings: Settings) -> dict[str, float]:
     free = 100.0 * usage.free / usage.total if usage.total else 0.0
     figures = {"free_percent": round(free, 2), "free_bytes": float(usage.free)}
     if free < settings.health_disk_low_percent:
-        raise _Down("disk_low", state="degraded" if usage.free > 0 else "down")
+        raise _Down("disk_low", state="degraded" if usage.free > 0 else "down", figures=figures)
     return figures
 
 
@@ -164,7 +167,7 @@ async def _run(name: str, check: Check, settings: Settings) -> PartHealth:
     except _Down as down:
         state = down.state
         latency = None if state == "off" else (time.perf_counter() - started) * 1000
-        return PartHealth(name, state, down.reason, latency)  # type: ignore[arg-type]
+        return PartHealth(name, state, down.reason, latency, down.figures)  # type: ignore[arg-type]
     except TimeoutError:
         return PartHealth(name, "down", "timeout", _timeout(settings) * 1000)
     except Exception:  # a check that breaks says the part is down, not careline

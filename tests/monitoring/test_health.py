@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from careline.db import tx
 from careline.monitoring import health
 from careline.monitoring.records import PartHealth
 from tests.support.clamd import Clamd
@@ -125,6 +126,7 @@ async def test_disk_nearly_full_is_degraded(server: RunningServer) -> None:
     settings = server.settings.model_copy(update={"health_disk_low_percent": 100.0})
     disk = by_name(await health.check_parts(settings))["disk"]
     assert (disk.state, disk.reason) == ("degraded", "disk_low")
+    assert disk.figures["free_percent"] < 100
 
 
 def test_overall_is_the_worst_state_and_off_does_not_count() -> None:
@@ -133,3 +135,19 @@ def test_overall_is_the_worst_state_and_off_does_not_count() -> None:
     assert health.overall([up, off]) == "up"
     assert health.overall([up, degraded, off]) == "degraded"
     assert health.overall([up, degraded, down]) == "down"
+
+
+async def test_a_pool_with_every_connection_taken_is_degraded(server: RunningServer) -> None:
+    pool = tx.pool()
+    settings = server.settings.model_copy(update={"health_check_timeout_seconds": 0.3})
+    held = [await pool.acquire() for _ in range(pool.get_max_size())]
+    try:
+        found = by_name(await health.check_parts(settings))
+    finally:
+        for conn in held:
+            await pool.release(conn)
+    assert (found["pool"].state, found["pool"].reason) == ("degraded", "exhausted")
+    assert found["pool"].figures["in_use"] == found["pool"].figures["max"]
+    # The database itself could not be asked within the timeout: no connection was free.
+    assert (found["postgres"].state, found["postgres"].reason) == ("down", "timeout")
+    assert by_name(await health.check_parts(settings))["pool"].state == "up"
