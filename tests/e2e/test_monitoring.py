@@ -17,6 +17,7 @@ from careline import config
 from careline.monitoring import live
 from tests.e2e.conftest import DESKTOP, PHONE, SCREENSHOTS, NewContext, watch
 from tests.e2e.support import open_care, sign_in
+from tests.e2e.test_accessibility import axe
 from tests.monitoring.support import make_operator
 from tests.support.clamd import Clamd
 from tests.support.server import RunningServer
@@ -156,6 +157,7 @@ async def test_a_part_stopped_shows_down_and_up_again_when_it_returns(
         await expect(clamd).to_have_attribute("data-state", "up")
         await expect(page.locator('[data-part="postgres"]')).to_have_attribute("data-state", "up")
         await expect(page.locator('[data-part="smtp"]')).to_contain_text("Not configured")
+        assert await axe(page) == []  # no serious or critical accessibility problem
         own.stop()
         await expect(clamd).to_have_attribute("data-state", "down")
         await expect(clamd).to_contain_text("Down")
