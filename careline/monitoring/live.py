@@ -16,19 +16,30 @@ from typing import Any, Protocol
 import orjson
 
 from careline import config
+from careline.db.tx import Actor, transaction
 from careline.kit import clock
+from careline.kit.errors import DatabaseUnavailable
 from careline.monitoring import dashboard
+from careline.monitoring import service as monitor_service
 from careline.monitoring.records import Snapshot
 
 log = logging.getLogger(__name__)
 
 MONITOR_UPDATED = "monitor.updated"
+MONITOR_ENDED = "monitor.ended"
+# Every this many intervals (30 s at the default 2 s), each watcher's right to watch is
+# read again: a socket keeps the role it signed in with, and a demoted admin or a removed
+# operator must stop seeing the dashboard without having to reconnect.
+RECHECK_EVERY = 15
 
-ScopeKey = tuple[str, uuid.UUID | None]  # ("tenant", id) or ("instance", None)
+ScopeKey = tuple[monitor_service.Scope, uuid.UUID | None]  # ("tenant", id) | ("instance", None)
 
 
 class Watcher(Protocol):
     """A socket that watches (careline/realtime/gateway.py's Connection)."""
+
+    @property
+    def actor(self) -> Actor: ...
 
     def push(self, frame: str) -> None: ...
 
@@ -105,9 +116,13 @@ class Monitor:
 
     async def _run(self) -> None:
         """Until nobody watches: every interval, each watched scope once."""
+        ticks = 0
         while self._watching:
             await asyncio.sleep(_interval())
             self._shared = None  # a new tick reads the parts and queues afresh, once
+            ticks += 1
+            if ticks % RECHECK_EVERY == 0:
+                await self._recheck()
             for key in list(self._watching):
                 try:
                     snapshot = await self._build(key)
@@ -120,6 +135,23 @@ class Monitor:
                 ).decode()
                 for watcher in list(self._watching.get(key, ())):
                     watcher.push(frame)
+
+    async def _recheck(self) -> None:
+        """Stop sending to those who may no longer watch their scope; they are told with
+        `monitor.ended`. While the database does not answer, everyone stays."""
+        for watcher, key in list(self._scope_of.items()):
+            try:
+                async with transaction(watcher.actor, readonly=True) as tx:
+                    allowed = await monitor_service.still_allowed(tx, key[0])
+            except DatabaseUnavailable:
+                return
+            except Exception:
+                log.exception("monitor access recheck failed")
+                continue
+            if not allowed and self._scope_of.get(watcher) == key:
+                self.unsubscribe(watcher)
+                code = "operator_only" if key[0] == "instance" else "admin_only"
+                watcher.push(orjson.dumps({"op": MONITOR_ENDED, "code": code}).decode())
 
     async def stop(self) -> None:
         self._watching.clear()

@@ -37,6 +37,19 @@ async def check_scope(tx: Tx, scope: Scope) -> uuid.UUID | None:
     return tx.actor.tenant
 
 
+async def still_allowed(tx: Tx, scope: Scope) -> bool:
+    """Whether the acting person may still watch `scope`, as things are now: a socket's
+    actor keeps the role it signed in with, so the membership is read again (a demoted
+    admin, a removed operator)."""
+    if scope == "instance":
+        return await is_operator(tx)
+    try:
+        member = await tenant_service.get_member(tx, tx.actor.account)
+    except NotFound:
+        return False
+    return member.role is Role.ADMIN and not member.disabled
+
+
 def system_actor(tenant_id: uuid.UUID | None) -> Actor:
     """The dashboard counts every message of its scope, not only those its viewer takes
     part in: as careline itself, within the one organisation (or all, for operators)."""

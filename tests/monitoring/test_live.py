@@ -18,7 +18,7 @@ from careline.monitoring import health, live
 from tests.monitoring.support import make_operator
 from tests.realtime.test_live import open_care
 from tests.support.server import RunningServer
-from tests.support.world import World
+from tests.support.world import World, sign_in
 from tests.support.ws import WsClient, connect
 
 INTERVAL = 0.2
@@ -199,3 +199,43 @@ async def test_the_snapshot_has_delivery_times_sign_in_failures_and_parts_and_no
         for person in world.people.values():
             assert str(person.account_id) not in said
             assert person.email not in said
+
+
+async def test_a_demoted_admin_and_a_removed_operator_stop_watching_without_reconnecting(
+    server: RunningServer, http: httpx.AsyncClient, world: World, quick: None
+) -> None:
+    jo = world["jo"]
+    made = await http.patch(
+        f"/api/v1/admin/members/{jo.account_id}",
+        json={"role": "admin"},
+        headers=world["admin"].auth,
+    )
+    assert made.status_code == 200, made.text
+    jo.token = await sign_in(server.base_url, jo.email)  # signed in as an admin now
+    await make_operator(world["admin"])
+    async with (
+        connect(server.ws_url, jo.token) as demoted,
+        connect(server.ws_url, world["admin"].token) as removed,
+    ):
+        await demoted.request("monitor.subscribe", scope="tenant")
+        await removed.request("monitor.subscribe", scope="instance")
+        await updated(demoted)
+        await updated(removed)
+        back = await http.patch(
+            f"/api/v1/admin/members/{jo.account_id}",
+            json={"role": "staff"},
+            headers=world["admin"].auth,
+        )
+        assert back.status_code == 200, back.text
+        await make_operator(world["admin"], operator=False)
+        # Within RECHECK_EVERY intervals each is told, and gets nothing more.
+        within = live.RECHECK_EVERY * INTERVAL * 3
+        ended = await demoted.next_event("monitor.ended", timeout=within)
+        assert ended["code"] == "admin_only"
+        assert (await removed.next_event("monitor.ended", timeout=within))["code"] == (
+            "operator_only"
+        )
+        demoted.take_all("monitor.updated")
+        removed.take_all("monitor.updated")
+        await demoted.assert_no_event("monitor.updated", within=3 * INTERVAL)
+        await removed.assert_no_event("monitor.updated", within=3 * INTERVAL)
