@@ -10,7 +10,8 @@ export const SCOPES = ['tenant', 'instance'];
 
 /**
  * Watch `scope`; `onSnapshot(snapshot)` for each one, `onInfo({operator})` once the
- * socket said whether this person may watch the instance, `onError(err)` on a refusal.
+ * socket said whether this person may watch the instance, `onError(err)` on a refusal
+ * (`err.ended`: careline stopped it, this person may watch no more).
  * Returns { setScope(scope), dispose() }.
  */
 export function watchMonitoring(scope, { onSnapshot, onInfo = () => {}, onError = () => {} }) {
@@ -41,8 +42,10 @@ export function watchMonitoring(scope, { onSnapshot, onInfo = () => {}, onError 
   };
 
   const offEvent = on('event', (frame) => {
-    if (disposed || frame.op !== 'monitor.updated') return;
-    if (frame.snapshot && frame.snapshot.scope === current) onSnapshot(frame.snapshot);
+    if (disposed) return;
+    if (frame.op === 'monitor.updated' && frame.snapshot && frame.snapshot.scope === current) onSnapshot(frame.snapshot);
+    // careline read this person's right again and it is gone (demoted, no more an operator).
+    if (frame.op === 'monitor.ended') onError({ code: frame.code, ended: true });
   });
   const offConnection = on('connection', (sock) => {
     // After the task that sends `resume`: that must be a new socket's first request.

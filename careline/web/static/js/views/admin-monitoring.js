@@ -46,6 +46,7 @@ const WORDS = {
     push: 'Web push', turn: 'TURN relay', sfu: 'Group calls (SFU)', whatsapp: 'WhatsApp', disk: 'Disk for files',
   },
   failed: 'The dashboard could not be loaded.',
+  ended: 'You can no longer watch this dashboard.',
 };
 
 const sum = (values) => (values || []).reduce((a, b) => a + b, 0);
@@ -129,7 +130,7 @@ export function monitoringSection(main) {
     },
     onError: (err) => {
       body.removeAttribute('aria-busy');
-      body.replaceChildren(h('p', { class: 'form-error', role: 'alert' }, err.message || WORDS.failed));
+      body.replaceChildren(h('p', { class: 'form-error', role: 'alert' }, err.ended ? WORDS.ended : err.message || WORDS.failed));
     },
   });
   return () => watcher.dispose();
