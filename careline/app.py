@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import careline.messages.ops
+import careline.monitoring.ops
 import careline.notifications.ops
 import careline.realtime.ops
 import careline.receipts.ops  # noqa: F401 - registers socket ops
@@ -40,8 +41,9 @@ from careline.kit import limits, memory
 from careline.kit.crypto import MasterKeyFile
 from careline.kit.errors import AppError, DatabaseUnavailable
 from careline.messages import api as messages_api
-from careline.monitoring import alerts_api, alerts_runner
+from careline.monitoring import alerts_api, alerts_runner, dashboard_api
 from careline.monitoring import api as monitoring_api
+from careline.monitoring import live as monitor_live
 from careline.notifications import admin_api as notifications_admin_api
 from careline.notifications import api as notifications_api
 from careline.notifications import delivery as notification_delivery
@@ -101,6 +103,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await scanner.start()
     scanner_daemon.use(scanner)
     app.state.hub = hub
+    monitor_live.start(hub)  # the dashboard counts this node's sockets
     app.state.database = database
     metrics_port = monitoring_api.LoopbackServer(settings, hub)
     await metrics_port.start()
@@ -115,6 +118,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await metrics_port.stop()
         await trimmer.stop()
         await sealer.stop()
+        await monitor_live.stop()
         await notification_delivery.stop()
         await worker.stop()
         scanner_daemon.use(None)
@@ -245,6 +249,7 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
         push_api.router,
         monitoring_api.router,
         reports_api.admin,
+        dashboard_api.admin,
     ):
         app.include_router(router)
     app.add_api_websocket_route("/api/v1/ws", websocket_endpoint)

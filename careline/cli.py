@@ -238,3 +238,7 @@ def config_docs() -> None:
 from careline.bench.cli import bench_command  # noqa: E402 - registered last, imports lazily
 
 main.add_command(bench_command)
+
+from careline.monitoring.cli import operator_command  # noqa: E402 - imports lazily
+
+main.add_command(operator_command)

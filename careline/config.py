@@ -582,6 +582,15 @@ class Settings(BaseSettings):
         description="Raise `sign_in_failures` for an organisation when this many sign-ins to "
         "it failed in the last 5 minutes.",
     )
+    # --- Monitoring dashboard (issue 12 item 3; careline/monitoring, docs/operations.md) ---
+    monitor_interval_seconds: float = Field(
+        2.0,
+        ge=0.1,
+        le=60.0,
+        description="How often a socket watching the dashboard (`monitor.subscribe`) gets "
+        "a new snapshot; each watched scope's is built once per interval however many "
+        "watch it.",
+    )
 
     @field_validator(
         "budget_sends_per_conversation",

@@ -13,6 +13,7 @@ from careline.conversations.records import Kind
 from careline.db.tx import Actor, Role, transaction
 from careline.invitations import service as invitation_service
 from careline.messages import service as message_service
+from careline.monitoring import service as monitor_service
 from careline.tenants import service as tenant_service
 
 SLUG = "riverside"
@@ -91,8 +92,11 @@ async def ensure_demo() -> list[tuple[Persona, str]]:
             tenant = await tenant_service.do_create_tenant(tx, slug=SLUG, name=NAME)
     ids: dict[str, uuid.UUID] = {}
     async with transaction(Actor.system(tenant.id)) as tx:
-        if await tenant_service.get_login_identity(tx, PEOPLE[0].email) is not None:
-            return [(p, PASSWORD) for p in PEOPLE]
+        seeded = await tenant_service.get_login_identity(tx, PEOPLE[0].email) is not None
+    if seeded:
+        await _operator()
+        return [(p, PASSWORD) for p in PEOPLE]
+    async with transaction(Actor.system(tenant.id)) as tx:
         for p in PEOPLE:
             member, _ = await tenant_service.do_add_member(
                 tx,
@@ -160,4 +164,11 @@ async def ensure_demo() -> list[tuple[Persona, str]]:
             role=Role.STAFF,
             by_mail=False,
         )
+    await _operator()
     return [(p, PASSWORD) for p in PEOPLE]
+
+
+async def _operator() -> None:
+    """The demo's admin is also an operator: the dashboard's instance view to try."""
+    async with transaction(Actor.system()) as tx:
+        await monitor_service.do_set_operator(tx, PEOPLE[0].email, operator=True)

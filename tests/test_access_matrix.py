@@ -306,6 +306,7 @@ async def test_only_admins_manage_people(http: httpx.AsyncClient, world: World, 
         ("GET", "/api/v1/admin/reports/usage?month=2026-03", None),
         ("GET", "/api/v1/admin/reports/engagement?format=csv", None),
         ("GET", "/api/v1/admin/alerts", None),
+        ("GET", "/api/v1/admin/monitoring", None),
     ]
     for method, path, body in calls:
         response = await http.request(

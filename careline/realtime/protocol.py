@@ -143,6 +143,9 @@ class Session(Protocol):
 
     def set_typing(self, conversation_id: uuid.UUID, typing: bool) -> None: ...
 
+    def push(self, frame: str) -> None:
+        """Queue an event frame for this socket (a full queue closes it with 4008)."""
+
 
 Handler = Callable[[Session, Any], Awaitable[dict[str, Any] | None]]
 

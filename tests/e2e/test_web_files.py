@@ -27,6 +27,7 @@ SCRIPTS = sorted(p for p in STATIC.rglob("*.js") if p.name != "sw.js")
         "/admin/people",
         "/admin/care",
         "/admin/settings",
+        "/admin/monitoring",
         f"/c/{uuid.uuid4()}",
     ],
 )

@@ -2,13 +2,13 @@
 (careline/monitoring/alerts.py, docs/operations.md "Alerts").
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0016
 """
 
 from careline.db.migrations.sqlscript import run_sql_file
 
 revision = "0017"
-down_revision = "0014"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

@@ -31,8 +31,7 @@ CREATE POLICY activity_days_write ON activity_days FOR INSERT TO careline_app
 --;
 GRANT SELECT, INSERT ON activity_days TO careline_app
 --;
--- A month's messages of one organisation without reading all of its history.
-CREATE INDEX messages_tenant_created ON messages (tenant_id, created_at)
---;
+-- A month's messages of one organisation without reading all of its history use
+-- messages_tenant_created, made by 0016 for the dashboard.
 CREATE INDEX attachments_tenant_created ON attachments (tenant_id, created_at)
   WHERE message_id IS NOT NULL
