@@ -25,6 +25,7 @@ from careline import __version__, config
 from careline.attachments import api as attachments_api
 from careline.attachments import daemon as scanner_daemon
 from careline.attachments import storage as file_storage
+from careline.audit import api as audit_api
 from careline.audit import service as audit_service
 from careline.auth import api as auth_api
 from careline.care import api as care_api
@@ -228,6 +229,7 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
         notification_preferences_api.router,
         notification_preferences_api.admin,
         push_api.router,
+        audit_api.admin,
     ):
         app.include_router(router)
     app.add_api_websocket_route("/api/v1/ws", websocket_endpoint)

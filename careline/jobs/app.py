@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 SCHEMA = "procrastinate"
 TASK_MODULES = [
     "careline.attachments.jobs",
+    "careline.audit.export_jobs",
     "careline.auth.jobs",
     "careline.invitations.jobs",
     "careline.notifications.digest_jobs",
