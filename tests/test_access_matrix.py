@@ -301,6 +301,8 @@ async def test_only_admins_manage_people(http: httpx.AsyncClient, world: World, 
         ("PATCH", "/api/v1/admin/organisation/settings", {"conversation_start": "care_team"}),
         ("PATCH", "/api/v1/admin/organisation/settings", {"escalation_hours": 4}),
         ("GET", "/api/v1/admin/notifications/attempts", None),
+        ("GET", "/api/v1/admin/audit", None),  # and its exports: tests/audit/test_audit_access.py
+        ("POST", "/api/v1/admin/audit/exports", {"format": "csv"}),
     ]
     for method, path, body in calls:
         response = await http.request(

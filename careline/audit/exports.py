@@ -244,7 +244,7 @@ def _render(fmt: Format, items: list[dict[str, Any]], *, first: bool) -> bytes:
     if fmt == "json":
         out = b""
         for i, item in enumerate(items):
-            out += (b"\n" if first and i == 0 else b",\n") + orjson.dumps(item)
+            out += (b"\n" if first and i == 0 else b",\n") + orjson.dumps(item, default=str)
         return out
     return b"".join(_csv_line([_cell(item[c]) for c in CSV_COLUMNS]) for item in items)
 
