@@ -158,6 +158,7 @@ def keys() -> None:
 def keys_rotate() -> None:
     """Start a new data key version for every organisation. New writes use it; old
     records keep reading under the version they were written with."""
+    from careline.audit import service as audit_service
     from careline.db.tx import Actor, transaction
     from careline.keys import service as key_service
 
@@ -165,7 +166,12 @@ def keys_rotate() -> None:
 
     async def work() -> dict[Any, int]:
         async with transaction(Actor.system()) as tx:
-            return await key_service.do_rotate_all(tx)
+            versions = await key_service.do_rotate_all(tx)
+            for tenant_id, version in versions.items():
+                await audit_service.record(
+                    tx, "keys.rotated", tenant_id=tenant_id, detail={"version": version}
+                )
+            return versions
 
     versions = asyncio.run(_with_database(settings, work))
     click.echo(f"rotated {len(versions)} organisation(s)")

@@ -22,6 +22,7 @@ from careline.attachments import sniff
 from careline.attachments.events import attachment_read
 from careline.attachments.records import Attachment, VariantName
 from careline.attachments.schemas import AttachmentRead, FilePolicyRead, QuarantinedPage
+from careline.audit import service as audit_service
 from careline.auth.api import CurrentActor
 from careline.db.tx import Actor, transaction
 from careline.kit import limits
@@ -259,12 +260,29 @@ async def download_attachment(
     it was made for, until it expires, while they may still see the file. Anything but
     a preview comes as an attachment (never shown in place); every file response is
     sandboxed and not sniffed."""
-    async with transaction(actor, readonly=True) as tx:
+    async with transaction(actor) as tx:
         download = await attachment_service.check_download(
             tx, attachment_id, variant, expires=exp, sig=sig
         )
-    found = download.variant
-    start, end, partial = _range(request.headers.get("range"), found.size)
+        found = download.variant
+        start, end, partial = _range(request.headers.get("range"), found.size)
+        # Every request is one access, a range of a video included; a refused one
+        # (a bad link, a range outside the file) raised above and records nothing.
+        if variant is VariantName.ORIGINAL:
+            await audit_service.record(
+                tx,
+                "attachment.downloaded",
+                conversation_id=download.attachment.conversation_id,
+                object_id=attachment_id,
+            )
+        else:
+            await audit_service.record(
+                tx,
+                "attachment.previewed",
+                conversation_id=download.attachment.conversation_id,
+                object_id=attachment_id,
+                detail={"variant": variant.value},
+            )
     # Open the first chunk before answering: stored bytes that fail their integrity
     # check get a clean error response instead of a download cut off midway.
     await asyncio.to_thread(download.reader.chunk, start // download.reader.chunk_bytes)

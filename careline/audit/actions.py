@@ -33,9 +33,10 @@ ACTIONS: dict[str, Action] = {
         # Access to clinical data.
         _a("conversation.history_read", "access", "after_seq", "before_seq", "count"),
         _a("conversation.caught_up", "access", "after_seq", "count"),
+        _a("message.read", "access"),
         _a("message.revisions_read", "access", "count"),
         _a("attachment.downloaded", "access"),
-        _a("attachment.previewed", "access"),
+        _a("attachment.previewed", "access", "variant"),
         _a("search.performed", "access", "count"),
         _a("export.created", "access", "count", "format"),
         _a("export.downloaded", "access", "format"),
@@ -43,6 +44,7 @@ ACTIONS: dict[str, Action] = {
         _a("report.read", "access", "month"),
         # Changes an admin makes.
         _a("member.invited", "admin", "role"),
+        _a("invitation.revoked", "admin"),
         _a("member.role_changed", "admin", "from_role", "to_role"),
         _a("member.disabled", "admin"),
         _a("member.enabled", "admin"),

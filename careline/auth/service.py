@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass
 
 from careline import config
+from careline.audit.changes import record_change
 from careline.auth import store, throttle
 from careline.auth.records import Session, SignedIn
 from careline.db.tx import Actor, Role, Tx, transaction
@@ -215,6 +216,9 @@ async def do_revoke_sessions(tx: Tx, account_id: uuid.UUID) -> int:
     # other organisations are none of this admin's business.
     revoked = await store.revoke_sessions(tx, account_id=account_id, tenant_id=tx.actor.tenant)
     _revoked_event(tx, account_id, revoked)
+    await record_change(
+        tx, "session.revoked", subject_account_id=account_id, detail={"count": len(revoked)}
+    )
     return len(revoked)
 
 
@@ -238,6 +242,13 @@ async def do_revoke_member_session(tx: Tx, account_id: uuid.UUID, session_id: uu
     if not revoked:
         raise NotFound("no such session")
     _revoked_event(tx, account_id, revoked)
+    await record_change(
+        tx,
+        "session.revoked",
+        object_id=session_id,
+        subject_account_id=account_id,
+        detail={"count": len(revoked)},
+    )
 
 
 async def list_own_sessions(tx: Tx) -> list[Session]:

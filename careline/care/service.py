@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 
+from careline.audit.changes import record_change
 from careline.care import store
 from careline.care.records import CareRelationship, GuardianLink
 from careline.db.tx import Role, Tx
@@ -33,6 +34,14 @@ async def do_set_relationship(
     await store.upsert_relationship(
         tx, tx.actor.tenant, client_id=client_id, staff_id=staff_id, primary=primary
     )
+    # About the client; the staff member is the object of the change.
+    await record_change(
+        tx,
+        "care.assigned",
+        subject_account_id=client_id,
+        object_id=staff_id,
+        detail={"primary": primary},
+    )
     return CareRelationship(client_id, staff_id, primary)
 
 
@@ -42,6 +51,7 @@ async def do_remove_relationship(tx: Tx, *, client_id: uuid.UUID, staff_id: uuid
         tx, tx.actor.tenant, client_id=client_id, staff_id=staff_id
     ):
         raise NotFound("no such care relationship")
+    await record_change(tx, "care.unassigned", subject_account_id=client_id, object_id=staff_id)
 
 
 async def list_relationships(
@@ -72,6 +82,7 @@ async def do_link_guardian(tx: Tx, *, guardian_id: uuid.UUID, client_id: uuid.UU
     await store.insert_guardian_link(
         tx, tx.actor.tenant, guardian_id=guardian_id, client_id=client_id
     )
+    await record_change(tx, "guardian.linked", subject_account_id=client_id, object_id=guardian_id)
     return GuardianLink(guardian_id, client_id)
 
 
@@ -81,6 +92,9 @@ async def do_unlink_guardian(tx: Tx, *, guardian_id: uuid.UUID, client_id: uuid.
         tx, tx.actor.tenant, guardian_id=guardian_id, client_id=client_id
     ):
         raise NotFound("no such guardian link")
+    await record_change(
+        tx, "guardian.unlinked", subject_account_id=client_id, object_id=guardian_id
+    )
 
 
 async def list_guardian_links(

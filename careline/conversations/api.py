@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Query, Request, Response
 
+from careline.audit import service as audit_service
 from careline.auth.api import CurrentActor
 from careline.conversations import service as conversation_service
 from careline.conversations.records import Conversation, Kind, Participant
@@ -28,7 +29,7 @@ from careline.kit.pagination import clamp_limit, decode_time_cursor, encode_curs
 from careline.messages import service as message_service
 from careline.messages.events import message_wire
 from careline.notifications import escalation
-from careline.realtime.render import timeline_frames
+from careline.realtime.render import message_count, timeline_frames
 from careline.receipts import service as receipt_service
 from careline.tenants import service as tenant_service
 from careline.web.http import ERRORS
@@ -199,12 +200,20 @@ async def list_events(
     """The timeline after `after_seq`, as the same event frames the socket sends: a
     client without a socket catches up with this. To read to the end, ask again with
     `after_seq=next_after_seq` while `has_more`."""
-    async with transaction(actor, readonly=True) as tx:
+    async with transaction(actor) as tx:
         events = await conversation_service.timeline(
             tx, conversation_id, after_seq=after_seq, limit=clamp_limit(limit)
         )
         frames = await timeline_frames(tx, events)
         last = (await conversation_service.last_seqs(tx, [conversation_id]))[conversation_id]
+        # Like a resume: a page that carries messages is a read; an empty poll is not.
+        if count := message_count(events, frames):
+            await audit_service.record(
+                tx,
+                "conversation.history_read",
+                conversation_id=conversation_id,
+                detail={"after_seq": after_seq, "count": count},
+            )
     next_after = events[-1].seq if events else after_seq
     return {
         "items": [orjson.loads(f) for _, f in frames],

@@ -21,6 +21,7 @@ from typing import Any
 
 import asyncpg
 
+from careline.audit.changes import record_change
 from careline.care import service as care_service
 from careline.conversations import store
 from careline.conversations.records import Conversation, Kind, Participant, TimelineEvent
@@ -272,6 +273,10 @@ async def do_add_participant(tx: Tx, conversation_id: uuid.UUID, account_id: uui
     await store.insert_participants(tx, conversation_id, [(account_id, role)], joined_seq=seq)
     async with tx.as_system():  # the counters are on the new member's row, not the actor's
         await receipt_service.internal_start_counts(tx, conversation_id, [account_id])
+    # They can read the conversation's history from now on: who let them in is audited.
+    await record_change(
+        tx, "participant.added", conversation_id=conversation_id, subject_account_id=account_id
+    )
     return seq
 
 

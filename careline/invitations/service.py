@@ -18,6 +18,7 @@ import datetime as dt
 import uuid
 
 from careline import config
+from careline.audit.changes import record_change
 from careline.db.tx import Role, Tx
 from careline.invitations import store
 from careline.invitations.records import Delivery, Invitation, Offer, State
@@ -85,6 +86,8 @@ async def do_invite(
         token_hash=tokens.token_hash(token) if token else None,
         delivery=Delivery.QUEUED if by_mail else Delivery.LINK,
     )
+    # No subject yet: who the invitation is for is known once they accept it.
+    await record_change(tx, "member.invited", object_id=invitation.id, detail={"role": role.value})
     return invitation, token
 
 
@@ -108,6 +111,7 @@ async def do_revoke(tx: Tx, invitation_id: uuid.UUID) -> None:
     ):
         raise NotFound("no such invitation")
     await store.close(tx, invitation_id, State.REVOKED)
+    await record_change(tx, "invitation.revoked", object_id=invitation_id)
 
 
 async def list_offers(tx: Tx) -> list[Offer]:

@@ -7,6 +7,8 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Response
 
+from careline.audit import service as audit_service
+from careline.audit.records import DetailValue
 from careline.auth.api import CurrentActor
 from careline.db.tx import transaction
 from careline.kit import limits
@@ -42,13 +44,21 @@ async def list_messages(
     if before_seq is not None and after_seq is not None:
         raise InvalidInput("give before_seq or after_seq, not both", code="invalid_page")
     size = clamp_limit(limit)
-    async with transaction(actor, readonly=True) as tx:
+    async with transaction(actor) as tx:
         messages = await message_service.history(
             tx, conversation_id, before_seq=before_seq, after_seq=after_seq, limit=size + 1
         )
-    has_more = len(messages) > size
-    if has_more:
-        messages = messages[:size] if after_seq is not None else messages[1:]
+        has_more = len(messages) > size
+        if has_more:
+            messages = messages[:size] if after_seq is not None else messages[1:]
+        detail: dict[str, DetailValue] = {"count": len(messages)}
+        if after_seq is not None:
+            detail["after_seq"] = after_seq
+        if before_seq is not None:
+            detail["before_seq"] = before_seq
+        await audit_service.record(
+            tx, "conversation.history_read", conversation_id=conversation_id, detail=detail
+        )
     return {"items": [message_wire(m) for m in messages], "has_more": has_more}
 
 
@@ -76,8 +86,11 @@ async def send_message(
 
 @router.get("/messages/{message_id}", response_model=MessageRead)
 async def get_message(message_id: uuid.UUID, actor: CurrentActor) -> dict[str, Any]:
-    async with transaction(actor, readonly=True) as tx:
+    async with transaction(actor) as tx:
         message = await message_service.get_message(tx, message_id)
+        await audit_service.record(
+            tx, "message.read", conversation_id=message.conversation_id, object_id=message.id
+        )
     return message_wire(message)
 
 
@@ -102,8 +115,15 @@ async def redact_message(message_id: uuid.UUID, actor: CurrentActor) -> dict[str
 @router.get("/messages/{message_id}/revisions", response_model=list[RevisionRead])
 async def list_revisions(message_id: uuid.UUID, actor: CurrentActor) -> list[dict[str, Any]]:
     """Staff: every text the message has had, oldest first."""
-    async with transaction(actor, readonly=True) as tx:
-        revisions = await message_service.list_revisions(tx, message_id)
+    async with transaction(actor) as tx:
+        revisions, conversation_id = await message_service.list_revisions(tx, message_id)
+        await audit_service.record(
+            tx,
+            "message.revisions_read",
+            conversation_id=conversation_id,
+            object_id=message_id,
+            detail={"count": len(revisions)},
+        )
     return [{"revision": r.revision, "text": r.text, "created_at": r.created_at} for r in revisions]
 
 

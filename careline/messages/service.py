@@ -413,8 +413,9 @@ async def messages_at(tx: Tx, pairs: list[tuple[uuid.UUID, int]]) -> dict[uuid.U
     return {m.conversation_id: m for m in found}
 
 
-async def list_revisions(tx: Tx, message_id: uuid.UUID) -> list[Revision]:
-    """Every text a message has had, oldest first, current last. Staff only."""
+async def list_revisions(tx: Tx, message_id: uuid.UUID) -> tuple[list[Revision], uuid.UUID]:
+    """Every text a message has had, oldest first, current last, and the conversation
+    it is in (for the audit of the read). Staff only."""
     row = await _access_message(tx, message_id)  # before the role check: 404 reveals nothing
     if not tx.actor.role.is_staff:
         raise Forbidden("revision history is for staff", code="staff_only")
@@ -427,4 +428,4 @@ async def list_revisions(tx: Tx, message_id: uuid.UUID) -> list[Revision]:
     current = Revision(
         row["revision"], await _decrypt(tx, row), row["edited_at"] or row["created_at"]
     )
-    return [*past, current]
+    return [*past, current], row["conversation_id"]

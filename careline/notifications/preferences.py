@@ -14,6 +14,7 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from careline.audit.changes import record_change
 from careline.db.tx import Role, Tx
 from careline.kit.errors import InvalidInput, NotFound
 from careline.notifications import preferences_store
@@ -226,4 +227,9 @@ async def do_update_defaults(
     for audience, choices in updated.items():
         values = {name: getattr(choices, name) for name in FIELDS}
         await preferences_store.upsert_defaults(tx, tx.actor.tenant, audience, values)
+        for name in FIELDS:
+            if values[name] != getattr(current[audience].choices, name):
+                await record_change(
+                    tx, "notifications.defaults_changed", detail={"setting": f"{audience}.{name}"}
+                )
     return await get_defaults(tx)

@@ -14,12 +14,15 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from careline import config
+from careline.audit import service as audit_service
 from careline.auth import service as auth_service
 from careline.config import Settings
 from careline.conversations import service as conversation_service
-from careline.db.tx import Actor, transaction
+from careline.conversations.records import TimelineEvent
+from careline.db.tx import Actor, Tx, transaction
 from careline.kit import limits, tasks
 from careline.kit.errors import AppError, DatabaseUnavailable
+from careline.messages.events import MESSAGE_EVENTS
 from careline.realtime import protocol
 from careline.realtime.fanout import Hub
 from careline.realtime.presence import ONLINE
@@ -50,6 +53,27 @@ class _Behind:
 
     last_seq: int | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+async def _audit_replay(
+    tx: Tx,
+    reads: list[tuple[uuid.UUID, _Behind, int, int]],
+    frames: list[tuple[TimelineEvent, str]],
+) -> None:
+    """One `conversation.caught_up` per conversation whose replay carries messages: what
+    a client reads when it resumes (or fills a gap) rather than live."""
+    counts: dict[uuid.UUID, int] = {}
+    for event, _ in frames:
+        if event.type in MESSAGE_EVENTS:
+            counts[event.conversation_id] = counts.get(event.conversation_id, 0) + 1
+    for conversation_id, _, after, _ in reads:
+        if count := counts.get(conversation_id):
+            await audit_service.record(
+                tx,
+                "conversation.caught_up",
+                conversation_id=conversation_id,
+                detail={"after_seq": after, "count": count},
+            )
 
 
 class Connection:
@@ -333,9 +357,10 @@ class Connection:
     async def _replay_batch(self, reads: list[tuple[uuid.UUID, _Behind, int, int]]) -> None:
         """One transaction, one statement for the events: send each conversation's page
         after its cursor, in seq order, and note how far it has to go."""
-        async with transaction(self.actor, readonly=True) as tx:
+        async with transaction(self.actor) as tx:
             found = await conversation_service.timelines(tx, [(c, a, n) for c, _, a, n in reads])
             frames = await event_frames(tx, [e for _, events in found.values() for e in events])
+            await _audit_replay(tx, reads, frames)
         by_conversation: dict[uuid.UUID, list[tuple[int, str]]] = {}
         for event, frame in frames:
             by_conversation.setdefault(event.conversation_id, []).append((event.seq, frame))

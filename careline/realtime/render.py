@@ -16,6 +16,12 @@ from careline.messages import service as message_service
 from careline.messages.events import MESSAGE_EVENTS, REACTION_EVENTS, event_frame, message_wire
 
 
+def message_count(events: list[TimelineEvent], frames: list[tuple[int, str]]) -> int:
+    """How many of the frames carry a message (what the audit counts as read)."""
+    sent = {seq for seq, _ in frames}
+    return sum(1 for e in events if e.type in MESSAGE_EVENTS and e.seq in sent)
+
+
 async def timeline_frames(tx: Tx, events: list[TimelineEvent]) -> list[tuple[int, str]]:
     return [(event.seq, frame) for event, frame in await event_frames(tx, events)]
 

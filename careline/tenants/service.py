@@ -15,6 +15,7 @@ import zoneinfo
 from typing import Any
 
 from careline import config
+from careline.audit.changes import record_change
 from careline.db.tx import Actor, Role, Tx, transaction
 from careline.keys import service as key_service
 from careline.kit import clock, limits
@@ -99,12 +100,23 @@ async def do_update_settings(
 ) -> TenantSettings:
     """Admins only: change the acting organisation's settings; None leaves one as it is."""
     require_admin(tx)
+    before = await get_settings(tx)
     changed = await store.update_settings(
         tx, tx.actor.tenant, file_mb_per_person_per_day=file_mb_per_person_per_day
     )
     if changed is None:
         raise NotFound("no such organisation")
+    await _audit_settings(tx, before, changed)
     return changed
+
+
+async def _audit_settings(tx: Tx, before: Any, after: Any, *, prefix: str = "") -> None:
+    """One `tenant.settings_changed` per setting whose value changed (its name only)."""
+    for field in dataclasses.fields(after):
+        if getattr(before, field.name) != getattr(after, field.name):
+            await record_change(
+                tx, "tenant.settings_changed", detail={"setting": prefix + field.name}
+            )
 
 
 async def get_organisation_settings(tx: Tx) -> OrganisationSettings:
@@ -124,6 +136,7 @@ async def do_update_organisation_settings(
     """Admins only: change who may start conversations with whom, or whether devices keep
     recent conversations; None leaves one as it is."""
     require_admin(tx)
+    before = await get_organisation_settings(tx)
     changed = await store.update_organisation_settings(
         tx,
         tx.actor.tenant,
@@ -132,6 +145,7 @@ async def do_update_organisation_settings(
     )
     if changed is None:
         raise NotFound("no such organisation")
+    await _audit_settings(tx, before, changed)
     return changed
 
 
@@ -179,6 +193,7 @@ async def do_update_escalation_settings(tx: Tx, changes: dict[str, Any]) -> Esca
     changed = await store.set_escalation_settings(tx, tx.actor.tenant, wanted)
     if changed is None:
         raise NotFound("no such organisation")
+    await _audit_settings(tx, current, changed, prefix="escalation.")
     return changed
 
 
@@ -346,7 +361,18 @@ async def do_update_member(
     await store.update_membership(
         tx, tx.actor.tenant, member.account_id, role=role, disabled=disabled
     )
-    return await get_member(tx, account_id)
+    changed = await get_member(tx, account_id)
+    if changed.role is not member.role:
+        await record_change(
+            tx,
+            "member.role_changed",
+            subject_account_id=account_id,
+            detail={"from_role": member.role.value, "to_role": changed.role.value},
+        )
+    if changed.disabled != member.disabled:
+        action = "member.disabled" if changed.disabled else "member.enabled"
+        await record_change(tx, action, subject_account_id=account_id)
+    return changed
 
 
 async def do_update_profile(

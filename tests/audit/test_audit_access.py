@@ -10,7 +10,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.audit.support import record
+from tests.audit.page_support import record
 from tests.realtime.test_live import open_care
 from tests.support.world import World
 

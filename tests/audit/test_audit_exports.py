@@ -19,7 +19,7 @@ import pytest
 from careline.audit import exports
 from careline.audit.browse import Filters
 from careline.db.tx import Actor, transaction
-from tests.audit.support import AGENT, record
+from tests.audit.page_support import AGENT, record
 from tests.realtime.test_live import open_care
 from tests.support.world import World
 

@@ -8,7 +8,7 @@ import uuid
 import httpx
 
 from careline.db.tx import Actor, transaction
-from tests.audit.support import AGENT, SOURCE, record
+from tests.audit.page_support import AGENT, SOURCE, record
 from tests.realtime.test_live import open_care
 from tests.support.world import World
 

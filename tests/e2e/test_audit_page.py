@@ -11,7 +11,7 @@ from pathlib import Path
 
 from playwright.async_api import expect
 
-from tests.audit.support import record
+from tests.audit.page_support import record
 from tests.e2e.conftest import PHONE, NewContext, watch
 from tests.e2e.support import open_care, sign_in
 from tests.support.server import RunningServer
