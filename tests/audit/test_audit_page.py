@@ -164,3 +164,32 @@ async def test_bad_filters_are_clear_errors(http: httpx.AsyncClient, world: Worl
         assert response.json()["code"] == code, (params, response.text)
     nobody = await http.get(URL, params={"client": str(uuid.uuid4())}, headers=world["admin"].auth)
     assert nobody.status_code == 404, nobody.text
+
+
+async def test_real_accesses_show_in_who_has_opened_the_clients_record(
+    http: httpx.AsyncClient, world: World
+) -> None:
+    lily_care = await open_care(http, world, "sam", "lily")
+    tom_care = await open_care(http, world, "jo", "tom")
+    agent = {"user-agent": "RecordReader/2"}
+    for who, conversation in (("sam", lily_care), ("jo", tom_care)):
+        read = await http.get(
+            f"/api/v1/conversations/{conversation}/messages",
+            headers={**world[who].auth, **agent},
+        )
+        assert read.status_code == 200, read.text
+    assigned = await http.put(
+        "/api/v1/admin/care-relationships",
+        json={"client_id": str(world["lily"].account_id), "staff_id": str(world["jo"].account_id)},
+        headers=world["admin"].auth,
+    )
+    assert assigned.status_code in (200, 204), assigned.text
+
+    page = await _page(http, world, client=str(world["lily"].account_id))
+    shown = [(i["action"], i["actor_name"]) for i in _without_reads(page)]
+    assert ("conversation.history_read", "Sam Clinician") in shown
+    assert ("care.assigned", "Alex Admin") in shown
+    assert all(name != "Jo Clinician" for _, name in shown), shown
+    [sams] = [i for i in page["items"] if i["actor_name"] == "Sam Clinician"]
+    assert sams["conversation_id"] == lily_care
+    assert (sams["source"], sams["user_agent"]) == ("127.0.0.1", "RecordReader/2")
