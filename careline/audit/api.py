@@ -4,6 +4,7 @@ as CSV or JSON through a job (docs/api.md, "Audit")."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import Annotated, Any
 
@@ -15,6 +16,7 @@ from careline.audit.schemas import AuditExportCreate, AuditExportRead, AuditFilt
 from careline.auth.api import CurrentActor
 from careline.db.tx import transaction
 from careline.kit import limits
+from careline.kit.errors import InvalidInput
 from careline.kit.pagination import clamp_limit, decode_time_cursor, encode_cursor
 from careline.web.http import ERRORS
 
@@ -23,6 +25,36 @@ admin = APIRouter(prefix="/api/v1/admin", tags=["audit"], responses=ERRORS)
 
 def _filters(query: AuditFilters) -> Filters:
     return Filters(**query.model_dump())
+
+
+# RFC 3339, with its zone: what OpenAPI's date-time means (pydantic would also take a
+# number of seconds, or a time without a zone).
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+
+
+def _TIME_QUERY(text: str) -> Any:  # noqa: N802 - it stands for a Query
+    return Query(
+        description=f"{text} RFC 3339, with a zone (2026-12-02T09:00:00Z).",
+        max_length=40,
+        json_schema_extra={"format": "date-time"},
+    )
+
+
+def _time(value: str | None, field: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        if _RFC3339.match(value):
+            return dt.datetime.fromisoformat(value.replace("z", "Z").replace("t", "T"))
+    except ValueError:
+        pass
+    raise InvalidInput(
+        "times are RFC 3339 with a zone, e.g. 2026-12-02T09:00:00Z",
+        code="invalid_filter",
+        extra={"field": field},
+    )
 
 
 def _query_filters(
@@ -35,17 +67,21 @@ def _query_filters(
     category: Annotated[
         str | None, Query(max_length=32, description="One category of actions.")
     ] = None,
-    since: Annotated[
-        dt.datetime | None, Query(description="At or after this time (with a zone).")
-    ] = None,
-    until: Annotated[
-        dt.datetime | None, Query(description="Before this time (with a zone).")
-    ] = None,
+    since: Annotated[str | None, _TIME_QUERY("At or after this time.")] = None,
+    until: Annotated[str | None, _TIME_QUERY("Before this time.")] = None,
     client: Annotated[
         uuid.UUID | None, Query(description="Who has opened this client's record (an account id).")
     ] = None,
 ) -> Filters:
-    return Filters(actor_id, conversation_id, action, category, since, until, client)
+    return Filters(
+        actor_id,
+        conversation_id,
+        action,
+        category,
+        _time(since, "since"),
+        _time(until, "until"),
+        client,
+    )
 
 
 QueryFilters = Annotated[Filters, Depends(_query_filters)]
@@ -111,7 +147,10 @@ async def get_audit_export(export_id: uuid.UUID, actor: CurrentActor) -> dict[st
 @admin.get(
     "/audit/exports/{export_id}/download",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}, "application/json": {}}}},
+    responses={
+        200: {"content": {"text/csv": {}, "application/json": {}}},
+        410: ERRORS[409] | {"description": "The export is past its day"},
+    },
 )
 async def download_audit_export(export_id: uuid.UUID, actor: CurrentActor) -> Response:
     """Admins: a finished export, as an attachment (409 `export_not_ready` before, 410

@@ -101,6 +101,7 @@ async def do_create_export(
     """Ask for an export; `defer` queues its job once this transaction has committed."""
     tenant_service.require_admin(tx)
     now = clock.now()
+    browse.check_filters(filters)
     # The export holds what was recorded up to now, however long the job takes.
     until = min(filters.until, now) if filters.until else now
     filters = browse.check_filters(dataclasses.replace(filters, until=until))

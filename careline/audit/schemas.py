@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from careline.audit.browse import CATEGORIES
 
@@ -32,6 +32,14 @@ class AuditFilters(BaseModel):
         description="Who has opened this client's record: accesses to every conversation "
         "the client or their guardians take part in, and events about the client.",
     )
+
+    @field_validator("since", "until", mode="before")
+    @classmethod
+    def _as_text(cls, value: object) -> object:
+        # A time is RFC 3339 text; pydantic would also take a number of seconds.
+        if value is not None and not isinstance(value, str):
+            raise ValueError("a time is RFC 3339 text, e.g. 2026-12-02T09:00:00Z")
+        return value
 
 
 class AuditEventRead(BaseModel):

@@ -67,7 +67,9 @@ async def test_a_csv_export_holds_the_filtered_events_and_its_download_is_audite
     other = uuid.UUID(await open_care(http, world, "jo", "tom"))
     await _history(world, care, 3)
     await _history(world, other, 1)
-    done, got = await _export(http, world, "csv", conversation_id=str(care))
+    done, got = await _export(
+        http, world, "csv", conversation_id=str(care), since="2000-01-01T00:00:00Z"
+    )
     assert (done["done"], done["total"]) == (3, 3)
     assert got.headers["content-type"].startswith("text/csv")
     assert got.headers["content-disposition"].startswith("attachment; filename=")
@@ -212,6 +214,12 @@ async def test_the_export_limits_hold(
         await _queued(world, Filters(actor_id=world["tom"].account_id))
     busy = await http.post(EXPORTS, json={"format": "json"}, headers=auth)
     assert (busy.status_code, busy.json()["code"]) == (409, "exports_busy"), busy.text
-    for body in ({"format": "xml"}, {"format": "csv", "filters": {"action": "no.such"}}, {}):
+    for body in (
+        {"format": "xml"},
+        {"format": "csv", "filters": {"action": "no.such"}},
+        {"format": "csv", "filters": {"since": 0.5}},
+        {"format": "csv", "filters": {"until": "2026-12-02T10:00:00"}},
+        {},
+    ):
         bad = await http.post(EXPORTS, json=body, headers=auth)
         assert bad.status_code == 422, (body, bad.text)

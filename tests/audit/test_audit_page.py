@@ -155,7 +155,9 @@ async def test_bad_filters_are_clear_errors(http: httpx.AsyncClient, world: Worl
         ({"category": "gossip"}, "invalid_filter"),
         ({"since": "2026-12-02T10:00:00Z", "until": "2026-12-01T10:00:00Z"}, "invalid_filter"),
         ({"since": "2026-12-02T10:00:00"}, "invalid_filter"),
-        ({"since": "yesterday"}, "invalid_input"),
+        ({"since": "yesterday"}, "invalid_filter"),
+        ({"until": "0.5"}, "invalid_filter"),
+        ({"until": "2026-13-02T10:00:00Z"}, "invalid_filter"),
         ({"actor_id": "not-an-id"}, "invalid_input"),
         ({"cursor": "bm90IG91cnM"}, "invalid_cursor"),
     ):
