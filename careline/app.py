@@ -26,6 +26,7 @@ from careline import __version__, config
 from careline.attachments import api as attachments_api
 from careline.attachments import daemon as scanner_daemon
 from careline.attachments import storage as file_storage
+from careline.audit import api as audit_api
 from careline.audit import sealing as audit_sealing
 from careline.audit import service as audit_service
 from careline.audit import signing as audit_signing
@@ -250,6 +251,7 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
         monitoring_api.router,
         reports_api.admin,
         dashboard_api.admin,
+        audit_api.admin,
     ):
         app.include_router(router)
     app.add_api_websocket_route("/api/v1/ws", websocket_endpoint)

@@ -307,6 +307,8 @@ async def test_only_admins_manage_people(http: httpx.AsyncClient, world: World, 
         ("GET", "/api/v1/admin/reports/engagement?format=csv", None),
         ("GET", "/api/v1/admin/alerts", None),
         ("GET", "/api/v1/admin/monitoring", None),
+        ("GET", "/api/v1/admin/audit", None),  # and its exports: tests/audit/test_audit_access.py
+        ("POST", "/api/v1/admin/audit/exports", {"format": "csv"}),
     ]
     for method, path, body in calls:
         response = await http.request(

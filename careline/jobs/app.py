@@ -41,6 +41,7 @@ SCHEMA = "procrastinate"
 TASK_MODULES = [
     "careline.attachments.jobs",
     "careline.audit.jobs",
+    "careline.audit.export_jobs",
     "careline.auth.jobs",
     "careline.invitations.jobs",
     "careline.notifications.digest_jobs",
