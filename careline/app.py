@@ -27,6 +27,7 @@ from careline.attachments import daemon as scanner_daemon
 from careline.attachments import storage as file_storage
 from careline.audit import service as audit_service
 from careline.auth import api as auth_api
+from careline.breakglass import api as breakglass_api
 from careline.care import api as care_api
 from careline.conversations import api as conversations_api
 from careline.db import migrate, tx
@@ -221,6 +222,7 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
         attachments_api.router,
         attachments_api.admin,
         notifications_admin_api.admin,
+        breakglass_api.admin,
         receipts_api.router,
         notifications_api.router,
         realtime_api.router,

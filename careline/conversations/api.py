@@ -10,6 +10,7 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 
 from careline.auth.api import CurrentActor
+from careline.breakglass import service as breakglass_service
 from careline.conversations import service as conversation_service
 from careline.conversations.records import Conversation, Kind, Participant
 from careline.conversations.schemas import (
@@ -48,6 +49,7 @@ async def summarise(
     unread = await receipt_service.unread_counts(tx, ids)
     waiting = await escalation.waiting_since(tx, ids)
     last = await message_service.messages_at(tx, [(c.id, c.last_message_seq) for c, _ in rows])
+    frozen = await breakglass_service.frozen_states(tx, ids)
     presence = request.app.state.hub.presence_of(
         tx.actor.tenant, {p.account_id for p in participants}
     )
@@ -84,6 +86,9 @@ async def summarise(
             "waiting_since": waiting.get(c.id),
             "last_message": message_wire(last[c.id]) if c.id in last else None,
             "participants": by_conversation.get(c.id, []),
+            "frozen": {"at": frozen[c.id].at, "reason": frozen[c.id].reason}
+            if c.id in frozen
+            else None,
         }
         for c, me in rows
     ]

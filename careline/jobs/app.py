@@ -41,6 +41,7 @@ SCHEMA = "procrastinate"
 TASK_MODULES = [
     "careline.attachments.jobs",
     "careline.auth.jobs",
+    "careline.breakglass.jobs",
     "careline.invitations.jobs",
     "careline.notifications.digest_jobs",
     "careline.notifications.escalation_jobs",

@@ -47,6 +47,15 @@ ESCALATION_ADMIN = Kind(
     email=True,
 )
 
+# Break-glass (careline/breakglass): an admin intervened in a conversation, told to the
+# organisation's other admins.
+INTERVENTION = Kind(
+    name="intervention",
+    push_ttl_seconds=24 * 3600,
+    urgency={"high": "high", "normal": "normal"},
+    email=True,
+)
+
 KINDS: dict[str, Kind] = {}
 
 
@@ -58,7 +67,7 @@ def register(kind: Kind) -> Kind:
     return kind
 
 
-for _kind in (MESSAGE, ESCALATION, ESCALATION_ADMIN):
+for _kind in (MESSAGE, ESCALATION, ESCALATION_ADMIN, INTERVENTION):
     register(_kind)
 
 

@@ -34,6 +34,10 @@ KIND_WORDS: dict[str, tuple[str, str]] = {
         "1 message from a client is still waiting for a reply",
         "{n} messages from a client are still waiting for a reply",
     ),
+    "intervention": (
+        "An admin intervened in a conversation",
+        "Admins intervened in conversations {n} times",
+    ),
 }
 PUSH_TITLE_FALLBACK = "careline"
 
