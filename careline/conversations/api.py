@@ -204,13 +204,18 @@ async def list_events(
     """The timeline after `after_seq`, as the same event frames the socket sends: a
     client without a socket catches up with this. To read to the end, ask again with
     `after_seq=next_after_seq` while `has_more`."""
+    size = clamp_limit(limit)
     async with transaction(actor, readonly=True) as tx:
+        # Every seq up to `seen` had committed before the page is read (seq is taken
+        # under the conversation's lock): the page covers them all, those this actor may
+        # not read included (an intervention's staff-only entry), so it moves past them.
+        seen = (await conversation_service.last_seqs(tx, [conversation_id])).get(conversation_id, 0)
         events = await conversation_service.timeline(
-            tx, conversation_id, after_seq=after_seq, limit=clamp_limit(limit)
+            tx, conversation_id, after_seq=after_seq, limit=size
         )
         frames = await timeline_frames(tx, events)
         last = (await conversation_service.last_seqs(tx, [conversation_id]))[conversation_id]
-    next_after = events[-1].seq if events else after_seq
+    next_after = max(events[-1].seq if events else after_seq, min(after_seq + size, seen))
     return {
         "items": [orjson.loads(f) for _, f in frames],
         "last_seq": last,
