@@ -21,7 +21,8 @@ STATIC = Path(__file__).parent / "static"
 # Paths the client-side router owns; each gets the app shell (index.html). Anything else
 # that is not a file stays a 404, so a typo in an asset or API path is not hidden.
 _APP_ROUTE = re.compile(
-    r"^(?:\.|signin|invite|archived|admin(?:/(?:people|care|settings|notifications))?"
+    r"^(?:\.|signin|invite|archived|admin(?:/(?:people|care|settings|notifications"
+    r"|monitoring|conversations|audit|reports))?"
     r"|settings/notifications|c/[0-9a-f-]{36})$",
 )
 
