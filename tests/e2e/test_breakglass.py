@@ -59,7 +59,7 @@ async def test_an_admin_freezes_with_a_reason_and_reads_a_conversation_read_only
     await row.get_by_role("button", name="Open read-only").click()
     dialog = admin.get_by_role("dialog")
     await dialog.get_by_label("Reason (required)").fill("Checking what was said")
-    await dialog.get_by_label("For how many hours (1–24)").fill("2")
+    await dialog.get_by_label("For how many hours (1 to 24)").fill("2")
     await dialog.get_by_role("button", name="Open read-only").click()
     until = admin.locator(".bg-readonly-until")
     await expect(until).to_have_text(re.compile(r"^Read-only until \d\d:\d\d$"))

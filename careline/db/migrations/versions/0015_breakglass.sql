@@ -64,17 +64,29 @@ GRANT SELECT ON access_grants TO careline_rls
 --;
 CREATE POLICY rls_helper ON access_grants FOR SELECT TO careline_rls USING (true)
 --;
--- The read probe of migration 0009, now also true for an admin holding an open grant
--- on the conversation. The participant probe comes first, so a member's read costs
--- what it did; the grant is looked at only for someone who is not a participant.
-CREATE OR REPLACE FUNCTION cl_reads(tenant uuid, conv uuid) RETURNS boolean LANGUAGE sql STABLE SECURITY DEFINER AS
-$$ SELECT public.cl_in_tenant(tenant)
-          AND (EXISTS (SELECT 1 FROM public.participants p
-                       WHERE p.conversation_id = conv AND p.account_id = public.cl_account_id()
-                         AND p.tenant_id = public.cl_tenant_id())
-               OR (public.cl_role() = 'admin'
-                   AND EXISTS (SELECT 1 FROM public.access_grants g
-                               WHERE g.conversation_id = conv
-                                 AND g.account_id = public.cl_account_id()
-                                 AND g.tenant_id = public.cl_tenant_id()
-                                 AND g.ended_at IS NULL AND g.expires_at > now()))) $$
+-- An admin holding an open grant reads the conversation's messages and reactions, and
+-- nothing else of it. A probe of its own, after the member's (cl_reads, migration 0009),
+-- which stays as it was: a participant's read is decided by cl_reads alone (OR stops at
+-- the first true), and anyone but an admin stops at the role check before any table is
+-- read. Owned by careline_rls and schema-qualified like cl_reads. now() is the
+-- transaction's start: the access ends at expires_at to the transaction.
+CREATE FUNCTION cl_granted(tenant uuid, conv uuid) RETURNS boolean LANGUAGE sql STABLE SECURITY DEFINER AS
+$$ SELECT public.cl_role() = 'admin' AND public.cl_in_tenant(tenant)
+          AND EXISTS (SELECT 1 FROM public.access_grants g
+                      WHERE g.conversation_id = conv AND g.account_id = public.cl_account_id()
+                        AND g.tenant_id = public.cl_tenant_id()
+                        AND g.ended_at IS NULL AND g.noted_at IS NULL AND g.expires_at > now()) $$
+--;
+ALTER FUNCTION cl_granted(uuid, uuid) OWNER TO careline_rls
+--;
+REVOKE ALL ON FUNCTION cl_granted(uuid, uuid) FROM PUBLIC
+--;
+GRANT EXECUTE ON FUNCTION cl_granted(uuid, uuid) TO careline_app
+--;
+ALTER POLICY messages_read ON messages
+  USING (cl_system_for(tenant_id) OR cl_reads(tenant_id, conversation_id)
+         OR cl_granted(tenant_id, conversation_id))
+--;
+ALTER POLICY reactions_read ON reactions
+  USING (cl_system_for(tenant_id) OR cl_reads(tenant_id, conversation_id)
+         OR cl_granted(tenant_id, conversation_id))

@@ -23,7 +23,7 @@ const WORDS = {
   remove: 'Remove someone',
   reasonLabel: 'Reason (required)',
   reasonMissing: 'Say why: a reason is required.',
-  hoursLabel: 'For how many hours (1–24)',
+  hoursLabel: 'For how many hours (1 to 24)',
   cancel: 'Cancel',
   titles: {
     freeze: 'Freeze this conversation?',
