@@ -423,10 +423,7 @@ async def _append(
             raise NotFound("no such conversation")
         raise LookupError("conversation vanished while appending to its timeline")
     if refuse_frozen and appended.frozen:
-        raise Conflict(
-            "an admin has paused this conversation: nothing can be sent or changed in it",
-            code="conversation_frozen",
-        )
+        raise _frozen()
     return appended.seq, appended.message_count, appended.archived_others
 
 
@@ -474,6 +471,20 @@ async def internal_append_message(
         for account_id, muted in back:
             _emit_settings(tx, conversation_id, account_id, archived=False, muted=muted)
     return seq, ordinal
+
+
+def _frozen() -> Conflict:
+    return Conflict(
+        "an admin has paused this conversation: nothing can be sent or changed in it",
+        code="conversation_frozen",
+    )
+
+
+async def check_not_frozen(tx: Tx, conversation_id: uuid.UUID) -> None:
+    """Conflict `conversation_frozen` while an admin has the conversation frozen (for a
+    change that does not take a seq first, such as an upload)."""
+    if await store.is_frozen(tx, conversation_id):
+        raise _frozen()
 
 
 async def internal_append_staff_event(

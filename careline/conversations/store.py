@@ -387,3 +387,10 @@ async def list_events_after(
     for _, events in found.values():
         events.sort(key=lambda e: e.seq)  # the statement's row order is not promised
     return found
+
+
+async def is_frozen(tx: Tx, conversation_id: uuid.UUID) -> bool:
+    frozen: bool | None = await tx.conn.fetchval(
+        "SELECT frozen_at IS NOT NULL FROM conversations WHERE id = $1", conversation_id
+    )
+    return bool(frozen)

@@ -25,6 +25,7 @@ from tests.breakglass.support import (
 )
 from tests.realtime.test_live import open_care
 from tests.support.bulk import owner
+from tests.support.files import upload
 from tests.support.server import RunningServer
 from tests.support.world import World
 from tests.support.ws import WsError, connect
@@ -70,6 +71,8 @@ async def test_a_frozen_conversation_refuses_every_change_over_rest_and_the_sock
         f"/api/v1/messages/{message}/reactions/{quote('👍')}", headers=world["lily"].auth
     )
     assert (react.status_code, react.json()["code"]) == (409, "conversation_frozen")
+    uploaded = await upload(http, world["lily"], conversation, "notes.txt", b"plain notes")
+    assert (uploaded.status_code, uploaded.json()["code"]) == (409, "conversation_frozen")
     async with connect(server.ws_url, world["lily"].token) as lily:
         with pytest.raises(WsError) as refused_ws:
             await lily.request(

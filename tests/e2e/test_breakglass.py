@@ -10,7 +10,7 @@ import pytest
 from playwright.async_api import expect
 
 from tests.e2e.conftest import DESKTOP, PHONE, NewContext, watch
-from tests.e2e.support import open_care, sign_in
+from tests.e2e.support import composer, open_care, sign_in
 from tests.support.server import RunningServer
 from tests.support.world import World
 
@@ -33,6 +33,7 @@ async def test_an_admin_freezes_with_a_reason_and_reads_a_conversation_read_only
     await expect(lily.locator("p.text", has_text="I need to talk about my week")).to_be_visible()
     banner = lily.locator(".paused-banner")
     await expect(banner).to_be_hidden()
+    await expect(composer(lily)).to_be_visible()
 
     admin = watch(
         await sign_in(await new_context(size), world["admin"], "/admin/conversations"),
@@ -54,6 +55,7 @@ async def test_an_admin_freezes_with_a_reason_and_reads_a_conversation_read_only
     await expect(banner).to_be_visible()
     await expect(banner).to_contain_text("An admin has paused this conversation")
     await expect(banner).to_contain_text("Safeguarding review under way")
+    await expect(composer(lily)).to_be_hidden()
 
     # Read-only access: a reason and hours, then the history with no composer.
     await row.get_by_role("button", name="Open read-only").click()

@@ -82,6 +82,7 @@ export function threadView(id, { navigate }) {
     headAvatar.replaceChildren(avatar(subject, { presence: subject.presence }));
     heading.textContent = title(c);
     paused.show(c.frozen);
+    box.element.hidden = Boolean(c.frozen); // nothing can be sent while it is paused
     const line = statusLine(c);
     status.textContent = line.text;
     status.classList.toggle('is-typing', !!line.typing);
