@@ -9,6 +9,7 @@ import re
 import pytest
 from playwright.async_api import expect
 
+from tests.breakglass.support import second_admin
 from tests.e2e.conftest import DESKTOP, PHONE, NewContext, watch
 from tests.e2e.support import composer, open_care, sign_in
 from tests.support.server import RunningServer
@@ -35,6 +36,8 @@ async def test_an_admin_freezes_with_a_reason_and_reads_a_conversation_read_only
     await expect(banner).to_be_hidden()
     await expect(composer(lily)).to_be_visible()
 
+    ann = await second_admin(server, world)
+    other = watch(await sign_in(await new_context(size), ann, "/admin"), page_errors)
     admin = watch(
         await sign_in(await new_context(size), world["admin"], "/admin/conversations"),
         page_errors,
@@ -56,6 +59,14 @@ async def test_an_admin_freezes_with_a_reason_and_reads_a_conversation_read_only
     await expect(banner).to_contain_text("An admin has paused this conversation")
     await expect(banner).to_contain_text("Safeguarding review under way")
     await expect(composer(lily)).to_be_hidden()
+
+    # The other admin is told, with no more than that, and the bell leads to the list.
+    await expect(other.locator(".bell-btn")).to_have_accessible_name("Notifications, 1 unread")
+    await other.locator(".bell-btn").click()
+    told = other.locator(".bell-item .bell-what")
+    await expect(told).to_have_text("An admin intervened in a conversation")
+    await told.click()
+    await expect(other).to_have_url(f"{server.base_url}/admin/conversations")
 
     # Read-only access: a reason and hours, then the history with no composer.
     await row.get_by_role("button", name="Open read-only").click()

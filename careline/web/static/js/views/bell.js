@@ -28,6 +28,7 @@ const WORDS = {
     message: ['1 new message', (n) => `${n} new messages`],
     escalation: ['1 message from a client is waiting for a reply', (n) => `${n} messages from a client are waiting for a reply`],
     'escalation.admin': ['1 message from a client is still waiting for a reply', (n) => `${n} messages from a client are still waiting for a reply`],
+    intervention: ['An admin intervened in a conversation', (n) => `Admins intervened in conversations ${n} times`],
   },
   other: ['1 new notification', (n) => `${n} new notifications`],
 };
@@ -85,14 +86,17 @@ export function bell({ navigate }) {
   function row(group) {
     const name = nameOf(group);
     const open = group.records.filter((r) => !r.read_at);
+    // An intervention (break-glass) is told to admins, who look at it on their page.
+    const target = group.conversation_id ? `/c/${group.conversation_id}`
+      : group.kind === 'intervention' ? '/admin/conversations' : null;
     const openIt = h('a', {
-      href: group.conversation_id ? `/c/${group.conversation_id}` : '/', class: 'bell-open',
+      href: target || '/', class: 'bell-open',
       onclick: (ev) => {
         if (ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
         ev.preventDefault();
         if (open.length) act(markRead(open.map((r) => r.id)));
         close(false);
-        if (group.conversation_id) navigate(`/c/${group.conversation_id}`);
+        if (target) navigate(target);
       },
     },
     h('span', { class: 'bell-name' }, name),
