@@ -14,6 +14,7 @@ import pytest
 
 from careline.breakglass.jobs import note_expired
 from careline.db.tx import transaction
+from careline.jobs.app import app
 from careline.kit import clock, limits
 from tests.breakglass.support import (
     BASE,
@@ -295,3 +296,31 @@ async def test_the_admin_list_shows_the_organisations_conversations_without_titl
     assert "title" not in item
     other = await http.get(BASE, headers=other_world["admin"].auth)
     assert conversation not in [i["id"] for i in other.json()["items"]]
+
+
+def test_the_queue_notes_expiries_every_minute() -> None:
+    app.perform_import_paths()  # type: ignore[no-untyped-call]
+    periodic = {task.task.name: task.cron for task in app.periodic_registry.periodic_tasks.values()}
+    assert periodic["breakglass.expire"] == "* * * * *"
+
+
+async def test_the_job_notes_an_expiry_the_clock_has_passed(
+    server: RunningServer, http: httpx.AsyncClient, world: World
+) -> None:
+    ann = await second_admin(server, world)
+    conversation = await open_care(http, world)
+    opened = await http.post(
+        f"{BASE}/{conversation}/access", json={"reason": REASON}, headers=world["admin"].auth
+    )
+    expires = dt.datetime.fromisoformat(opened.json()["expires_at"])
+    # Before the expiry nothing is noted; at it, the grant is.
+    await note_expired(now=expires - dt.timedelta(seconds=1))
+    assert "access.expired" not in [r["action"] for r in await audit_rows(server, conversation)]
+    await note_expired(now=expires)
+    [row] = [r for r in await audit_rows(server, conversation) if r["action"] == "access.expired"]
+    assert (row["actor_role"], row["subject_account_id"]) == ("system", world["admin"].account_id)
+    # The access is over for good: ending it now finds nothing, the other admin was told.
+    ended = await http.delete(f"{BASE}/{conversation}/access", headers=world["admin"].auth)
+    assert ended.status_code == 404
+    told = await http.get("/api/v1/notifications", headers=ann.auth)
+    assert [n["kind"] for n in told.json()["items"]].count("intervention") >= 1
