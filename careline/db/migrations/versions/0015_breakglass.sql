@@ -14,7 +14,7 @@ ALTER TABLE conversations
 -- Timeline entries of an intervention are for the conversation's staff: a client or a
 -- guardian never reads them (policy below). Their seq is taken like any other, so the
 -- client side sees a gap there; resume and catch-up read seq ranges and step over rows
--- they cannot read (careline/realtime/gateway.py, tests/breakglass/test_timeline.py).
+-- they cannot read (careline/realtime/gateway.py, tests/breakglass/test_breakglass.py).
 ALTER TABLE events ADD COLUMN staff_only boolean NOT NULL DEFAULT false
 --;
 ALTER POLICY events_read ON events
@@ -22,7 +22,7 @@ ALTER POLICY events_read ON events
          OR (cl_reads(tenant_id, conversation_id) AND (NOT staff_only OR cl_is_staff_in(tenant_id))))
 --;
 -- A read-only look at a conversation the admin is not part of. Ends at expires_at by
--- itself (cl_reads compares it with now()), or earlier when ended_at is set; the
+-- itself (cl_granted compares it with now()), or earlier when ended_at is set; the
 -- expiry job notes an expiry once (noted_at) for the audit, the timeline and the other
 -- admins. The reason is encrypted like the audit's (AAD: "access-grants.reason:<id>").
 CREATE TABLE access_grants (
