@@ -31,6 +31,7 @@ from careline.audit import sealing as audit_sealing
 from careline.audit import service as audit_service
 from careline.audit import signing as audit_signing
 from careline.auth import api as auth_api
+from careline.breakglass import api as breakglass_api
 from careline.care import api as care_api
 from careline.conversations import api as conversations_api
 from careline.db import migrate, tx
@@ -241,6 +242,7 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
         attachments_api.admin,
         notifications_admin_api.admin,
         alerts_api.admin,
+        breakglass_api.admin,
         receipts_api.router,
         notifications_api.router,
         realtime_api.router,

@@ -301,6 +301,14 @@ class Settings(BaseSettings):
         "nobody is told of anything; for measuring what notifications cost "
         "(`careline bench`), not for production.",
     )
+    # --- Emergency intervention (issue 12 item 2; docs/operations.md) ---
+    breakglass_hours: int = Field(
+        4,
+        ge=1,
+        le=24,
+        description="How long an admin's read-only access to a conversation they are not "
+        "part of lasts unless they ask for less (at most 24 hours, BREAKGLASS_HOURS_MAX).",
+    )
     audit_enabled: bool = Field(
         True,
         description="Record every access to clinical data and every admin change in the "

@@ -777,3 +777,49 @@ async def test_metrics_and_detailed_health_answer_only_the_metrics_token(
             assert response.json()["code"] == "metrics_token_required"
     finally:
         config.use(server.settings)
+
+
+# Break-glass (careline/breakglass): only the organisation's admins intervene, and only
+# in their own organisation; another organisation's conversation is not found.
+def _breakglass_calls(conversation: str, someone: uuid.UUID) -> list[tuple[str, str, Any]]:
+    base = "/api/v1/admin/conversations"
+    why = {"reason": "checking access"}
+    return [
+        ("GET", base, None),
+        ("GET", f"{base}/{conversation}/participants", None),
+        ("POST", f"{base}/{conversation}/freeze", why),
+        ("POST", f"{base}/{conversation}/unfreeze", why),
+        ("POST", f"{base}/{conversation}/participants/{someone}/remove", why),
+        ("POST", f"{base}/{conversation}/access", why),
+        ("GET", f"{base}/{conversation}/access", None),
+        ("DELETE", f"{base}/{conversation}/access", None),
+        ("GET", f"{base}/{conversation}/messages", None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("who", "where"),
+    [
+        ("sam", "a"),
+        ("lily", "a"),
+        ("grace", "a"),
+        ("sam", "b"),
+        ("lily", "b"),
+        ("admin", "b"),
+    ],
+)
+async def test_only_the_organisations_admins_intervene(
+    http: httpx.AsyncClient, world: World, other_world: World, who: str, where: str
+) -> None:
+    scene = await build_scene(http, world)
+    caller = (world if where == "a" else other_world)[who]
+    before = await snapshot(http, world, scene)
+    for method, path, body in _breakglass_calls(scene.care_id, world["grace"].account_id):
+        response = await http.request(method, path, json=body, headers=caller.auth)
+        if who != "admin":
+            assert (response.status_code, response.json()["code"]) == (403, "admin_only"), path
+        elif path.endswith("/conversations"):
+            assert scene.care_id not in [i["id"] for i in response.json()["items"]]
+        else:
+            assert response.status_code == 404, (method, path, response.text)
+    assert await snapshot(http, world, scene) == before

@@ -361,6 +361,7 @@ async def _attachments(server: RunningServer, http: httpx.AsyncClient, world: Wo
 # Limits of file contents: refused with their codes by the upload pipeline, checked with
 # crafted files (and clamd) in these tests.
 ELSEWHERE = {
+    "BREAKGLASS_HOURS_MAX": ("breakglass/test_breakglass.py", "BREAKGLASS_HOURS_MAX"),
     "PUSH_ENDPOINT_MAX_CHARS": ("push/test_api.py", "PUSH_ENDPOINT_MAX_CHARS"),
     "PUSH_KEY_MAX_CHARS": ("push/test_api.py", "PUSH_KEY_MAX_CHARS"),
     "PUSH_SUBSCRIPTIONS_MAX": ("push/test_api.py", "PUSH_SUBSCRIPTIONS_MAX"),

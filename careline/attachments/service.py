@@ -112,8 +112,10 @@ async def check_upload(
 ) -> UploadPlan:
     """May the actor upload this file here? NotFound unless a participant; refuses a
     name that would run or render, a declared size over the limit, a full quota, an
-    uploader over their uploads budget or their file bytes for today."""
+    uploader over their uploads budget or their file bytes for today, and any file for
+    a conversation an admin has frozen (Conflict `conversation_frozen`)."""
     await conversation_service.access_conversation(tx, conversation_id)
+    await conversation_service.check_not_frozen(tx, conversation_id)
     name = sniff.clean_name(raw_name)
     sniff.check_extension(name)
     settings = config.current()
@@ -390,6 +392,7 @@ async def do_create_attachment(tx: Tx, staged: Staged) -> Attachment:
     quota and the actor's file bytes for today (both checked under a per-tenant lock, so
     parallel uploads cannot overshoot them)."""
     await conversation_service.access_conversation(tx, staged.conversation_id)
+    await conversation_service.check_not_frozen(tx, staged.conversation_id)
     await store.lock_tenant_files(tx)
     if await store.get_tenant_bytes(tx) + staged.size > _quota_bytes():
         raise _over_quota()

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from careline.audit import service as audit_service
 from careline.auth.api import CurrentActor
+from careline.breakglass import service as breakglass_service
 from careline.conversations import service as conversation_service
 from careline.conversations.records import Conversation, Kind, Participant
 from careline.conversations.schemas import (
@@ -49,6 +50,7 @@ async def summarise(
     unread = await receipt_service.unread_counts(tx, ids)
     waiting = await escalation.waiting_since(tx, ids)
     last = await message_service.messages_at(tx, [(c.id, c.last_message_seq) for c, _ in rows])
+    frozen = await breakglass_service.frozen_states(tx, ids)
     presence = request.app.state.hub.presence_of(
         tx.actor.tenant, {p.account_id for p in participants}
     )
@@ -85,6 +87,9 @@ async def summarise(
             "waiting_since": waiting.get(c.id),
             "last_message": message_wire(last[c.id]) if c.id in last else None,
             "participants": by_conversation.get(c.id, []),
+            "frozen": {"at": frozen[c.id].at, "reason": frozen[c.id].reason}
+            if c.id in frozen
+            else None,
         }
         for c, me in rows
     ]
@@ -200,9 +205,14 @@ async def list_events(
     """The timeline after `after_seq`, as the same event frames the socket sends: a
     client without a socket catches up with this. To read to the end, ask again with
     `after_seq=next_after_seq` while `has_more`."""
-    async with transaction(actor) as tx:
+    size = clamp_limit(limit)
+    async with transaction(actor) as tx:  # read-write: a page of messages is audited
+        # Every seq up to `seen` had committed before the page is read (seq is taken
+        # under the conversation's lock): the page covers them all, those this actor may
+        # not read included (an intervention's staff-only entry), so it moves past them.
+        seen = (await conversation_service.last_seqs(tx, [conversation_id])).get(conversation_id, 0)
         events = await conversation_service.timeline(
-            tx, conversation_id, after_seq=after_seq, limit=clamp_limit(limit)
+            tx, conversation_id, after_seq=after_seq, limit=size
         )
         frames = await timeline_frames(tx, events)
         last = (await conversation_service.last_seqs(tx, [conversation_id]))[conversation_id]
@@ -214,7 +224,7 @@ async def list_events(
                 conversation_id=conversation_id,
                 detail={"after_seq": after_seq, "count": count},
             )
-    next_after = events[-1].seq if events else after_seq
+    next_after = max(events[-1].seq if events else after_seq, min(after_seq + size, seen))
     return {
         "items": [orjson.loads(f) for _, f in frames],
         "last_seq": last,

@@ -22,6 +22,11 @@ class ParticipantRead(BaseModel):
     last_seen_at: dt.datetime | None
 
 
+class FrozenRead(BaseModel):
+    at: dt.datetime
+    reason: str = Field(description="Why an admin paused the conversation, as they wrote it.")
+
+
 class ConversationRead(BaseModel):
     id: uuid.UUID
     kind: Literal["care", "team", "support"]
@@ -45,6 +50,11 @@ class ConversationRead(BaseModel):
     )
     last_message: MessageRead | None
     participants: list[ParticipantRead]
+    frozen: FrozenRead | None = Field(
+        None,
+        description="Set while an admin has paused the conversation (break-glass): nothing "
+        "can be sent, edited, deleted or reacted to (409 `conversation_frozen`).",
+    )
 
 
 class ConversationPage(BaseModel):

@@ -402,9 +402,14 @@ async def _append(
     data: dict[str, Any] | None = None,
     is_message: bool = False,
     as_participant: bool = False,
+    refuse_frozen: bool = False,
+    staff_only: bool = False,
 ) -> tuple[int, int, bool]:
     """The new event's seq, the conversation's message count after it, and (for a
-    message) whether anyone else has the conversation archived."""
+    message) whether anyone else has the conversation archived. With `refuse_frozen`
+    (a participant's message, edit, deletion or reaction) Conflict
+    `conversation_frozen` while an admin has the conversation frozen: raised after the
+    append, it rolls the whole change back."""
     if as_participant and tx.actor.account_id is None:
         raise NotFound("no such conversation")
     appended = await store.append_event(
@@ -416,12 +421,15 @@ async def _append(
         data=data or {},
         is_message=is_message,
         as_participant=as_participant,
+        staff_only=staff_only,
     )
     if appended is None:
         if as_participant:
             raise NotFound("no such conversation")
         raise LookupError("conversation vanished while appending to its timeline")
-    return appended[0], appended[2], appended[3]
+    if refuse_frozen and appended.frozen:
+        raise _frozen()
+    return appended.seq, appended.message_count, appended.archived_others
 
 
 async def internal_append_event(
@@ -435,7 +443,9 @@ async def internal_append_event(
     """For other domains (messages): the next seq of the conversation, with the event
     recorded under it. The caller has already checked access. The conversation stays
     locked until the transaction ends: no one else appends to its timeline meanwhile."""
-    seq, *_ = await _append(tx, conversation_id, type_=type_, message_id=message_id, data=data)
+    seq, *_ = await _append(
+        tx, conversation_id, type_=type_, message_id=message_id, data=data, refuse_frozen=True
+    )
     return seq
 
 
@@ -458,6 +468,7 @@ async def internal_append_message(
         message_id=message_id,
         is_message=True,
         as_participant=True,
+        refuse_frozen=True,
     )
     if archived_others:
         async with tx.as_system():  # other people's rows
@@ -465,6 +476,63 @@ async def internal_append_message(
         for account_id, muted in back:
             _emit_settings(tx, conversation_id, account_id, archived=False, muted=muted)
     return seq, ordinal
+
+
+def _frozen() -> Conflict:
+    return Conflict(
+        "an admin has paused this conversation: nothing can be sent or changed in it",
+        code="conversation_frozen",
+    )
+
+
+async def check_not_frozen(tx: Tx, conversation_id: uuid.UUID) -> None:
+    """Conflict `conversation_frozen` while an admin has the conversation frozen (for a
+    change that does not take a seq first, such as an upload)."""
+    if await store.is_frozen(tx, conversation_id):
+        raise _frozen()
+
+
+async def internal_append_staff_event(
+    tx: Tx,
+    conversation_id: uuid.UUID,
+    *,
+    type_: str,
+    subject_id: uuid.UUID | None = None,
+) -> int:
+    """For break-glass: an intervention's entry on the timeline, read by the staff
+    participants only (RLS, migration 0015), under the next seq. Run as the system (the
+    admin need not take part); the admin is the event's actor. Emits `type_` with
+    `staff_only`, which the hub sends to staff sockets alone."""
+    seq, *_ = await _append(
+        tx, conversation_id, type_=type_, subject_id=subject_id, staff_only=True
+    )
+    data: dict[str, Any] = {"staff_only": True}
+    if subject_id is not None:
+        data["account_id"] = str(subject_id)
+    tx.emit(
+        Event(
+            type=type_,
+            tenant_id=tx.actor.tenant,
+            conversation_id=conversation_id,
+            seq=seq,
+            data=data,
+        )
+    )
+    return seq
+
+
+async def internal_remove_participant(
+    tx: Tx, conversation_id: uuid.UUID, account_id: uuid.UUID
+) -> int:
+    """For break-glass: remove anyone from any conversation (as the system). From the
+    commit on they read and receive nothing more of it. NotFound if they are not in it.
+    Emits participant.removed (staff only on the timeline; the hub unsubscribes them)."""
+    seq = await internal_append_staff_event(  # first: it takes the conversation's lock
+        tx, conversation_id, type_=PARTICIPANT_REMOVED, subject_id=account_id
+    )
+    if not await store.delete_participant(tx, conversation_id, account_id):
+        raise NotFound("that person is not in this conversation")
+    return seq
 
 
 async def timeline(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
 
 from careline.conversations.records import Conversation, Kind, Participant, TimelineEvent
 from careline.db.tx import Role, Tx
@@ -17,6 +17,14 @@ _PART = (
     "p.conversation_id, p.account_id, p.role, p.joined_at, p.archived, p.muted, "
     "p.delivered_seq, p.read_seq, p.notify"
 )
+
+
+class Appended(NamedTuple):
+    seq: int
+    created_at: dt.datetime
+    message_count: int
+    archived_others: bool
+    frozen: bool
 
 
 def _conversation(row: Any) -> Conversation:
@@ -227,7 +235,8 @@ async def append_event(
     data: dict[str, Any],
     is_message: bool,
     as_participant: bool = False,
-) -> tuple[int, dt.datetime, int, bool] | None:
+    staff_only: bool = False,
+) -> Appended | None:
     """Take the conversation's next seq and record the event under it. The UPDATE holds
     the conversation row's lock until commit, which is what keeps seq gapless.
     Returns the seq, the event's time, the conversation's message count after it and
@@ -244,7 +253,10 @@ async def append_event(
     read" (read_messages = message_count, own_after_read = redacted_after_read = 0).
     Under the conversation's lock, like the seq. For a message it also says whether
     anyone else has the conversation archived (bring_back), from the snapshot the
-    statement began with; else False."""
+    statement began with; else False. And whether the conversation is frozen (the
+    caller refuses a participant's change then, which rolls all of this back).
+
+    A staff_only event is read by the conversation's staff alone (migration 0015)."""
     participant = (
         "FROM participants p WHERE c.id = $1 AND p.conversation_id = c.id AND p.account_id = $7"
         if as_participant
@@ -257,7 +269,7 @@ async def append_event(
                                             ELSE c.last_message_seq END,
                     message_count = c.message_count + CASE WHEN $6 THEN 1 ELSE 0 END
              {participant}
-             RETURNING c.last_seq, c.tenant_id, c.message_count),
+             RETURNING c.last_seq, c.tenant_id, c.message_count, c.frozen_at IS NOT NULL AS frozen),
            own AS (
              UPDATE participants o SET read_seq = s.last_seq,
                     delivered_seq = greatest(o.delivered_seq, s.last_seq),
@@ -266,10 +278,10 @@ async def append_event(
              FROM s WHERE $6 AND o.conversation_id = $1 AND o.account_id = $7),
            e AS (
              INSERT INTO events (conversation_id, seq, tenant_id, type, actor_id, message_id,
-                                 subject_id, data)
-             SELECT $1, s.last_seq, s.tenant_id, $2, $7, $3, $4, $5 FROM s
+                                 subject_id, data, staff_only)
+             SELECT $1, s.last_seq, s.tenant_id, $2, $7, $3, $4, $5, $8 FROM s
              RETURNING seq, created_at)
-           SELECT e.seq, e.created_at, s.message_count,
+           SELECT e.seq, e.created_at, s.message_count, s.frozen,
                   $6 AND EXISTS (SELECT 1 FROM participants a WHERE a.conversation_id = $1
                                    AND a.archived AND a.account_id <> $7) AS archived_others
            FROM e, s""",  # noqa: S608 - two constant fragments
@@ -280,10 +292,13 @@ async def append_event(
         data,
         is_message,
         tx.actor.account,
+        staff_only,
     )
     if row is None:
         return None
-    return row["seq"], row["created_at"], row["message_count"], row["archived_others"]
+    return Appended(
+        row["seq"], row["created_at"], row["message_count"], row["archived_others"], row["frozen"]
+    )
 
 
 async def bring_back(
@@ -372,3 +387,10 @@ async def list_events_after(
     for _, events in found.values():
         events.sort(key=lambda e: e.seq)  # the statement's row order is not promised
     return found
+
+
+async def is_frozen(tx: Tx, conversation_id: uuid.UUID) -> bool:
+    frozen: bool | None = await tx.conn.fetchval(
+        "SELECT frozen_at IS NOT NULL FROM conversations WHERE id = $1", conversation_id
+    )
+    return bool(frozen)

@@ -43,6 +43,7 @@ TASK_MODULES = [
     "careline.audit.jobs",
     "careline.audit.export_jobs",
     "careline.auth.jobs",
+    "careline.breakglass.jobs",
     "careline.invitations.jobs",
     "careline.notifications.digest_jobs",
     "careline.notifications.escalation_jobs",

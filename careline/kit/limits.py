@@ -84,3 +84,6 @@ PUSH_RETRY_BACKOFF_MAX_SECONDS = 900
 # newest records a `resume` ack carries.
 NOTIFICATIONS_READ_MAX_IDS = 200
 NOTIFICATIONS_RESUME_ITEMS = 20
+# Break-glass (careline/breakglass): the longest read-only access an admin may open to a
+# conversation they are not part of, in hours (`breakglass_hours` is the default).
+BREAKGLASS_HOURS_MAX = 24

@@ -394,6 +394,23 @@ async def history(
     return await _to_messages(tx, rows)
 
 
+async def internal_read_page(
+    tx: Tx,
+    conversation_id: uuid.UUID,
+    *,
+    before_seq: int | None,
+    after_seq: int | None,
+    limit: int,
+) -> list[Message]:
+    """A page like `history`, for a reader who is not a participant and was let in by
+    another check (break-glass: an admin's read-only access). Row-level security still
+    decides which rows come back: after the access ends, none."""
+    rows = await store.list_page(
+        tx, conversation_id, before_seq=before_seq, after_seq=after_seq, limit=limit
+    )
+    return await _to_messages(tx, rows)
+
+
 async def get_message(tx: Tx, message_id: uuid.UUID) -> Message:
     row = await _access_message(tx, message_id)
     return (await _to_messages(tx, [row]))[0]

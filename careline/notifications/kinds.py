@@ -59,6 +59,15 @@ ALERT = Kind(
     email=True,
     link_path="/admin/monitoring",
 )
+# Break-glass (careline/breakglass): an admin intervened in a conversation, told to the
+# organisation's other admins.
+INTERVENTION = Kind(
+    name="intervention",
+    push_ttl_seconds=24 * 3600,
+    urgency={"high": "high", "normal": "normal"},
+    email=True,
+    link_path="/admin/conversations",
+)
 
 KINDS: dict[str, Kind] = {}
 
@@ -71,7 +80,7 @@ def register(kind: Kind) -> Kind:
     return kind
 
 
-for _kind in (MESSAGE, ESCALATION, ESCALATION_ADMIN, ALERT):
+for _kind in (MESSAGE, ESCALATION, ESCALATION_ADMIN, ALERT, INTERVENTION):
     register(_kind)
 
 

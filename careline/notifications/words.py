@@ -35,6 +35,10 @@ KIND_WORDS: dict[str, tuple[str, str]] = {
         "{n} messages from a client are still waiting for a reply",
     ),
     "alert": ("An alert was raised", "{n} alerts were raised"),
+    "intervention": (
+        "An admin intervened in a conversation",
+        "Admins intervened in conversations {n} times",
+    ),
 }
 PUSH_TITLE_FALLBACK = "careline"
 

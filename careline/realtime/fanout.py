@@ -41,6 +41,9 @@ class Socket(Protocol):
     conversations: set[uuid.UUID]
 
     @property
+    def actor(self) -> Actor: ...
+
+    @property
     def account_id(self) -> uuid.UUID: ...
 
     @property
@@ -242,10 +245,14 @@ class Hub:
         elif event.type == PARTICIPANT_ADDED:
             self._subscribe(event.tenant_id, uuid.UUID(event.data["account_id"]), conversation_id)
         frame = event.frame or await self._render(event, conversation_id, seq)
+        # An intervention's entry is for staff (break-glass): a client's socket sees a gap
+        # at its seq and steps over it by a catch-up read, where RLS hides the row.
+        staff_only = bool(event.data.get("staff_only"))
         if frame is not None:
             frame = collector.stamp(frame, event.tenant_id, event.committed_at)
             for socket in list(self.by_conversation.get(conversation_id, ())):
-                socket.push_timeline(conversation_id, seq, frame)
+                if not staff_only or socket.actor.role.is_staff:
+                    socket.push_timeline(conversation_id, seq, frame)
         if event.type == PARTICIPANT_REMOVED:
             self._unsubscribe(uuid.UUID(event.data["account_id"]), conversation_id)
         elif event.type == MESSAGE_SENT and "sender_id" in event.data:

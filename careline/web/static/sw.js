@@ -20,6 +20,8 @@ const SHELL = [
   '/css/notifications.css',
   '/js/notifications.js',
   '/js/views/bell.js',
+  '/js/views/paused.js',
+  '/css/breakglass.css',
   '/css/delivery.css',
   '/css/notification-settings.css',
   '/css/audit.css',

@@ -503,6 +503,10 @@ function handleEvent(frame) {
     case 'attachment.updated':
       emit('attachment', frame);
       break;
+    case 'conversation.frozen_changed':
+      // An admin paused or resumed the conversation: its `frozen` (the banner) is fetched.
+      fetchConversation(id).catch(() => {});
+      break;
     case 'participant.settings_updated': {
       const conv = state.conversations.get(id);
       settingsTick.set(id, ++liveTick);

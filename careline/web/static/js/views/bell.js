@@ -29,9 +29,11 @@ const WORDS = {
     escalation: ['1 message from a client is waiting for a reply', (n) => `${n} messages from a client are waiting for a reply`],
     'escalation.admin': ['1 message from a client is still waiting for a reply', (n) => `${n} messages from a client are still waiting for a reply`],
     alert: ['An alert was raised', (n) => `${n} alerts were raised`],
+    intervention: ['An admin intervened in a conversation', (n) => `Admins intervened in conversations ${n} times`],
   },
   // Kinds about no conversation: their name in the list, and where a click leads.
-  pages: { alert: ['Monitoring', '/admin/monitoring'] },
+  // An intervention (break-glass) is told to the other admins, who look at it there.
+  pages: { alert: ['Monitoring', '/admin/monitoring'], intervention: ['Conversations', '/admin/conversations'] },
   other: ['1 new notification', (n) => `${n} new notifications`],
 };
 

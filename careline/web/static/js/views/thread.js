@@ -1,6 +1,7 @@
 // One conversation: header, the message history (grouped by sender and day, with
 // receipts, reactions, replies, edits and deletions), typing, and the composer.
 
+import { pausedBanner } from './paused.js';
 import { h, focus, announce } from '../dom.js';
 import { icon } from '../icons.js';
 import { dayKey, dayLabel, firstName, fullDate, joinNames, time } from '../format.js';
@@ -80,6 +81,8 @@ export function threadView(id, { navigate }) {
     const subject = avatarSubject(c);
     headAvatar.replaceChildren(avatar(subject, { presence: subject.presence }));
     heading.textContent = title(c);
+    paused.show(c.frozen);
+    box.element.hidden = Boolean(c.frozen); // nothing can be sent while it is paused
     const line = statusLine(c);
     status.textContent = line.text;
     status.classList.toggle('is-typing', !!line.typing);
@@ -112,10 +115,12 @@ export function threadView(id, { navigate }) {
     onSent: () => requestAnimationFrame(() => scrollToBottom(true)),
   });
 
+  const paused = pausedBanner();
   const root = h(
     'section',
     { class: 'thread', 'aria-labelledby': 'thread-title' },
     header,
+    paused.element,
     h('div', { class: 'thread-body' }, scroller, pill),
     live,
     box.element,
