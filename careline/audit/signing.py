@@ -9,16 +9,15 @@ a checkpoint whose key is lost can no longer be checked.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from careline.kit import secretfile
 
 FILE_NAME = "audit-signing.key"
 
@@ -49,20 +48,7 @@ def _write_new(path: Path) -> None:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Written whole under a name of its own, then linked into place: two nodes starting
-    # at once make one key, and neither ever reads a half-written file.
-    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(pem)
-            fh.flush()
-            os.fsync(fh.fileno())
-        with contextlib.suppress(FileExistsError):
-            os.link(draft, path)
-    finally:
-        draft.unlink()
+    secretfile.create_once(path, pem)  # two nodes starting at once make one key
 
 
 def load(data_dir: Path, *, create: bool = True) -> SigningKey:

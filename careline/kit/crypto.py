@@ -17,6 +17,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from careline.kit import secretfile
+
 KEY_BYTES = 32
 NONCE_BYTES = 12
 
@@ -80,10 +82,8 @@ class MasterKeyFile:
     def ensure(self) -> None:
         if self.path.exists():
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(f"m1:{base64.b64encode(new_key()).decode()}\n")
+        # Whole or not at all: a process starting beside this one never reads half a key.
+        secretfile.create_once(self.path, f"m1:{base64.b64encode(new_key()).decode()}\n".encode())
 
     def load(self) -> dict[str, MasterKey]:
         mode = self.path.stat().st_mode

@@ -10,15 +10,13 @@ nodes share it by sharing the data directory's `vapid.key` with the master key f
 from __future__ import annotations
 
 import base64
-import contextlib
-import os
-import secrets
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
 
+from careline.kit import secretfile
 from careline.kit.crypto import MasterKey
 
 FILE_NAME = "vapid.key"
@@ -42,20 +40,7 @@ def _raw_private(key: ec.EllipticCurvePrivateKey) -> bytes:
 def _write_new(path: Path, master: MasterKey) -> None:
     raw = _raw_private(ec.generate_private_key(ec.SECP256R1()))
     line = f"{master.key_id}:{base64.b64encode(master.wrap(raw, _WRAP_CONTEXT)).decode()}\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Written whole under a name of its own, then linked into place: two processes
-    # starting at once make one key, and neither ever reads a half-written file.
-    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(line)
-            fh.flush()
-            os.fsync(fh.fileno())
-        with contextlib.suppress(FileExistsError):
-            os.link(draft, path)
-    finally:
-        draft.unlink()
+    secretfile.create_once(path, line.encode())  # two processes starting make one key
 
 
 def load(data_dir: Path, master_keys: dict[str, MasterKey], current_master_id: str) -> Vapid02:
