@@ -142,6 +142,25 @@ async def participants(tx: Tx, conversation_id: uuid.UUID) -> list[dict[str, Any
     ]
 
 
+async def _set_frozen(
+    tx: Tx,
+    conversation_id: uuid.UUID,
+    reason_ct: bytes | None,
+    key_version: int | None,
+    *,
+    event_type: str,
+) -> None:
+    """Freeze (with the reason's ciphertext) or unfreeze (None): the row, the staff
+    timeline entry, every participant's sockets and the other admins."""
+    async with tx.as_system():
+        await store.set_frozen(tx, conversation_id, reason_ct=reason_ct, key_version=key_version)
+        await conversation_service.internal_append_staff_event(
+            tx, conversation_id, type_=event_type
+        )
+        _emit_frozen_changed(tx, conversation_id, await _people(tx, conversation_id))
+        await _announce(tx, conversation_id)
+
+
 async def do_freeze(tx: Tx, conversation_id: uuid.UUID, *, reason: str | None) -> Frozen:
     """Pause the conversation: no one sends, edits, deletes, reacts or attaches until it
     is unfrozen. Emits conversation.frozen (staff timeline) and frozen_changed."""
@@ -152,13 +171,7 @@ async def do_freeze(tx: Tx, conversation_id: uuid.UUID, *, reason: str | None) -
     ct, version = await key_service.keyring().encrypt(
         tx, tx.actor.tenant, text.encode(), context=_frozen_context(conversation_id)
     )
-    async with tx.as_system():
-        await store.set_frozen(tx, conversation_id, reason_ct=ct, key_version=version)
-        await conversation_service.internal_append_staff_event(
-            tx, conversation_id, type_=CONVERSATION_FROZEN
-        )
-        _emit_frozen_changed(tx, conversation_id, await _people(tx, conversation_id))
-        await _announce(tx, conversation_id)
+    await _set_frozen(tx, conversation_id, ct, version, event_type=CONVERSATION_FROZEN)
     await audit_service.record(
         tx, "conversation.frozen", conversation_id=conversation_id, reason=text
     )
@@ -171,13 +184,7 @@ async def do_unfreeze(tx: Tx, conversation_id: uuid.UUID, *, reason: str | None)
     row = await _lock(tx, conversation_id)
     if row["frozen_at"] is None:
         raise Conflict("this conversation is not frozen", code="not_frozen")
-    async with tx.as_system():
-        await store.set_frozen(tx, conversation_id, reason_ct=None, key_version=None)
-        await conversation_service.internal_append_staff_event(
-            tx, conversation_id, type_=CONVERSATION_UNFROZEN
-        )
-        _emit_frozen_changed(tx, conversation_id, await _people(tx, conversation_id))
-        await _announce(tx, conversation_id)
+    await _set_frozen(tx, conversation_id, None, None, event_type=CONVERSATION_UNFROZEN)
     await audit_service.record(
         tx, "conversation.unfrozen", conversation_id=conversation_id, reason=text
     )
