@@ -21,6 +21,7 @@ const SHELL = [
   '/js/notifications.js',
   '/js/views/bell.js',
   '/js/views/paused.js',
+  '/js/breakglass-data.js',
   '/css/breakglass.css',
   '/css/delivery.css',
   '/css/notification-settings.css',
