@@ -50,8 +50,11 @@ format: install-dev
 	$(BIN)/ruff format careline tests
 	$(BIN)/ruff check --fix careline tests
 
+# Two workers, each with its own careline, PostgreSQL, clamd and browser (tests/conftest.py
+# starts them once per worker); a file's tests stay on one worker, so module fixtures
+# are made once. The suite mostly waits on sockets and the browser, so two halve it.
 test: install-dev system-deps check-system lint lighthouse-install
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 # npm's lighthouse, pinned, into the venv (ignored by git), for tests/e2e/test_lighthouse.py
 # and `make lighthouse`; Node.js and npm are Debian's (scripts/system-packages.txt).
