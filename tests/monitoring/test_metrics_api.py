@@ -26,7 +26,8 @@ from tests.support.server import RunningServer, free_port
 from tests.support.world import World
 from tests.support.ws import WsError, connect
 
-TOKEN = "metrics-" + uuid.uuid4().hex
+# Fixed, not random: every pytest-xdist worker must collect the same parameters.
+TOKEN = "metrics-test-token-5f0c9a7e2b1d4c63"
 
 
 @pytest.fixture
