@@ -56,8 +56,11 @@ async def records(world: World, who: str, conversation_id: str) -> list[Any]:
         )
 
 
-async def settle(world: World, who: str, conversation_id: str, timeout: float = 15) -> Any:
-    """Wait until neither channel of the person's record is due any more."""
+async def settle(world: World, who: str, conversation_id: str, timeout: float = 60) -> Any:
+    """Wait until neither channel of the person's record is due any more. The queue is
+    the session server's: an earlier test's records coming due at once (hundreds of
+    jobs, each a few ms) can be ahead of this one's, so the bound is generous; the poll
+    ends as soon as the record is settled."""
     return await until(
         lambda: record(world, who, conversation_id),
         lambda r: r is not None and "due" not in (r["push_state"], r["email_state"]),
