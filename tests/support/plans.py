@@ -85,20 +85,16 @@ class Explaining:
 
     conn: Any
     plans: list[Plan] = field(default_factory=list)
-    # What a store asked for (SET LOCAL plan_cache_mode = force_custom_plan before one
-    # statement) holds for the plan explained; otherwise the generic plan is the one.
-    mode: str = "force_generic_plan"
 
     async def execute(self, sql: str, *args: Any) -> str:
-        if sql.startswith("SET LOCAL plan_cache_mode = "):
-            asked = sql.rsplit(" ", 1)[-1]
-            self.mode = asked if asked == "force_custom_plan" else "force_generic_plan"
+        """What a store sets for its next statement (SET LOCAL enable_sort = off) holds
+        for the plan explained, as it does when careline runs it."""
         status: str = await self.conn.execute(sql, *args)
         return status
 
     async def fetch(self, sql: str, *args: Any) -> list[Any]:
         name = f"explained_{next(_names)}"
-        await self.conn.execute(f"SET LOCAL plan_cache_mode = {self.mode}")
+        await self.conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
         await self.conn.execute(f"PREPARE {name} AS {sql}")
         execute = (
             f"EXECUTE {name}({', '.join(_literal(a) for a in args)})" if args else f"EXECUTE {name}"
