@@ -105,7 +105,7 @@ async def test_no_text_and_no_name_leaves_careline_on_any_channel(
         await _say(http, world, "sam", care, f"{text_marker} your results")
         await _say(http, world, "sam", team_id, f"{text_marker} case notes")
         for who in ("lily", "jo"):
-            await push_service.wait_for(browsers[who], 1)
+            await push_service.wait_for(browsers[who], 1, within=60)
         await until(lambda: _count(relay), lambda n: n >= 2)
 
         # Escalation: lily writes; sam does not read it; jo (her care team) is told.
@@ -115,7 +115,7 @@ async def test_no_text_and_no_name_leaves_careline_on_any_channel(
         at = dt.datetime.fromisoformat(said["created_at"])
         told = await escalation.sweep(deadline(at, 1, ALWAYS) + dt.timedelta(minutes=1))
         assert any(str(t.conversation_id) == care for t in told)
-        await push_service.wait_for(browsers["jo"], 2)
+        await push_service.wait_for(browsers["jo"], 2, within=60)
         told = await escalation.sweep(deadline(at, 2, ALWAYS) + dt.timedelta(minutes=1))
         assert any(str(t.conversation_id) == care for t in told)
 
